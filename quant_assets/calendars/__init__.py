@@ -8,6 +8,7 @@ from quant_assets.calendars.sessions import (
     non_session_weekdays,
     previous_session,
     session_close_utc,
+    session_closes_utc,
     session_table,
     sessions_in_range,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "non_session_weekdays",
     "previous_session",
     "session_close_utc",
+    "session_closes_utc",
     "session_table",
     "sessions_in_range",
 ]

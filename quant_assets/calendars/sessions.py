@@ -115,3 +115,17 @@ def session_close_utc(value) -> pd.Timestamp:
     if not is_session(ts):
         raise NotASessionError(f"{ts.date()} is not an {EXCHANGE} session")
     return _as_utc(_calendar().closes.loc[[ts]])[0]
+
+
+def session_closes_utc(dates) -> pd.DatetimeIndex:
+    """Vectorised :func:`session_close_utc` for an array of session dates."""
+    idx = pd.DatetimeIndex(pd.to_datetime(dates)).normalize()
+    if len(idx) == 0:
+        return pd.DatetimeIndex([], tz="UTC")
+    closes = _calendar().closes
+    missing = idx[~idx.isin(closes.index)]
+    if len(missing):
+        raise NotASessionError(
+            f"{len(missing)} dates are not {EXCHANGE} sessions, e.g. {missing[0].date()}"
+        )
+    return _as_utc(closes.loc[idx])

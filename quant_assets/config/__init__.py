@@ -1,0 +1,83 @@
+"""Configuration profiles (YAML): ``tiny`` for tests, ``demo`` for ``make demo``, ``full``.
+
+A profile fixes the session range, the synthetic market's parameters (seed, universe size,
+planted-edge strengths, noise-only switch) and where its data lands
+(``$QUANT_ASSETS_DATA/<profile>``, default ``data/<profile>`` in the repository).
+
+Example
+-------
+>>> load_profile("tiny").name
+'tiny'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+PROFILE_ENV = "QUANT_ASSETS_PROFILE"
+DATA_ENV = "QUANT_ASSETS_DATA"
+DEFAULT_PROFILE = "demo"
+PROFILE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PROFILE_DIR.parents[1]
+
+__all__ = ["Profile", "load_profile", "available_profiles", "data_root"]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A resolved configuration profile."""
+
+    name: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+    market: dict = field(repr=False)
+    raw: dict = field(repr=False)
+
+    @property
+    def data_dir(self) -> Path:
+        return data_root() / self.name
+
+    def fingerprint(self) -> str:
+        """sha256 of the canonical profile content: part of every run id."""
+        blob = json.dumps(self.raw, sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+
+def data_root() -> Path:
+    """Root of generated data: ``$QUANT_ASSETS_DATA`` or ``<repo>/data``."""
+    return Path(os.environ.get(DATA_ENV) or REPO_ROOT / "data").resolve()
+
+
+def available_profiles() -> list[str]:
+    return sorted(p.stem for p in PROFILE_DIR.glob("*.yaml"))
+
+
+def load_profile(name: str | os.PathLike | None = None) -> Profile:
+    """Load a profile by name (``tiny``/``demo``/``full``) or YAML path.
+
+    ``name`` defaults to ``$QUANT_ASSETS_PROFILE``, then ``demo``.
+    """
+    name = name or os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE
+    path = Path(name)
+    if path.suffix not in (".yaml", ".yml"):
+        path = PROFILE_DIR / f"{name}.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"unknown profile {str(name)!r}: expected one of {available_profiles()} or a YAML path"
+        )
+    raw = yaml.safe_load(path.read_text())
+    for key in ("name", "calendar", "market"):
+        if key not in raw:
+            raise ValueError(f"profile {path} is missing the {key!r} section")
+    start = pd.Timestamp(raw["calendar"]["start"])
+    end = pd.Timestamp(raw["calendar"]["end"])
+    if end <= start:
+        raise ValueError(f"profile {raw['name']}: calendar.end {end.date()} <= start {start.date()}")
+    return Profile(name=str(raw["name"]), start=start, end=end, market=dict(raw["market"]), raw=raw)

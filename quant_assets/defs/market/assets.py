@@ -1,0 +1,205 @@
+"""Raw vendor feeds and the curated layer built from them.
+
+Raw assets store exactly what the source delivered for a window of sessions (validated at
+the boundary, stamped with lineage, immutable once written). Curated assets derive from raw
+ones only, session by session, so every curated row is as known at its date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import dagster as dg
+import pandas as pd
+
+from quant_assets import schemas
+from quant_assets.defs.frame_checks import FrameChecks
+from quant_assets.defs.partitions import PREVIOUS_SESSION_AND_WINDOW
+from quant_assets.defs.resources import MarketDataSource
+from quant_assets.defs.runtime import PARTITIONS, window_sessions, transform_id
+from quant_assets.defs.types import dagster_type
+from quant_assets.market import adjustments, quality
+from quant_assets.market.ingest import stamp_lineage
+
+
+@dataclass(frozen=True)
+class RawFeed:
+    """A vendor feed stored as a raw asset."""
+
+    name: str
+    dataset: str
+    schema: type
+    date_col: str
+    known_at: str
+    key: tuple[str, ...]
+    validate: Callable[[pd.DataFrame, pd.DatetimeIndex, set], None]
+    layer: str = "raw"
+    group: str = "raw"
+    prepare: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+    ohlc: bool = False
+
+
+def _symbols_only(fn):
+    return lambda df, sessions, known: fn(df, known_symbols=known)
+
+
+def _frame_only(fn):
+    return lambda df, sessions, known: fn(df)
+
+
+RAW_FEEDS = (
+    RawFeed(
+        "raw_bars", "bars", schemas.RawBars, "date", "date", ("date", "symbol"),
+        lambda df, sessions, known: quality.validate_bars(df, known_symbols=known, expected_sessions=sessions),
+        ohlc=True,
+    ),
+    RawFeed(
+        "raw_corporate_actions", "corporate_actions", schemas.CorporateActions, "ex_date",
+        "announce_date", ("symbol", "event_type", "ex_date"),
+        _symbols_only(quality.validate_corporate_actions),
+    ),
+    RawFeed(
+        "raw_delistings", "delistings", schemas.Delistings, "delist_date", "delist_date",
+        ("symbol",), _frame_only(quality.validate_delistings),
+    ),
+    RawFeed(
+        "raw_fundamentals", "fundamentals", schemas.Fundamentals, "report_date", "report_date",
+        ("symbol", "period_end"), _frame_only(quality.validate_fundamentals),
+    ),
+    RawFeed(
+        "raw_earnings_calendar", "earnings_calendar", schemas.EarningsCalendar, "announce_date",
+        "announce_date", ("symbol", "announce_date", "earnings_date"), lambda df, s, k: None,
+    ),
+    RawFeed(
+        "raw_option_quotes", "option_quotes", schemas.RawOptionQuotes, "date", "date",
+        ("date", "underlier", "expiry", "strike", "cp_flag"),
+        _frame_only(quality.validate_option_quotes),
+        prepare=quality.flag_option_quotes,
+    ),
+    RawFeed(
+        "symbols", "symbols", schemas.Symbols, "date", "date", ("date", "symbol"),
+        lambda df, s, k: None, layer="reference", group="reference",
+    ),
+    RawFeed(
+        "rates", "rates", schemas.Rates, "date", "date", ("date", "tenor_days"),
+        _frame_only(quality.validate_rates), layer="reference", group="reference",
+    ),
+    RawFeed(
+        "oracle_expected_returns", "oracle", schemas.OracleExpectedReturns, "date", "date",
+        ("date", "symbol"), lambda df, s, k: None, layer="oracle", group="oracle",
+    ),
+    RawFeed(
+        "oracle_option_surface", "option_oracle", schemas.OracleOptionSurface, "date", "date",
+        ("date", "underlier"), lambda df, s, k: None, layer="oracle", group="oracle",
+    ),
+)
+
+
+def _headline(df: pd.DataFrame) -> dict:
+    meta = {"rows": int(len(df))}
+    for col in ("symbol", "underlier"):
+        if col in df.columns:
+            meta[f"n_{col}s"] = int(df[col].nunique())
+    return meta
+
+
+def raw_feed_asset(feed: RawFeed) -> dg.AssetsDefinition:
+    checks = FrameChecks(feed.schema, feed.key, ohlc=feed.ohlc)
+
+    @dg.asset(
+        name=feed.name,
+        group_name=feed.group,
+        partitions_def=PARTITIONS,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        dagster_type=dagster_type(feed.schema),
+        metadata={"layer": feed.layer, "partition_expr": feed.date_col, "source_dataset": feed.dataset},
+        check_specs=checks.specs(feed.name),
+        description=(feed.schema.__doc__ or "").strip().splitlines()[0],
+        kinds={"parquet", "pandas"},
+    )
+    def _asset(context: dg.AssetExecutionContext, market_source: MarketDataSource):
+        sessions = window_sessions(context)
+        df = market_source.fetch(feed.dataset, sessions[0], sessions[-1])
+        known = set(market_source.symbol_master()["symbol"])
+        feed.validate(df, sessions, known)
+        if feed.prepare is not None:
+            df = feed.prepare(df)
+        df = stamp_lineage(
+            df,
+            known_at=feed.known_at,
+            source_uri=market_source.source_uri(feed.dataset),
+            transform_id=transform_id(feed.name, market_source.fingerprint()),
+        )
+        context.log.info("%s: %d rows over %d sessions", feed.name, len(df), len(sessions))
+        yield dg.Output(df, metadata=_headline(df))
+        yield from checks.evaluate(df)
+
+    return _asset
+
+
+raw_assets = [raw_feed_asset(feed) for feed in RAW_FEEDS]
+
+ADJUSTED_CHECKS = FrameChecks(schemas.AdjustedPrices, ("date", "symbol"), ohlc=True)
+OPTION_CHECKS = FrameChecks(schemas.OptionQuotes, ("date", "underlier", "expiry", "strike", "cp_flag"))
+
+
+@dg.asset(
+    group_name="curated",
+    partitions_def=PARTITIONS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    dagster_type=dagster_type(schemas.AdjustedPrices),
+    metadata={"layer": "curated", "partition_expr": "date"},
+    ins={
+        "raw_bars": dg.AssetIn(partition_mapping=PREVIOUS_SESSION_AND_WINDOW),
+        "raw_corporate_actions": dg.AssetIn(),
+        "raw_delistings": dg.AssetIn(),
+    },
+    check_specs=ADJUSTED_CHECKS.specs("adjusted_prices"),
+    kinds={"parquet", "pandas"},
+)
+def adjusted_prices(
+    context: dg.AssetExecutionContext,
+    raw_bars: pd.DataFrame,
+    raw_corporate_actions: pd.DataFrame,
+    raw_delistings: pd.DataFrame,
+):
+    """Raw OHLCV with split/dividend events and split-adjusted and total returns, as known each session."""
+    sessions = window_sessions(context)
+    first = sessions[0]
+    window = raw_bars[raw_bars["date"] >= first]
+    prev = raw_bars[raw_bars["date"] < first]
+    prev_close = prev.sort_values("date").groupby("symbol", as_index=False).last()[["symbol", "close"]]
+    out = adjustments.curate_prices(window, prev_close, raw_corporate_actions, raw_delistings)
+    out = stamp_lineage(
+        out, known_at="date", source_uri="quant_assets://curated/adjusted_prices",
+        transform_id=transform_id("adjusted_prices"),
+    )
+    meta = _headline(out)
+    meta.update(
+        splits=int((out["split_ratio"] != 1.0).sum()),
+        dividends=int((out["dividend"] > 0).sum()),
+        delistings=int(out["is_delisting"].sum()),
+    )
+    yield dg.Output(out, metadata=meta)
+    yield from ADJUSTED_CHECKS.evaluate(out)
+
+
+@dg.asset(
+    group_name="curated",
+    partitions_def=PARTITIONS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    dagster_type=dagster_type(schemas.OptionQuotes),
+    metadata={"layer": "curated", "partition_expr": "date"},
+    check_specs=OPTION_CHECKS.specs("option_quotes"),
+    kinds={"parquet", "pandas"},
+)
+def option_quotes(context: dg.AssetExecutionContext, raw_option_quotes: pd.DataFrame):
+    """Option NBBO quotes usable downstream: crossed, locked and zero-bid quotes excluded."""
+    out = quality.usable_option_quotes(raw_option_quotes).reset_index(drop=True)
+    excluded = len(raw_option_quotes) - len(out)
+    yield dg.Output(out, metadata={**_headline(out), "excluded_by_qc": int(excluded)})
+    yield from OPTION_CHECKS.evaluate(out)
+
+
+curated_assets = [adjusted_prices, option_quotes]
