@@ -32,6 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default=os.environ.get("QUANT_ASSETS_PROFILE", "demo"))
     parser.add_argument("--rerun", action="store_true", help="materialize even if already stored")
+    parser.add_argument(
+        "--chunk-sessions", type=int, default=252,
+        help="sessions per single-run window (bounds memory on large profiles)",
+    )
     args = parser.parse_args(argv)
     os.environ["QUANT_ASSETS_PROFILE"] = args.profile
     home = _ensure_dagster_home()
@@ -52,19 +56,23 @@ def main(argv: list[str] | None = None) -> int:
     print(f"profile {PROFILE.name}: {len(keys)} sessions {keys[0]}..{keys[-1]}, data in {PROFILE.data_dir}")
     t0 = time.perf_counter()
     if todo or args.rerun:
-        print(f"materializing {len(all_assets)} assets as one single-run backfill "
+        windows = [keys[i : i + args.chunk_sessions] for i in range(0, len(keys), args.chunk_sessions)]
+        print(f"materializing {len(all_assets)} assets in {len(windows)} single-run window(s) "
               f"({sum(todo.values())} asset-partitions missing) ...", flush=True)
-        result = dg.materialize(
-            all_assets,
-            instance=instance,
-            resources=defs.resources,
-            tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]},
-            raise_on_error=False,
-        )
-        if not result.success:
-            print("the run failed; see the Dagster logs above", file=sys.stderr)
-            return 1
-        print(f"run {result.run_id} finished in {time.perf_counter() - t0:.1f} s")
+        for n, window in enumerate(windows, 1):
+            result = dg.materialize(
+                all_assets,
+                instance=instance,
+                resources=defs.resources,
+                tags={RANGE_START_TAG: window[0], RANGE_END_TAG: window[-1]},
+                raise_on_error=False,
+            )
+            if not result.success:
+                print(f"run {result.run_id} for {window[0]}..{window[-1]} failed; "
+                      "see the Dagster logs above", file=sys.stderr)
+                return 1
+            print(f"[{n}/{len(windows)}] {window[0]}..{window[-1]}: run {result.run_id} ok "
+                  f"({time.perf_counter() - t0:.1f} s elapsed)", flush=True)
     else:
         print("every asset partition is already materialized: re-using what is stored "
               "(pass --rerun to run again; raw partitions are immutable and re-ingest as no-ops)")

@@ -32,6 +32,9 @@ def _session_partitions(start: str, end: str) -> dg.TimeWindowPartitionsDefiniti
         # `end` is exclusive: the day after the last session keeps it in.
         end=(last + pd.Timedelta(days=1)).strftime(PARTITION_FMT),
         exclusions=[datetime(d.year, d.month, d.day) for d in holidays],
+        # A session's partition is requestable from its own evening (after the close),
+        # not only once the next session has started.
+        end_offset=1,
     )
 
 

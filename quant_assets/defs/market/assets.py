@@ -5,7 +5,6 @@ the boundary, stamped with lineage, immutable once written). Curated assets deri
 ones only, session by session, so every curated row is as known at its date.
 """
 
-from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
@@ -15,6 +14,7 @@ import pandas as pd
 
 from quant_assets import schemas
 from quant_assets.defs.frame_checks import FrameChecks
+from quant_assets.defs.market.schedules import MARKET_FRESHNESS
 from quant_assets.defs.partitions import PREVIOUS_SESSION_AND_WINDOW
 from quant_assets.defs.resources import MarketDataSource
 from quant_assets.defs.runtime import PARTITIONS, window_sessions, transform_id
@@ -117,6 +117,7 @@ def raw_feed_asset(feed: RawFeed) -> dg.AssetsDefinition:
         check_specs=checks.specs(feed.name),
         description=(feed.schema.__doc__ or "").strip().splitlines()[0],
         kinds={"parquet", "pandas"},
+        freshness_policy=MARKET_FRESHNESS if feed.group != "oracle" else None,
     )
     def _asset(context: dg.AssetExecutionContext, market_source: MarketDataSource):
         sessions = window_sessions(context)
@@ -157,6 +158,7 @@ OPTION_CHECKS = FrameChecks(schemas.OptionQuotes, ("date", "underlier", "expiry"
     },
     check_specs=ADJUSTED_CHECKS.specs("adjusted_prices"),
     kinds={"parquet", "pandas"},
+    freshness_policy=MARKET_FRESHNESS,
 )
 def adjusted_prices(
     context: dg.AssetExecutionContext,
@@ -193,6 +195,7 @@ def adjusted_prices(
     metadata={"layer": "curated", "partition_expr": "date"},
     check_specs=OPTION_CHECKS.specs("option_quotes"),
     kinds={"parquet", "pandas"},
+    freshness_policy=MARKET_FRESHNESS,
 )
 def option_quotes(context: dg.AssetExecutionContext, raw_option_quotes: pd.DataFrame):
     """Option NBBO quotes usable downstream: crossed, locked and zero-bid quotes excluded."""

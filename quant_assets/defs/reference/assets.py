@@ -1,12 +1,12 @@
 """Reference data: trading sessions (symbols and rates are raw feeds, see ``market.assets``)."""
 
-from __future__ import annotations
 
 import dagster as dg
 
 from quant_assets import schemas
 from quant_assets.calendars import EXCHANGE, session_table
 from quant_assets.defs.frame_checks import FrameChecks
+from quant_assets.defs.market.schedules import MARKET_FRESHNESS
 from quant_assets.defs.runtime import PARTITIONS, transform_id, window_sessions
 from quant_assets.defs.types import dagster_type
 from quant_assets.market.ingest import stamp_lineage
@@ -22,6 +22,7 @@ SESSION_CHECKS = FrameChecks(schemas.Sessions, ("date",))
     metadata={"layer": "reference", "partition_expr": "date"},
     check_specs=SESSION_CHECKS.specs("sessions"),
     kinds={"parquet", "pandas"},
+    freshness_policy=MARKET_FRESHNESS,
 )
 def sessions(context: dg.AssetExecutionContext):
     """XNYS sessions with open/close in UTC and New York time and the early-close flag."""

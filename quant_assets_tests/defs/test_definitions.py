@@ -1,0 +1,88 @@
+"""Level 1: the definitions load and every asset, check, job, schedule and sensor resolves."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from quant_assets import schemas
+from quant_assets.calendars import sessions_in_range
+from quant_assets.config import load_profile
+from quant_assets.definitions import all_assets, defs
+
+ORACLE_GROUP = "oracle"
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return defs.resolve_asset_graph()
+
+
+def test_every_asset_check_job_schedule_and_sensor_resolves(graph):
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {"sessions", "symbols", "rates", "raw_bars", "raw_corporate_actions", "raw_delistings",
+            "raw_fundamentals", "raw_earnings_calendar", "raw_option_quotes", "adjusted_prices",
+            "option_quotes", "oracle_expected_returns", "oracle_option_surface"} <= keys
+    job = defs.resolve_job_def("market_data_job")
+    assert job.partitions_def is not None
+    assert defs.resolve_schedule_def("market_data_schedule").job_name == "market_data_job"
+    check_keys = graph.asset_check_keys
+    for asset in ("raw_bars", "adjusted_prices"):
+        names = {c.name for c in check_keys if c.asset_key.to_user_string() == asset}
+        assert {"schema", "no_negative_values", "unique_keys", "ohlc_consistent"} <= names
+
+
+def test_partitions_are_exactly_the_profile_sessions():
+    profile = load_profile("tiny")
+    expected = [d.strftime("%Y-%m-%d") for d in sessions_in_range(profile.start, profile.end)]
+    for asset in all_assets:
+        assert asset.partitions_def.get_partition_keys() == expected, asset.key
+        assert asset.backfill_policy == dg.BackfillPolicy.single_run(), asset.key
+
+
+def test_every_asset_is_typed_by_its_pandera_schema():
+    models = {m.__name__ for m in vars(schemas).values() if isinstance(m, type) and issubclass(m, schemas.Lineage)}
+    for asset in all_assets:
+        for key in asset.keys:
+            dtype = asset.op.outs[asset.get_output_name_for_asset_key(key)].dagster_type
+            assert dtype.display_name in models, (key, dtype.display_name)
+
+
+def test_no_asset_reads_the_oracle(graph):
+    oracle_keys = {k for k in graph.get_all_asset_keys() if graph.get(k).group_name == ORACLE_GROUP}
+    assert oracle_keys
+    for key in graph.get_all_asset_keys():
+        if key in oracle_keys:
+            continue
+        assert not (graph.get(key).parent_keys & oracle_keys), f"{key} reads the oracle"
+
+
+@pytest.mark.parametrize(
+    "when, expected",
+    [
+        ("2024-03-15 18:30", "2024-03-15"),  # an ordinary Friday session
+        ("2024-03-29 18:30", None),  # Good Friday: not a session
+        ("2024-11-29 18:30", "outside"),  # a session, but beyond the tiny profile's range
+    ],
+)
+def test_daily_schedule_requests_the_session_partition_or_skips(when, expected):
+    schedule = defs.resolve_schedule_def("market_data_schedule")
+    ctx = dg.build_schedule_context(
+        scheduled_execution_time=pd.Timestamp(when, tz="America/New_York").to_pydatetime(),
+        repository_def=defs.get_repository_def(),
+    )
+    result = schedule.evaluate_tick(ctx)
+    if expected is None:
+        assert not result.run_requests and "not an XNYS session" in result.skip_message
+    elif expected == "outside":
+        assert not result.run_requests and "outside the profile" in result.skip_message
+    else:
+        assert [r.partition_key for r in result.run_requests] == [expected]
+
+
+def test_market_assets_carry_a_freshness_policy(graph):
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if node.group_name != ORACLE_GROUP:
+            assert node.freshness_policy is not None, key
