@@ -12,6 +12,7 @@ from typing import ClassVar
 import dagster as dg
 import pandas as pd
 
+from quant_assets.calendars import sessions_in_range
 from quant_assets.config import Profile, load_profile
 from quant_assets.market.store import ParquetStore
 
@@ -20,7 +21,6 @@ RAW_LAYERS = frozenset({"raw", "reference", "oracle"})
 
 @lru_cache(maxsize=4)
 def _synthetic_market(profile_name: str):
-    from quant_assets.calendars import sessions_in_range
     from quant_assets.market.synthetic import MarketConfig, SyntheticMarket
 
     profile = load_profile(profile_name)
@@ -95,7 +95,7 @@ class PITParquetIOManager(dg.ConfigurableIOManager):
     force_raw: bool = False
 
     def store(self) -> ParquetStore:
-        return ParquetStore(load_profile(self.profile).data_dir / "store")
+        return ParquetStore(load_profile(self.profile).data_dir / "store", sessions=sessions_in_range)
 
     @staticmethod
     def _layer_and_date_col(metadata) -> tuple[str, str]:
@@ -136,7 +136,7 @@ class PITParquetIOManager(dg.ConfigurableIOManager):
         layer, _ = self._layer_and_date_col(upstream.definition_metadata or {})
         dataset = context.asset_key.path[-1]
         keys = sorted(context.asset_partition_keys)
-        return self.store().read_window(layer, dataset, pd.Timestamp(keys[0]), pd.Timestamp(keys[-1]))
+        return self.store().read_window(layer, dataset, keys[0], keys[-1], expected=keys)
 
 
 def build_resources(profile: Profile | str, *, force_raw: bool = False) -> dict:

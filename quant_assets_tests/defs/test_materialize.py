@@ -8,6 +8,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from quant_assets.calendars import sessions_in_range
 from quant_assets.definitions import all_assets
 from quant_assets.defs.resources import PITParquetIOManager, SyntheticMarketSource, build_resources
 from quant_assets.defs.runtime import PARTITIONS
@@ -33,13 +34,14 @@ def data_root(tmp_path, monkeypatch):
 
 
 def _store(root) -> ParquetStore:
-    return ParquetStore(root / "tiny" / "store")
+    return ParquetStore(root / "tiny" / "store", sessions=sessions_in_range)
 
 
-def _file_hashes(root) -> dict:
+def _file_hashes(root, pattern: str = "*.parquet") -> dict:
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*.parquet"))
+        for p in sorted(root.rglob(pattern))
+        if p.is_file()
     }
 
 
@@ -100,20 +102,22 @@ def test_changed_vendor_content_is_refused_and_nothing_stored_changes(data_root)
     result = run_window(0, 2, resources=resources, raise_on_error=False)
     assert not result.success
     failure = [e for e in result.all_events if e.is_step_failure and e.step_key == "raw_bars"]
-    assert failure and "ImmutablePartitionError" in str(failure[0].event_specific_data.error.cls_name)
+    assert failure and "ImmutablePartitionError" in failure[0].event_specific_data.error.to_string()
     assert _file_hashes(data_root) == before
 
 
 def test_bad_vendor_data_is_rejected_at_the_boundary(data_root):
     assert run_window(0, 2).success
-    before = _file_hashes(data_root)
+    before = _file_hashes(data_root / "tiny" / "store" / "raw" / "raw_bars", "*")
     resources = {**build_resources("tiny"), "market_source": _BrokenSource(profile="tiny")}
     result = run_window(3, 4, resources=resources, raise_on_error=False)
     failure = [e for e in result.all_events if e.is_step_failure and e.step_key == "raw_bars"]
     assert failure
-    message = failure[0].event_specific_data.error.message
-    assert "volume" in message
-    assert _file_hashes(data_root) == before
+    message = failure[0].event_specific_data.error.to_string()
+    assert "BadVendorData" in message and "volume" in message
+    # Nothing stored for the feed changed, and its dependents did not run on the bad window.
+    assert _file_hashes(data_root / "tiny" / "store" / "raw" / "raw_bars", "*") == before
+    assert not [e for e in result.all_events if e.step_key == "adjusted_prices" and e.is_step_success]
     stored = [p.strftime("%Y-%m-%d") for p in _store(data_root).partitions("raw", "raw_bars")]
     assert stored == KEYS[:3]
 

@@ -61,11 +61,11 @@ RAW_FEEDS = (
     ),
     RawFeed(
         "raw_delistings", "delistings", schemas.Delistings, "delist_date", "delist_date",
-        ("symbol",), _frame_only(quality.validate_delistings),
+        ("symbol",), _symbols_only(quality.validate_delistings),
     ),
     RawFeed(
         "raw_fundamentals", "fundamentals", schemas.Fundamentals, "report_date", "report_date",
-        ("symbol", "period_end"), _frame_only(quality.validate_fundamentals),
+        ("symbol", "period_end"), _symbols_only(quality.validate_fundamentals),
     ),
     RawFeed(
         "raw_earnings_calendar", "earnings_calendar", schemas.EarningsCalendar, "announce_date",
