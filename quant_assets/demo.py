@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     report = write_market_summary(PROFILE.data_dir / "store", PROFILE.data_dir / "reports")
     print("\nstored datasets (DuckDB views over partitioned Parquet):")
     for row in report.datasets:
-        print(f"  {row['view']:<36} {row['rows']:>12,} rows  {row['partitions']:>5} partitions")
+        print(f"  {row['view']:<36} {row['rows']:>12,} rows")
     print(f"\nreports: {report.markdown}")
     for png in report.figures:
         print(f"         {png}")

@@ -605,7 +605,10 @@ class ParquetStore:
         return found
 
     def duckdb_connect(self, read_only: bool = True) -> Any:
-        """In-memory DuckDB connection with one view ``<layer>_<dataset>`` per dataset.
+        """In-memory DuckDB connection with one view per dataset.
+
+        The view is named ``<layer>_<dataset>`` (just ``<dataset>`` when the dataset name
+        already starts with ``<layer>_``, e.g. ``raw/raw_bars`` -> ``raw_bars``).
 
         Each view reads ``<root>/<layer>/<dataset>/*/part.parquet`` with
         ``hive_partitioning=false`` (the partition date is a column inside each file, so no
@@ -623,8 +626,9 @@ class ParquetStore:
         root = str(self.root.resolve())
         for layer, dataset in self.datasets():
             pattern = f"{root}/{layer}/{dataset}/*/{PART_FILE}".replace("'", "''")
+            view = dataset if dataset.startswith(f"{layer}_") else f"{layer}_{dataset}"
             con.execute(
-                f'CREATE OR REPLACE VIEW "{layer}_{dataset}" AS SELECT * FROM read_parquet('
+                f'CREATE OR REPLACE VIEW "{view}" AS SELECT * FROM read_parquet('
                 f"'{pattern}', hive_partitioning = false, union_by_name = true)"
             )
         if read_only:

@@ -70,7 +70,7 @@ def _split_figure(curated: pd.DataFrame, path: Path) -> Path | None:
     adj = pit_adjusted_history(one, asof)
     fig, ax = plt.subplots(figsize=(8, 4))
     ax.plot(one["date"], one["close"], label="raw close (as delivered)")
-    ax.plot(adj["date"], adj["close"], label=f"back-adjusted as of {asof.date()}")
+    ax.plot(adj["date"], adj["adj_close"], label=f"back-adjusted as of {asof.date()}")
     for d, r in splits[splits["symbol"] == symbol][["date", "split_ratio"]].itertuples(index=False):
         ax.axvline(d, color="grey", linestyle=":")
         ax.annotate(f"split x{r:g}", (d, ax.get_ylim()[1]), fontsize=8, va="top")
@@ -92,8 +92,7 @@ def write_market_summary(store_root: Path, reports_dir: Path) -> MarketSummary:
         "select view_name from duckdb_views() where not internal order by 1"
     ).fetchall()]:
         n = con.execute(f"select count(*) from {view}").fetchone()[0]
-        layer, _, dataset = view.partition("_")
-        datasets.append({"view": view, "rows": int(n), "partitions": len(store.partitions(layer, dataset))})
+        datasets.append({"view": view, "rows": int(n)})
     curated = con.execute(
         "select date, symbol, open, high, low, close, volume, vwap, split_ratio, dividend, "
         "ret_price, ret_total, is_delisting from curated_adjusted_prices order by symbol, date"
@@ -122,9 +121,9 @@ def write_market_summary(store_root: Path, reports_dir: Path) -> MarketSummary:
         f"dividends: {int((actions['event_type'] == 'dividend').sum())}",
         f"- option quotes by QC flag: {dict(zip(quotes['qc_flag'], quotes['n'].astype(int)))}",
         "",
-        "| DuckDB view | rows | partitions |",
-        "|---|---:|---:|",
-        *[f"| {d['view']} | {d['rows']:,} | {d['partitions']} |" for d in datasets],
+        "| DuckDB view | rows |",
+        "|---|---:|",
+        *[f"| {d['view']} | {d['rows']:,} |" for d in datasets],
         "",
         *[f"![{p.stem}]({p.name})" for p in figures],
         "",

@@ -206,7 +206,10 @@ class SyntheticMarket:
         return _window(self._option_oracle, "date", start, end)
 
     def option_quotes(self, start, end) -> pd.DataFrame:
-        """NBBO option quotes (15:59 New York snapshot) for sessions in ``[start, end]``."""
+        """NBBO option quotes for sessions in ``[start, end]``.
+
+        Snapshot one minute before the close: 15:59 New York, 12:59 on early closes.
+        """
         a, b = _bounds(start, end)
         idx = np.flatnonzero((self.sessions >= a) & (self.sessions <= b))
         if len(idx) == 0 or len(self._universe.option_underliers) == 0:

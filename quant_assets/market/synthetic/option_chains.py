@@ -21,6 +21,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from quant_assets.calendars import session_close_utc
+
 from quant_assets.market.synthetic.liquidity import ceil_to_tick, floor_to_tick
 from quant_assets.market.synthetic.option_surface import (
     SurfaceState,
@@ -47,7 +49,7 @@ QUOTE_COLUMNS = ("date", "ts_ns", "underlier", "expiry", "strike", "cp_flag", "b
 N_EXCHANGES = 17
 STRIKE_SDS = 2.5
 MAX_STRIKES = 81
-_QUOTE_TIME = pd.Timedelta(hours=15, minutes=59)
+_QUOTE_LEAD = pd.Timedelta(minutes=1)  # snapshot one minute before the session's close
 
 
 def option_expiries(date: pd.Timestamp, ext_sessions: pd.DatetimeIndex) -> pd.DatetimeIndex:
@@ -130,7 +132,7 @@ def session_option_quotes(seed: int, t: int, date: pd.Timestamp, state: SurfaceS
     days = np.asarray((expiries - date).days, dtype=float)
     tau = days / 365.0
     rates = interpolate_zero_rate(curve, days)
-    ts_ns = int((date + _QUOTE_TIME).tz_localize("America/New_York").value)
+    ts_ns = int((session_close_utc(date) - _QUOTE_LEAD).value)
     frames = []
     for u in range(len(state.underliers)):
         spot = float(state.spot[t, u])

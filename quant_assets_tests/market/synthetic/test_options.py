@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from scipy.stats import norm
 
 from quant_assets.market.synthetic.option_surface import atm_total_variance, phi_power_law
-from quant_assets_tests.market.synthetic.conftest import _calendar
+from quant_assets.calendars import session_closes_utc
+from quant_assets_tests.market.synthetic.conftest import _calendar, make_market
 
 NY = "America/New_York"
 WINDOW = ("2024-03-18", "2024-04-05")  # includes Good Friday 2024-03-29
@@ -132,7 +133,8 @@ def test_quote_hygiene(quotes):
     assert quotes["volume"].sum() > 0 and quotes["open_interest"].sum() > 0
     assert set(quotes["cp_flag"]) == {"C", "P"}
     ts = pd.to_datetime(quotes["ts_ns"], utc=True).dt.tz_convert(NY)
-    assert (ts.dt.strftime("%H:%M:%S") == "15:59:00").all()
+    expected = session_closes_utc(quotes["date"]) - pd.Timedelta(minutes=1)
+    assert (pd.DatetimeIndex(pd.to_datetime(quotes["ts_ns"], utc=True)) == expected).all()
     assert (ts.dt.tz_localize(None).dt.normalize() == quotes["date"]).all()
     assert not quotes.duplicated(["date", "underlier", "expiry", "strike", "cp_flag"]).any()
 
@@ -250,3 +252,11 @@ def test_power_law_ssvi_parameter_space_is_arbitrage_free(rho, eta_frac, gamma, 
         np.testing.assert_allclose(phi_power_law(th, eta, gamma),
                                    eta / (th**gamma * (1 + th) ** (1 - gamma)), rtol=1e-12)
         assert _durrleman_g(k, th, rho, eta, gamma).min() >= -1e-12
+
+
+def test_quote_snapshot_is_one_minute_before_an_early_close():
+    """On the day after Thanksgiving (13:00 close) the snapshot is at 12:59 New York."""
+    market = make_market(seed=3, n_symbols=12, start="2024-11-01", end="2024-12-06", n_option_underliers=1)
+    quotes = market.option_quotes("2024-11-27", "2024-11-29")
+    local = pd.to_datetime(quotes["ts_ns"], utc=True).dt.tz_convert(NY).dt.strftime("%Y-%m-%d %H:%M")
+    assert set(local) == {"2024-11-27 15:59", "2024-11-29 12:59"}
