@@ -13,22 +13,11 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from quant_assets.market.sectors import SECTORS
+
 UtcTimestamp = Annotated[pd.DatetimeTZDtype, "ns", "UTC"]
 NyTimestamp = Annotated[pd.DatetimeTZDtype, "ns", "America/New_York"]
 
-SECTORS = (
-    "Communication Services",
-    "Consumer Discretionary",
-    "Consumer Staples",
-    "Energy",
-    "Financials",
-    "Health Care",
-    "Industrials",
-    "Information Technology",
-    "Materials",
-    "Real Estate",
-    "Utilities",
-)
 
 
 class Lineage(pa.DataFrameModel):

@@ -13,12 +13,10 @@ import dagster as dg
 import pandas as pd
 
 from quant_assets import schemas
-from quant_assets.defs.frame_checks import FrameChecks
-from quant_assets.defs.market.schedules import MARKET_FRESHNESS
 from quant_assets.defs.partitions import PREVIOUS_SESSION_AND_WINDOW
 from quant_assets.defs.resources import MarketDataSource
-from quant_assets.defs.runtime import PARTITIONS, window_sessions, transform_id
-from quant_assets.defs.types import dagster_type
+from quant_assets.defs.runtime import transform_id, window_sessions
+from quant_assets.defs.session_asset import session_asset
 from quant_assets.market import adjustments, quality
 from quant_assets.market.ingest import stamp_lineage
 
@@ -96,28 +94,18 @@ RAW_FEEDS = (
 )
 
 
-def _headline(df: pd.DataFrame) -> dict:
-    meta = {"rows": int(len(df))}
-    for col in ("symbol", "underlier"):
-        if col in df.columns:
-            meta[f"n_{col}s"] = int(df[col].nunique())
-    return meta
-
-
 def raw_feed_asset(feed: RawFeed) -> dg.AssetsDefinition:
-    checks = FrameChecks(feed.schema, feed.key, ohlc=feed.ohlc)
-
-    @dg.asset(
+    @session_asset(
         name=feed.name,
-        group_name=feed.group,
-        partitions_def=PARTITIONS,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        dagster_type=dagster_type(feed.schema),
-        metadata={"layer": feed.layer, "partition_expr": feed.date_col, "source_dataset": feed.dataset},
-        check_specs=checks.specs(feed.name),
+        schema=feed.schema,
+        key=feed.key,
+        layer=feed.layer,
+        group=feed.group,
+        date_col=feed.date_col,
+        ohlc=feed.ohlc,
+        fresh=feed.group != "oracle",
+        metadata={"source_dataset": feed.dataset},
         description=(feed.schema.__doc__ or "").strip().splitlines()[0],
-        kinds={"parquet", "pandas"},
-        freshness_policy=MARKET_FRESHNESS if feed.group != "oracle" else None,
     )
     def _asset(context: dg.AssetExecutionContext, market_source: MarketDataSource):
         sessions = window_sessions(context)
@@ -133,32 +121,25 @@ def raw_feed_asset(feed: RawFeed) -> dg.AssetsDefinition:
             transform_id=transform_id(feed.name, market_source.fingerprint()),
         )
         context.log.info("%s: %d rows over %d sessions", feed.name, len(df), len(sessions))
-        yield dg.Output(df, metadata=_headline(df))
-        yield from checks.evaluate(df)
+        return df, {}
 
     return _asset
 
 
 raw_assets = [raw_feed_asset(feed) for feed in RAW_FEEDS]
 
-ADJUSTED_CHECKS = FrameChecks(schemas.AdjustedPrices, ("date", "symbol"), ohlc=True)
-OPTION_CHECKS = FrameChecks(schemas.OptionQuotes, ("date", "underlier", "expiry", "strike", "cp_flag"))
 
-
-@dg.asset(
-    group_name="curated",
-    partitions_def=PARTITIONS,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    dagster_type=dagster_type(schemas.AdjustedPrices),
-    metadata={"layer": "curated", "partition_expr": "date"},
+@session_asset(
+    schema=schemas.AdjustedPrices,
+    key=("date", "symbol"),
+    layer="curated",
+    group="curated",
+    ohlc=True,
     ins={
         "raw_bars": dg.AssetIn(partition_mapping=PREVIOUS_SESSION_AND_WINDOW),
         "raw_corporate_actions": dg.AssetIn(),
         "raw_delistings": dg.AssetIn(),
     },
-    check_specs=ADJUSTED_CHECKS.specs("adjusted_prices"),
-    kinds={"parquet", "pandas"},
-    freshness_policy=MARKET_FRESHNESS,
 )
 def adjusted_prices(
     context: dg.AssetExecutionContext,
@@ -167,8 +148,7 @@ def adjusted_prices(
     raw_delistings: pd.DataFrame,
 ):
     """Raw OHLCV with split/dividend events and split-adjusted and total returns, as known each session."""
-    sessions = window_sessions(context)
-    first = sessions[0]
+    first = window_sessions(context)[0]
     window = raw_bars[raw_bars["date"] >= first]
     prev = raw_bars[raw_bars["date"] < first]
     prev_close = prev.sort_values("date").groupby("symbol", as_index=False).last()[["symbol", "close"]]
@@ -177,32 +157,24 @@ def adjusted_prices(
         out, known_at="date", source_uri="quant_assets://curated/adjusted_prices",
         transform_id=transform_id("adjusted_prices"),
     )
-    meta = _headline(out)
-    meta.update(
-        splits=int((out["split_ratio"] != 1.0).sum()),
-        dividends=int((out["dividend"] > 0).sum()),
-        delistings=int(out["is_delisting"].sum()),
-    )
-    yield dg.Output(out, metadata=meta)
-    yield from ADJUSTED_CHECKS.evaluate(out)
+    return out, {
+        "splits": int((out["split_ratio"] != 1.0).sum()),
+        "dividends": int((out["dividend"] > 0).sum()),
+        "delistings": int(out["is_delisting"].sum()),
+    }
 
 
-@dg.asset(
-    group_name="curated",
-    partitions_def=PARTITIONS,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    dagster_type=dagster_type(schemas.OptionQuotes),
-    metadata={"layer": "curated", "partition_expr": "date"},
-    check_specs=OPTION_CHECKS.specs("option_quotes"),
-    kinds={"parquet", "pandas"},
-    freshness_policy=MARKET_FRESHNESS,
+@session_asset(
+    schema=schemas.OptionQuotes,
+    key=("date", "underlier", "expiry", "strike", "cp_flag"),
+    layer="curated",
+    group="curated",
 )
-def option_quotes(context: dg.AssetExecutionContext, raw_option_quotes: pd.DataFrame):
+def option_quotes(raw_option_quotes: pd.DataFrame):
     """Option NBBO quotes usable downstream: crossed, locked and zero-bid quotes excluded."""
     out = quality.usable_option_quotes(raw_option_quotes).reset_index(drop=True)
-    excluded = len(raw_option_quotes) - len(out)
-    yield dg.Output(out, metadata={**_headline(out), "excluded_by_qc": int(excluded)})
-    yield from OPTION_CHECKS.evaluate(out)
+    out["transform_id"] = transform_id("option_quotes")
+    return out, {"excluded_by_qc": int(len(raw_option_quotes) - len(out))}
 
 
 curated_assets = [adjusted_prices, option_quotes]

@@ -16,22 +16,9 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["SECTORS", "MarketConfig"]
+from quant_assets.market.sectors import SECTORS
 
-SECTORS: tuple[str, ...] = (
-    "Communication Services",
-    "Consumer Discretionary",
-    "Consumer Staples",
-    "Energy",
-    "Financials",
-    "Health Care",
-    "Industrials",
-    "Information Technology",
-    "Materials",
-    "Real Estate",
-    "Utilities",
-)
-"""The eleven GICS-like sector labels."""
+__all__ = ["SECTORS", "MarketConfig"]
 
 # (lower, upper, lower inclusive, upper inclusive) bounds of the numeric fields.
 _BOUNDS: dict[str, tuple[float, float, bool, bool]] = {
