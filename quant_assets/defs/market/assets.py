@@ -94,6 +94,38 @@ RAW_FEEDS = (
 )
 
 
+def ingest_feed(feed: RawFeed, source: MarketDataSource, sessions: pd.DatetimeIndex) -> pd.DataFrame:
+    """Fetch a window of a feed, reject bad input at the boundary, flag, stamp lineage."""
+    df = source.fetch(feed.dataset, sessions[0], sessions[-1])
+    feed.validate(df, sessions, set(source.symbol_master()["symbol"]))
+    if feed.prepare is not None:
+        df = feed.prepare(df)
+    return stamp_lineage(
+        df,
+        known_at=feed.known_at,
+        source_uri=source.source_uri(feed.dataset),
+        transform_id=transform_id(feed.name, source.fingerprint()),
+    )
+
+
+def curate_window(
+    sessions: pd.DatetimeIndex,
+    raw_bars: pd.DataFrame,
+    raw_corporate_actions: pd.DataFrame,
+    raw_delistings: pd.DataFrame,
+) -> pd.DataFrame:
+    """Curated prices for ``sessions``; ``raw_bars`` may include the session before them."""
+    first = sessions[0]
+    window = raw_bars[raw_bars["date"] >= first]
+    prev = raw_bars[raw_bars["date"] < first]
+    prev_close = prev.sort_values("date").groupby("symbol", as_index=False).last()[["symbol", "close"]]
+    out = adjustments.curate_prices(window, prev_close, raw_corporate_actions, raw_delistings)
+    return stamp_lineage(
+        out, known_at="date", source_uri="quant_assets://curated/adjusted_prices",
+        transform_id=transform_id("adjusted_prices"),
+    )
+
+
 def raw_feed_asset(feed: RawFeed) -> dg.AssetsDefinition:
     @session_asset(
         name=feed.name,
@@ -109,17 +141,7 @@ def raw_feed_asset(feed: RawFeed) -> dg.AssetsDefinition:
     )
     def _asset(context: dg.AssetExecutionContext, market_source: MarketDataSource):
         sessions = window_sessions(context)
-        df = market_source.fetch(feed.dataset, sessions[0], sessions[-1])
-        known = set(market_source.symbol_master()["symbol"])
-        feed.validate(df, sessions, known)
-        if feed.prepare is not None:
-            df = feed.prepare(df)
-        df = stamp_lineage(
-            df,
-            known_at=feed.known_at,
-            source_uri=market_source.source_uri(feed.dataset),
-            transform_id=transform_id(feed.name, market_source.fingerprint()),
-        )
+        df = ingest_feed(feed, market_source, sessions)
         context.log.info("%s: %d rows over %d sessions", feed.name, len(df), len(sessions))
         return df, {}
 
@@ -148,15 +170,7 @@ def adjusted_prices(
     raw_delistings: pd.DataFrame,
 ):
     """Raw OHLCV with split/dividend events and split-adjusted and total returns, as known each session."""
-    first = window_sessions(context)[0]
-    window = raw_bars[raw_bars["date"] >= first]
-    prev = raw_bars[raw_bars["date"] < first]
-    prev_close = prev.sort_values("date").groupby("symbol", as_index=False).last()[["symbol", "close"]]
-    out = adjustments.curate_prices(window, prev_close, raw_corporate_actions, raw_delistings)
-    out = stamp_lineage(
-        out, known_at="date", source_uri="quant_assets://curated/adjusted_prices",
-        transform_id=transform_id("adjusted_prices"),
-    )
+    out = curate_window(window_sessions(context), raw_bars, raw_corporate_actions, raw_delistings)
     return out, {
         "splits": int((out["split_ratio"] != 1.0).sum()),
         "dividends": int((out["dividend"] > 0).sum()),
