@@ -57,7 +57,13 @@ def session_asset(
             partitions_def=PARTITIONS,
             backfill_policy=dg.BackfillPolicy.single_run(),
             dagster_type=dagster_type(schema),
-            metadata={"layer": layer, "partition_expr": date_col, **(metadata or {})},
+            metadata={
+                "layer": layer,
+                "partition_expr": date_col,
+                # The schema's columns on the asset's overview page and in catalog search.
+                "dagster/column_schema": dagster_type(schema).metadata["schema"],
+                **(metadata or {}),
+            },
             check_specs=checks.specs(asset_name),
             kinds={"parquet", "pandas"},
             freshness_policy=MARKET_FRESHNESS if fresh else None,

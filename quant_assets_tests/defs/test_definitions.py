@@ -86,3 +86,11 @@ def test_market_assets_carry_a_freshness_policy(graph):
         node = graph.get(key)
         if node.group_name != ORACLE_GROUP:
             assert node.freshness_policy is not None, key
+
+
+def test_asset_overview_shows_the_schema_columns():
+    for asset in all_assets:
+        for key in asset.keys:
+            columns = asset.specs_by_key[key].metadata["dagster/column_schema"].schema.columns
+            dtype = asset.op.outs[asset.get_output_name_for_asset_key(key)].dagster_type
+            assert [c.name for c in columns] == list(getattr(schemas, dtype.display_name).to_schema().columns)

@@ -1,0 +1,87 @@
+"""Run Dagster's own command-line tools against the code location, as a user would.
+
+End-to-end tests start ``dagster`` / ``dagster-webserver`` in subprocesses serving the
+``tiny`` profile, with a throwaway instance (``DAGSTER_HOME`` holding the repository's
+``dagster.yaml``) and data root, both under the test's own temporary directory, so parallel
+test workers never share state.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+import quant_assets
+from quant_assets import schemas
+
+REPO_ROOT = Path(quant_assets.__file__).resolve().parents[1]
+CODE_LOCATION_MODULE = "quant_assets.definitions"
+PROFILE = "tiny"
+
+
+def dagster_command(script: str, module: str) -> list[str]:
+    """The console script installed beside this interpreter, else ``python -m <module>``.
+
+    ``sys.executable`` is not resolved: in a venv its directory is the venv's ``bin``.
+    """
+    candidate = Path(sys.executable).parent / script
+    if candidate.is_file() and os.access(candidate, os.X_OK):
+        return [str(candidate)]
+    return [sys.executable, "-m", module]
+
+
+def isolated_env(root: Path) -> dict[str, str]:
+    """Environment for a subprocess whose instance and data live under ``root``.
+
+    Creates ``root/dagster_home`` (with the repository's ``dagster.yaml``) and ``root/data``.
+    """
+    home = root / "dagster_home"
+    data = root / "data"
+    home.mkdir(parents=True, exist_ok=True)
+    data.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    env = dict(os.environ)
+    env.update(
+        QUANT_ASSETS_PROFILE=PROFILE,
+        QUANT_ASSETS_DATA=str(data),
+        DAGSTER_HOME=str(home),
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def tail(text: str | bytes | None, lines: int = 40) -> str:
+    """The last ``lines`` lines of a subprocess's output, for failure messages."""
+    if text is None:
+        return "<no output captured>"
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+class ExpectedAsset(NamedTuple):
+    """What the README promises about one asset of the graph."""
+
+    group: str
+    layer: str
+    schema: type
+
+
+EXPECTED_ASSETS: dict[str, ExpectedAsset] = {
+    "sessions": ExpectedAsset("reference", "reference", schemas.Sessions),
+    "symbols": ExpectedAsset("reference", "reference", schemas.Symbols),
+    "rates": ExpectedAsset("reference", "reference", schemas.Rates),
+    "raw_bars": ExpectedAsset("raw", "raw", schemas.RawBars),
+    "raw_corporate_actions": ExpectedAsset("raw", "raw", schemas.CorporateActions),
+    "raw_delistings": ExpectedAsset("raw", "raw", schemas.Delistings),
+    "raw_fundamentals": ExpectedAsset("raw", "raw", schemas.Fundamentals),
+    "raw_earnings_calendar": ExpectedAsset("raw", "raw", schemas.EarningsCalendar),
+    "raw_option_quotes": ExpectedAsset("raw", "raw", schemas.RawOptionQuotes),
+    "adjusted_prices": ExpectedAsset("curated", "curated", schemas.AdjustedPrices),
+    "option_quotes": ExpectedAsset("curated", "curated", schemas.OptionQuotes),
+    "oracle_expected_returns": ExpectedAsset("oracle", "oracle", schemas.OracleExpectedReturns),
+    "oracle_option_surface": ExpectedAsset("oracle", "oracle", schemas.OracleOptionSurface),
+}
