@@ -7,7 +7,7 @@ own. Stages:
 2. ``pipeline``: generate + ingest (boundary validation, lineage, immutable Parquet writes
    of every non-option feed over all sessions) + curate (adjusted prices), calling exactly
    the functions the assets call, without Dagster.
-3. ``graph``: the same through Dagster as one single-run materialization over the last 126
+3. ``graph``: the same through Dagster as one single-run materialization over the first 126
    sessions, to measure the orchestration's own cost per asset-partition (two event-log
    records each: planned and materialized), extrapolated to the whole range.
 4. ``options``: raw + curated option quotes for a one-month window through the graph.
@@ -56,7 +56,7 @@ def _child(stage: str) -> dict:
         options = {"raw_option_quotes", "option_quotes"}
         if stage == "graph":
             assets = [a for a in all_assets if a.key.to_user_string() not in options]
-            window = (keys[-min(126, len(keys))], keys[-1])
+            window = (keys[0], keys[min(126, len(keys)) - 1])
         else:
             assets = [a for a in all_assets if a.key.to_user_string() in options]
             window = (keys[-21], keys[-1])
