@@ -1,0 +1,37 @@
+"""Option mathematics: Black–Scholes–Merton, implied volatility, SVI and SSVI."""
+
+from quant_assets.options.arbitrage import (
+    CalendarCheck,
+    ssvi_butterfly_free,
+    ssvi_calendar_free,
+    svi_butterfly_arbitrage,
+    svi_calendar_arbitrage,
+)
+from quant_assets.options.black_scholes import Greeks, bs_greeks, bs_price
+from quant_assets.options.implied_volatility import IVReason, implied_vol
+from quant_assets.options.ssvi import phi_heston, phi_power_law, ssvi_total_variance
+from quant_assets.options.ssvi_fit import SSVIFit, fit_ssvi_surface
+from quant_assets.options.svi import svi_g, svi_total_variance
+from quant_assets.options.svi_fit import SVIFit, fit_svi_slice
+
+__all__ = [
+    "CalendarCheck",
+    "Greeks",
+    "IVReason",
+    "SSVIFit",
+    "SVIFit",
+    "bs_greeks",
+    "bs_price",
+    "fit_ssvi_surface",
+    "fit_svi_slice",
+    "implied_vol",
+    "phi_heston",
+    "phi_power_law",
+    "ssvi_butterfly_free",
+    "ssvi_calendar_free",
+    "ssvi_total_variance",
+    "svi_butterfly_arbitrage",
+    "svi_calendar_arbitrage",
+    "svi_g",
+    "svi_total_variance",
+]

@@ -1,0 +1,198 @@
+"""Implied volatility: literature values, independent root finding, round trips, reason codes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import brentq
+from scipy.stats import norm
+
+from quant_assets.options import IVReason, bs_greeks, bs_price, implied_vol
+
+_EPS = np.finfo(float).eps
+
+
+def test_hull_implied_volatility_example():
+    """Hull, Options, Futures and Other Derivatives (8th ed.), §15.11: a call with c=1.875,
+    S=21, K=20, r=0.1, T=0.25 has implied volatility 0.235 (to 3 decimals)."""
+    assert implied_vol(1.875, 21.0, 20.0, 0.25, 0.1, 0.0, True) == pytest.approx(0.235, abs=5e-4)
+
+
+def test_inverts_haug_and_hull_prices():
+    """The printed textbook prices (Haug 2007 §1.1.1: 2.1334 at σ=0.30; Haug §1.1.6: put
+    2.4648 at σ=0.20; Hull Example 15.6: 4.76 / 0.81 at σ=0.20) invert to their volatilities
+    up to the rounding of the printed price divided by vega."""
+    cases = [
+        (2.1334, 60.0, 65.0, 0.25, 0.08, 0.0, True, 0.30, 5e-5),
+        (2.4648, 100.0, 95.0, 0.5, 0.10, 0.05, False, 0.20, 5e-5),
+        (4.76, 42.0, 40.0, 0.5, 0.10, 0.0, True, 0.20, 5e-3),
+        (0.81, 42.0, 40.0, 0.5, 0.10, 0.0, False, 0.20, 5e-3),
+    ]
+    for price, s, k, t, r, q, c, vol, rounding in cases:
+        vega = bs_greeks(s, k, t, r, q, vol, c).vega
+        assert implied_vol(price, s, k, t, r, q, c) == pytest.approx(
+            vol, abs=1.01 * rounding / vega
+        )
+
+
+def _brentq_reference(price, s, k, t, r, q, c):
+    def f(v):
+        d1 = (np.log(s / k) + (r - q + 0.5 * v * v) * t) / (v * np.sqrt(t))
+        d2 = d1 - v * np.sqrt(t)
+        if c:
+            return s * np.exp(-q * t) * norm.cdf(d1) - k * np.exp(-r * t) * norm.cdf(d2) - price
+        return k * np.exp(-r * t) * norm.cdf(-d2) - s * np.exp(-q * t) * norm.cdf(-d1) - price
+
+    return brentq(f, 1e-4, 5.0, xtol=1e-15, rtol=4 * _EPS, maxiter=500)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.floats(80.0, 125.0),
+    st.floats(0.1, 2.0),
+    st.floats(0.0, 0.05),
+    st.floats(0.0, 0.03),
+    st.floats(0.1, 0.8),
+)
+def test_matches_independent_root_finder(k, t, r, q, vol):
+    """Against scipy's brentq on the textbook formula, out-of-the-money options (where the
+    textbook formula itself has no cancellation)."""
+    c = k >= 100.0 * np.exp((r - q) * t)
+    price = float(bs_price(100.0, k, t, r, q, vol, c))
+    ref = _brentq_reference(price, 100.0, k, t, r, q, c)
+    assert implied_vol(price, 100.0, k, t, r, q, c) == pytest.approx(ref, abs=1e-9)
+
+
+_wide = st.tuples(
+    st.floats(20.0, 400.0),  # strike at spot 100: deep ITM to deep OTM
+    st.floats(1.0 / 365.0, 2.0),
+    st.floats(-0.01, 0.08),
+    st.floats(0.0, 0.05),
+    st.floats(0.05, 1.0),
+    st.booleans(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_wide)
+def test_vol_price_vol_round_trip(case):
+    """σ → price → σ̂: |σ̂ − σ| ≤ 1e-10 plus the unavoidable error of a price rounded to
+    double precision, eps·price/vega (which dominates only where vega is negligible)."""
+    k, t, r, q, vol, c = case
+    price = float(bs_price(100.0, k, t, r, q, vol, c))
+    vega = float(bs_greeks(100.0, k, t, r, q, vol, c).vega)
+    iv, reason = implied_vol(price, 100.0, k, t, r, q, c, return_reason=True)
+    if reason == IVReason.OK:
+        assert abs(iv - vol) <= 1e-10 + 8 * _EPS * max(price, 1e-300) / vega
+    else:  # only a time value lost to rounding (or an underflowed price) may be unsolvable
+        assert reason == IVReason.NO_TIME_VALUE
+        assert vega == 0 or 8 * _EPS * max(price, 1e-300) / vega > 1e-10
+
+
+@settings(max_examples=300, deadline=None)
+@given(_wide)
+def test_price_vol_price_round_trip(case):
+    """price → σ̂ → price reproduces the price to 1e-12 relative, or to the price change caused
+    by a 1e-12 relative change of σ where the price is extremely sensitive to σ."""
+    k, t, r, q, vol, c = case
+    price = float(bs_price(100.0, k, t, r, q, vol, c))
+    iv = implied_vol(price, 100.0, k, t, r, q, c)
+    if np.isfinite(iv):
+        vega = float(bs_greeks(100.0, k, t, r, q, iv, c).vega)
+        tolerance = 1e-12 * price + 1e-12 * vega * iv + 1e-300
+        assert abs(bs_price(100.0, k, t, r, q, iv, c) - price) <= tolerance
+
+
+def test_vectorized_grid_near_expiry_and_deep_wings():
+    """1 day to 2 years, K from 50 to 150 at S=100, both sides, vols 0.05–1: every option with
+    a representable time value is solved, to 1e-10 where vega is not negligible."""
+    k, t, v, c = np.meshgrid(
+        np.linspace(50, 150, 41),
+        [1 / 365, 2 / 365, 7 / 365, 0.1, 0.5, 1.0, 2.0],
+        [0.05, 0.1, 0.3, 0.6, 1.0],
+        [True, False],
+        indexing="ij",
+    )
+    price = bs_price(100.0, k, t, 0.02, 0.01, v, c)
+    vega = bs_greeks(100.0, k, t, 0.02, 0.01, v, c).vega
+    iv, reason = implied_vol(price, 100.0, k, t, 0.02, 0.01, c, return_reason=True)
+    assert iv.shape == k.shape
+    with np.errstate(divide="ignore", invalid="ignore"):
+        noise = 8 * _EPS * np.maximum(price, 1e-300) / vega
+    ok = reason == IVReason.OK
+    assert np.all(ok | ((reason == IVReason.NO_TIME_VALUE) & (noise > 1e-10)))
+    assert np.all(np.abs(iv - v)[ok] <= 1e-10 + noise[ok])
+    assert ok.mean() > 0.75  # the rest: time value lost to rounding (deep ITM, short, low vol)
+
+
+def test_tiny_prices_far_below_double_range_of_normalised_price():
+    """Deep OTM near expiry: prices ~1e-250 are still inverted exactly (log-space solve)."""
+    price = float(bs_price(100.0, 200.0, 0.04, 0.0, 0.0, 0.1, True))
+    assert 0 < price < 1e-200
+    assert implied_vol(price, 100.0, 200.0, 0.04, 0.0, 0.0, True) == pytest.approx(0.1, rel=1e-12)
+
+
+def test_reason_codes():
+    s, k, t = 100.0, 90.0, 1.0
+    intrinsic = 10.0
+    prices = [np.nan, -1.0, 5.0, intrinsic, 120.0, 100.0, 12.0]
+    iv, reason = implied_vol(prices, s, k, t, 0.0, 0.0, True, return_reason=True)
+    expected = [
+        IVReason.NAN_INPUT,
+        IVReason.NONPOSITIVE_INPUT,
+        IVReason.BELOW_INTRINSIC,
+        IVReason.NO_TIME_VALUE,
+        IVReason.ABOVE_UPPER_BOUND,
+        IVReason.ABOVE_UPPER_BOUND,
+        IVReason.OK,
+    ]
+    assert list(reason) == [int(e) for e in expected]
+    assert np.isnan(iv[:-1]).all() and np.isfinite(iv[-1])
+    _, r2 = implied_vol(1.0, 100.0, 100.0, [0.0, -1.0], 0.0, 0.0, True, return_reason=True)
+    assert list(r2) == [IVReason.NONPOSITIVE_INPUT] * 2
+    _, r3 = implied_vol(1.0, [0.0, 100.0], [100.0, -5.0], 1.0, 0.0, 0.0, True, return_reason=True)
+    assert list(r3) == [IVReason.NONPOSITIVE_INPUT] * 2
+    # put upper bound is K e^{-rT}
+    _, r4 = implied_vol(95.2, 100.0, 100.0, 1.0, 0.05, 0.0, False, return_reason=True)
+    assert r4 == IVReason.ABOVE_UPPER_BOUND
+
+
+def test_shape_and_type_errors():
+    with pytest.raises(ValueError, match="price"):
+        implied_vol([1.0, 2.0], [100.0, 100.0, 100.0], 100.0, 1.0, 0.0, 0.0, True)
+    with pytest.raises(TypeError, match="is_call"):
+        implied_vol(1.0, 100.0, 100.0, 1.0, 0.0, 0.0, ["C"])
+
+
+def test_numba_engine_matches_numpy_reference():
+    """The optional compiled kernel implements the same algorithm: same reason codes and
+    volatilities agreeing to 1e-12 (plus rounding noise) on a wide random grid."""
+    pytest.importorskip("numba")
+    from scipy.special import erfcx as scipy_erfcx
+
+    from quant_assets.options._implied_vol_numba import erfcx
+
+    z = np.concatenate([np.linspace(-0.9, 10.0, 500), np.geomspace(10.0, 1e8, 50)])
+    np.testing.assert_allclose([erfcx(v) for v in z], scipy_erfcx(z), rtol=1e-14)
+    rng = np.random.default_rng(11)
+    n = 20_000
+    k = 100 * np.exp(rng.uniform(np.log(0.3), np.log(3.0), n))
+    t = np.exp(rng.uniform(np.log(1 / 365), np.log(3.0), n))
+    vol = rng.uniform(0.03, 1.5, n)
+    c = rng.random(n) < 0.5
+    price = bs_price(100.0, k, t, 0.02, 0.01, vol, c)
+    ref, ref_reason = implied_vol(price, 100.0, k, t, 0.02, 0.01, c, return_reason=True)
+    fast, fast_reason = implied_vol(
+        price, 100.0, k, t, 0.02, 0.01, c, return_reason=True, engine="numba"
+    )
+    np.testing.assert_array_equal(ref_reason, fast_reason)
+    vega = bs_greeks(100.0, k, t, 0.02, 0.01, vol, c).vega
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        noise = 8 * _EPS * np.maximum(price, 1e-300) / vega
+    ok = ref_reason == IVReason.OK
+    assert np.all(np.abs(fast - ref)[ok] <= 1e-12 + 2 * noise[ok])
+    assert np.all(np.abs(fast - vol)[ok] <= 1e-10 + noise[ok])
+    with pytest.raises(ValueError, match="engine"):
+        implied_vol(1.0, 100.0, 100.0, 1.0, 0.0, 0.0, True, engine="cuda")
