@@ -1,7 +1,10 @@
 """Data invariants evaluated on every stored frame, reported as blocking asset checks.
 
-Each check is named by a constant so tests and sensors can refer to it. A failing check
-carries the number of offending rows and a sample of them in its metadata.
+The full Pandera validation runs once per output, before anything is stored
+(:meth:`FrameChecks.validate`): a frame that breaks its schema fails the step with the
+failing columns, checks and rows, and nothing is written. The remaining invariants are then
+reported as named asset checks; a failing check carries the number of offending rows and a
+sample of them in its metadata.
 """
 
 from __future__ import annotations
@@ -35,9 +38,20 @@ class FrameChecks:
     def specs(self, asset_key: str) -> list[dg.AssetCheckSpec]:
         return [dg.AssetCheckSpec(n, asset=asset_key, blocking=True) for n in self.names()]
 
+    def validate(self, df: pd.DataFrame) -> None:
+        """Full schema validation; raises ``dg.Failure`` naming what failed (nothing stored)."""
+        bad = _schema_violations(self.schema, df)
+        if bad is not None:
+            raise dg.Failure(
+                description=f"{self.schema.__name__}: {len(bad)} schema violation(s); first: "
+                f"{bad.head(10).to_dict('records')}",
+                metadata={"failure_cases": dg.MetadataValue.md(bad.head(50).to_markdown())},
+            )
+
     def evaluate(self, df: pd.DataFrame) -> list[dg.AssetCheckResult]:
+        """Check results for a frame that passed :meth:`validate`."""
         results = [
-            _result(CHECK_SCHEMA, _schema_violations(self.schema, df)),
+            _result(CHECK_SCHEMA, []),
             _result(CHECK_NON_NEGATIVE, _negative_rows(df)),
             _result(CHECK_UNIQUE, df.index[df.duplicated(list(self.key), keep=False)]),
         ]
@@ -55,15 +69,14 @@ def _result(name: str, bad_rows) -> dg.AssetCheckResult:
     )
 
 
-def _schema_violations(schema, df: pd.DataFrame) -> list:
+def _schema_violations(schema, df: pd.DataFrame) -> pd.DataFrame | None:
     import pandera.errors as pe
 
     try:
         schema.validate(df, lazy=True)
     except pe.SchemaErrors as exc:
-        cases = exc.failure_cases
-        return list(cases["index"].dropna().unique()) or ["<frame>"]
-    return []
+        return exc.failure_cases[["column", "check", "index", "failure_case"]]
+    return None
 
 
 def _negative_rows(df: pd.DataFrame) -> pd.Index:

@@ -48,6 +48,7 @@ def session_asset(
         @functools.wraps(fn)
         def body(*args, **kwargs):
             df, meta = fn(*args, **kwargs)
+            checks.validate(df)
             yield dg.Output(df, metadata={**headline(df), **meta})
             yield from checks.evaluate(df)
 

@@ -140,3 +140,27 @@ def test_checks_pass_and_metadata_reports_headlines(data_root):
     assert evals and all(e.passed for e in evals)
     meta = result.asset_materializations_for_node("adjusted_prices")[-1].metadata
     assert meta["row_count"].value > 0 and "path" in meta
+
+
+class _UnknownSectorSource(SyntheticMarketSource):
+    """A vendor whose symbol master carries a sector outside the taxonomy."""
+
+    def fetch(self, dataset, start, end):
+        df = super().fetch(dataset, start, end)
+        if dataset == "symbols":
+            df = df.copy()
+            df.loc[df.index[:2], "sector"] = "Crypto"
+        return df
+
+
+def test_schema_violation_fails_the_step_before_anything_is_stored(data_root):
+    resources = {**build_resources("tiny"), "market_source": _UnknownSectorSource(profile="tiny")}
+    assets = [a for a in all_assets if a.key.to_user_string() == "symbols"]
+    result = run_window(0, 1, resources=resources, assets=assets, raise_on_error=False)
+    failure = [e for e in result.all_events if e.is_step_failure]
+    assert failure
+    text = failure[0].event_specific_data.error.to_string() + str(
+        failure[0].event_specific_data.user_failure_data
+    )
+    assert "Symbols" in text and "sector" in text and "Crypto" in text
+    assert not (data_root / "tiny" / "store" / "reference" / "symbols").exists()
