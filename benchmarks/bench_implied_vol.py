@@ -20,6 +20,7 @@ Run: ``python benchmarks/bench_implied_vol.py [n_options]``
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import warnings
@@ -93,6 +94,8 @@ def main() -> None:
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         noise = _EPS * np.maximum(o["price"], 1e-300) / vega
     solvable = np.isfinite(noise) & (noise <= 1e-11)
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"Machine: {os.cpu_count()} cores, load average (1/5/15 min) {load}")
     print(
         f"Implied vols of {n:,} random European options (S=100, K in [50,150], 1 day-2 years, "
         f"vol 0.05-1, both sides); solvable (eps*price/vega <= 1e-11): {solvable.sum():,}"

@@ -1,10 +1,11 @@
 r"""Optional numba kernel for :func:`~quant_assets.options.implied_vol` (``engine="numba"``).
 
 The same algorithm as the NumPy reference in :mod:`quant_assets.options.implied_volatility`
-(normalised out-of-the-money Black price, tangent/asymptotic initial guesses, bracketed Halley
-iterations on :math:`\ln b` below the inflection point and on :math:`\ln(b_{max} - b)` above it,
-same constants and stopping rules), written element by element so that numba compiles it into
-one loop without temporaries. Scalar special functions: :math:`\Phi` from ``math.erfc``;
+(normalised out-of-the-money Black price, tangent/asymptotic initial guesses, bracketed
+third-order Householder iterations on :math:`\ln b` below the inflection point and on
+:math:`\ln(b_{max} - b)` above it, same constants, stopping rules and Householder update, the
+latter compiled from the very same function), written element by element so that numba compiles
+it into one loop without temporaries. Scalar special functions: :math:`\Phi` from ``math.erfc``;
 ``erfcx`` as :math:`e^{z^2}\operatorname{erfc}(z)` for :math:`z < 5` and Laplace's continued
 fraction beyond; the normal quantile (only needed for the initial guess) from Abramowitz &
 Stegun 26.2.23. The loop over options runs in parallel threads (``numba.prange``). Requires the ``bench`` extra (numba).
@@ -29,6 +30,7 @@ from quant_assets.options.implied_volatility import (
     _FINISH_STEP,
     _MAX_ITERATIONS,
     _S_MAX,
+    householder_step,
 )
 
 __all__ = ["solve_normalised_numba"]
@@ -40,6 +42,8 @@ _SQRT_2PI = math.sqrt(2.0 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _THREE_SQRT3 = 3.0 * math.sqrt(3.0)
+
+_householder_step = njit(cache=True, error_model="numpy")(householder_step)
 
 
 @njit(cache=True)
@@ -86,35 +90,32 @@ def _erfcx_difference(h: float, t: float) -> float:
 
 
 @njit(cache=True)
-def _lower(x: float, ex: float, s: float, log_beta: float) -> tuple[float, float, float]:
+def _lower(x: float, ex: float, s: float, log_beta: float) -> tuple[float, float]:
     h = x / s
     t = 0.5 * s
     if h + t > _DIRECT_REGION or (h - t >= _DIRECT_MIN_ARGUMENT and t >= _TAYLOR_T):
         b = ex * _ncdf(h + t) - _ncdf(h - t) / ex
         if not b > 0.0:
-            return -math.inf, math.nan, math.nan
+            return -math.inf, math.nan
         log_b = math.log(b)
         ratio = math.exp(-0.5 * (h * h + t * t)) / (_SQRT_2PI * b)
     else:
         d = _erfcx_difference(h, t)
         if not d > 0.0:
-            return -math.inf, math.nan, math.nan
+            return -math.inf, math.nan
         log_b = -0.5 * (h * h + t * t) + math.log(0.5 * d)
         ratio = _SQRT_2_OVER_PI / d
-    curvature = x * x / (s * s * s) - 0.25 * s
-    return log_b - log_beta, ratio, ratio * curvature - ratio * ratio
+    return log_b - log_beta, ratio
 
 
 @njit(cache=True)
-def _upper(x: float, ex: float, s: float, log_gap: float) -> tuple[float, float, float]:
+def _upper(x: float, ex: float, s: float, log_gap: float) -> tuple[float, float]:
     h = x / s
     t = 0.5 * s
     gap = ex * _ncdf(-(h + t)) + _ncdf(h - t) / ex
     if not gap > 0.0:
-        return -math.inf, math.nan, math.nan
-    ratio = math.exp(-0.5 * (h * h + t * t)) / (_SQRT_2PI * gap)
-    curvature = x * x / (s * s * s) - 0.25 * s
-    return math.log(gap) - log_gap, -ratio, -ratio * curvature - ratio * ratio
+        return -math.inf, math.nan
+    return math.log(gap) - log_gap, -math.exp(-0.5 * (h * h + t * t)) / (_SQRT_2PI * gap)
 
 
 @njit(cache=True)
@@ -140,19 +141,19 @@ def _solve_one(x: float, beta: float, gap: float) -> tuple[float, bool]:
         lo, hi = s_c, _S_MAX
         target = math.log(gap)
         s = min(max(tangent, s_c), _S_MAX)
+    xx = x * x
     for _ in range(_MAX_ITERATIONS):
         if lower:
-            f, f1, f2 = _lower(x, ex, s, target)
+            f, f1 = _lower(x, ex, s, target)
             too_low = not f >= 0.0
         else:
-            f, f1, f2 = _upper(x, ex, s, target)
+            f, f1 = _upper(x, ex, s, target)
             too_low = not f <= 0.0
         if too_low:
             lo = s
         else:
             hi = s
-        newton = f / f1
-        step = newton / (0.5 * newton * f2 / f1 - 1.0)
+        step = _householder_step(f, f1, xx, s)
         new = s + step
         inside = lo <= new <= hi
         if not inside:

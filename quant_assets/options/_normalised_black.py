@@ -46,9 +46,9 @@ def _erfcx_difference(h: Array, t: Array) -> Array:
     u = -h * _SQRT_HALF
     delta = t * _SQRT_HALF
     out = erfcx(u - delta) - erfcx(u + delta)
-    small = delta < _TAYLOR_DELTA
-    if np.any(small):
-        us, ds = u[small], delta[small]
+    small = np.flatnonzero(delta < _TAYLOR_DELTA)
+    if small.size:
+        us, ds = u.take(small), delta.take(small)
         e0 = erfcx(us)
         e1 = 2.0 * us * e0 - _TWO_OVER_SQRT_PI
         e2 = 2.0 * e0 + 2.0 * us * e1
@@ -57,15 +57,15 @@ def _erfcx_difference(h: Array, t: Array) -> Array:
     return out
 
 
-def _parts(x: Array, s: Array, direct_min: float) -> tuple[Array, Array, Array, NDArray[np.bool_]]:
-    """h, t, the direct-formula value of b, and the mask where erfcx is needed instead."""
+def _parts(x: Array, s: Array, direct_min: float) -> tuple[Array, Array, Array, NDArray[np.intp]]:
+    """h, t, the direct-formula value of b, and the indices where erfcx is needed instead."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         h = x / s
         t = 0.5 * s
         direct = np.exp(0.5 * x) * ndtr(h + t) - np.exp(-0.5 * x) * ndtr(h - t)
         # the direct difference underflows or cancels: far out of the money, or tiny s
         need_erfcx = ((h - t < direct_min) | (t < _TAYLOR_T)) & (h + t <= _DIRECT_REGION)
-    return h, t, direct, need_erfcx
+    return h, t, direct, np.flatnonzero(need_erfcx)
 
 
 def otm_black(x: Array, s: Array) -> Array:
@@ -75,8 +75,8 @@ def otm_black(x: Array, s: Array) -> Array:
     relative error grows like (h² + |h|/t)·eps rather than h²·(|h|/t)·eps for the direct form.
     """
     h, t, b, need = _parts(x, s, np.inf)
-    if np.any(need):
-        hn, tn = h[need], t[need]
+    if need.size:
+        hn, tn = h.take(need), t.take(need)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
             b[need] = 0.5 * np.exp(-0.5 * (hn * hn + tn * tn)) * _erfcx_difference(hn, tn)
     return b
@@ -93,8 +93,8 @@ def log_otm_black(x: Array, s: Array) -> tuple[Array, Array]:
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         log_b = np.log(b)
         ratio = np.exp(-0.5 * (h * h + t * t)) / (_SQRT_2PI * b)
-        if np.any(need):
-            hn, tn = h[need], t[need]
+        if need.size:
+            hn, tn = h.take(need), t.take(need)
             diff = _erfcx_difference(hn, tn)
             log_b[need] = -0.5 * (hn * hn + tn * tn) + np.log(0.5 * diff)
             ratio[need] = _SQRT_2_OVER_PI / diff

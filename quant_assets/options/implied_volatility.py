@@ -20,9 +20,14 @@ Method
    above in the lower region and from below in the upper one (where it is the guess). In the
    lower region the smaller of it and the inverse of Jäckel's small-:math:`s` asymptotic
    :math:`b \approx \tfrac{2\pi|x|}{3\sqrt3}\Phi(-|x|/(\sqrt3 s))^3` is used.
-4. Halley iterations safeguarded by the bracket (bisection whenever a step leaves it) until a
-   step is below 1e-5 relative (the cubic convergence then leaves ~1e-15) or the bracket is
-   below 1e-12 relative (where rounding noise in the objective stalls the steps).
+4. Third-order Householder iterations (the update Jäckel 2015 uses), whose second and third
+   derivatives follow in closed form from the first, safeguarded by the bracket (bisection
+   whenever a step leaves it), until a step is below 3e-5 relative (the quartic convergence
+   then leaves ~1e-18) or the bracket is below 1e-12 relative (where rounding noise in the
+   objective stalls the steps).
+
+The inputs are processed in blocks of ``_BLOCK`` options so that the temporaries of the
+element-wise arithmetic stay in the processor cache.
 """
 
 from __future__ import annotations
@@ -35,24 +40,31 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr, ndtri
 
-from quant_assets.options._inputs import as_is_call, broadcast_float_arrays, scalar_or_array
+from quant_assets.options._inputs import (
+    as_is_call,
+    broadcast_float_arrays,
+    scalar_or_array,
+)
 from quant_assets.options._normalised_black import log_otm_black
 
 __all__ = ["IVReason", "implied_vol"]
 
 Array = NDArray[np.float64]
-Objective = Callable[[Array, Array, Array], tuple[Array, Array, Array]]
+Objective = Callable[[Array, Array, Array], tuple[Array, Array]]
+Solver = Callable[[Array, Array, Array], tuple[Array, NDArray[np.bool_]]]
 
 _MAX_ITERATIONS = 60
 _S_MAX = 60.0  # erfcx/ndtr-based evaluation is finite up to here; vol*sqrt(t) = 60 is absurd
-# Halley leaves an error ~C*step^3 with C*s^2 = O(1) for these log objectives (-1/4 for the
-# leading term -x^2/(2 s^2) of ln b), so a relative step below 1e-5 is ~1e-15 from the root
-_FINISH_STEP = 1e-5
+# Householder(3) leaves an error ~C*step^4 with C*s^3 = O(1) for these log objectives, so a
+# relative step below 3e-5 is ~1e-18 from the root
+_FINISH_STEP = 3e-5
 _COMPACT_FRACTION = 0.25
 _BRACKET_TOLERANCE = 1e-12  # a root bracketed this tightly is accepted despite noisy f
 _ROUNDING_ULPS = 4.0
+_BLOCK = 1 << 14  # options per block: the temporaries (128 kB each) stay in the cache
 _THREE_SQRT3 = 3.0 * np.sqrt(3.0)
-_TWO_OVER_SQRT_2PI = 2.0 / np.sqrt(2.0 * np.pi)
+_SQRT_2PI = np.sqrt(2.0 * np.pi)
+_TWO_OVER_SQRT_2PI = 2.0 / _SQRT_2PI
 
 
 class IVReason(IntEnum):
@@ -67,26 +79,40 @@ class IVReason(IntEnum):
     NOT_CONVERGED = 6
 
 
-def _lower_objective(x: Array, s: Array, log_beta: Array) -> tuple[Array, Array, Array]:
-    """f = ln b(s) − ln β with f' and f''."""
+def _lower_objective(x: Array, s: Array, log_beta: Array) -> tuple[Array, Array]:
+    """f = ln b(s) − ln β and f' = b'/b."""
     log_b, ratio = log_otm_black(x, s)
-    curvature = x * x / (s * s * s) - 0.25 * s  # b''/b'
-    return log_b - log_beta, ratio, ratio * curvature - ratio * ratio
+    return log_b - log_beta, ratio
 
 
-def _upper_objective(x: Array, s: Array, log_gap: Array) -> tuple[Array, Array, Array]:
-    """f = ln(b_max − b(s)) − ln(b_max − β) with f' and f''."""
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
-        h = x / s
-        t = 0.5 * s
-        gap = np.exp(0.5 * x) * ndtr(-(h + t)) + np.exp(-0.5 * x) * ndtr(h - t)
-        vega = np.exp(-0.5 * (h * h + t * t)) / np.sqrt(2.0 * np.pi)
-        ratio = vega / gap
-        curvature = x * x / (s * s * s) - 0.25 * s
-        return np.log(gap) - log_gap, -ratio, -ratio * curvature - ratio * ratio
+def _upper_objective(x: Array, s: Array, log_gap: Array) -> tuple[Array, Array]:
+    """f = ln(b_max − b(s)) − ln(b_max − β) and f' = −b'/(b_max − b)."""
+    h = x / s
+    t = 0.5 * s
+    gap = np.exp(0.5 * x) * ndtr(-(h + t)) + np.exp(-0.5 * x) * ndtr(h - t)
+    slope = np.exp(-0.5 * (h * h + t * t))
+    slope /= -_SQRT_2PI * gap
+    return np.log(gap) - log_gap, slope
 
 
-def _halley(
+def householder_step(f: Array, f1: Array, xx: Array, s: Array) -> Array:
+    r"""Third-order Householder step for ``f = ln g(s) - const``, ``g = b`` or ``b_max - b``.
+
+    With :math:`\rho = f'` and :math:`c = b''/b' = x^2/s^3 - s/4` (Jäckel 2015, eq. 2.5),
+    the higher derivatives follow from the first: :math:`h_2 = f''/f' = c - \rho` and
+    :math:`h_3 = f^{(3)}/f' = c' + h_2(h_2 - \rho)` with :math:`c' = -3x^2/s^4 - 1/4`. The
+    step is :math:`\nu(1 + h_2\nu/2)/(1 + \nu(h_2 + h_3\nu/6))` with :math:`\nu = -f/f'`
+    (Householder's method of order 3: quartic convergence). ``xx`` is :math:`x^2`.
+    """
+    inv_s = 1.0 / s
+    xx_s3 = xx * inv_s * inv_s * inv_s
+    h2 = xx_s3 - 0.25 * s - f1
+    h3 = h2 * (h2 - f1) - 3.0 * xx_s3 * inv_s - 0.25
+    nu = -f / f1
+    return nu * (1.0 + 0.5 * h2 * nu) / (1.0 + nu * (h2 + h3 * nu / 6.0))
+
+
+def _householder(
     objective: Objective,
     increasing: bool,
     x: Array,
@@ -95,97 +121,132 @@ def _halley(
     lo: Array,
     hi: Array,
 ) -> tuple[Array, NDArray[np.bool_]]:
-    """Safeguarded Halley iterations on ``objective(x, s, target) = 0`` inside ``[lo, hi]``.
+    """Safeguarded Householder(3) iterations on ``objective(x, s, target) = 0`` in ``[lo, hi]``.
 
-    An entry is finished when a Halley step inside the bracket is below ``_FINISH_STEP``
-    relative (cubic convergence leaves an error of order step³), when the bracket has shrunk
-    below ``_BRACKET_TOLERANCE`` relative, or when the objective is exactly zero. Finished
-    entries are dropped from the working set in batches (compaction costs a gather per array).
+    An entry is finished when a step inside the bracket is below ``_FINISH_STEP`` relative
+    (quartic convergence leaves an error of order step⁴), when the bracket has shrunk below
+    ``_BRACKET_TOLERANCE`` relative, or when the objective is exactly zero. Finished entries
+    are dropped from the working set in batches (compaction costs a gather per array).
     """
     s_out = s.copy()
     converged = np.zeros(s.shape, dtype=bool)
     idx = np.arange(s.size)
-    xa, ta, sa, la, ha = x, target, s.copy(), lo.copy(), hi.copy()
+    xa, ta, sa, la, ha = x, target, s, lo, hi
+    xx = x * x
     finished = np.zeros(s.shape, dtype=bool)
     for iteration in range(_MAX_ITERATIONS):
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
-            f, f1, f2 = objective(xa, sa, ta)
-            # s below the root (NaN counts: only underflow at tiny s produces it)
-            too_low = ~(f >= 0) if increasing else ~(f <= 0)
-            la = np.where(too_low, sa, la)
-            ha = np.where(too_low, ha, sa)
-            newton = f / f1
-            step = newton / (0.5 * newton * f2 / f1 - 1.0)
-            new = sa + step
-            inside = (new >= la) & (new <= ha)  # False for NaN
-            if not inside.all():  # bisection (geometric once bounded away from 0)
-                out = ~inside
-                lo_o, hi_o = la[out], ha[out]
-                new[out] = np.where(lo_o > 0, np.sqrt(lo_o * hi_o), 0.5 * hi_o)
-            finished |= inside & (np.abs(step) <= _FINISH_STEP * new)
-            finished |= (f == 0) | (ha - la <= _BRACKET_TOLERANCE * ha)
+        f, f1 = objective(xa, sa, ta)
+        # s below the root (NaN counts: only underflow at tiny s produces it)
+        too_low = ~(f >= 0) if increasing else ~(f <= 0)
+        la = np.where(too_low, sa, la)
+        ha = np.where(too_low, ha, sa)
+        step = householder_step(f, f1, xx, sa)
+        new = sa + step
+        inside = (new >= la) & (new <= ha)  # False for NaN
+        if not inside.all():  # bisection (geometric once bounded away from 0)
+            out = np.flatnonzero(~inside)
+            lo_o, hi_o = la.take(out), ha.take(out)
+            new[out] = np.where(lo_o > 0, np.sqrt(lo_o * hi_o), 0.5 * hi_o)
+        finished |= inside & (np.abs(step) <= _FINISH_STEP * new)
+        finished |= (f == 0) | (ha - la <= _BRACKET_TOLERANCE * ha)
         sa = new  # finished entries keep iterating harmlessly until the next compaction
         n_finished = np.count_nonzero(finished)
         last = iteration == _MAX_ITERATIONS - 1
         if n_finished == finished.size or n_finished > _COMPACT_FRACTION * finished.size or last:
-            s_out[idx[finished]] = sa[finished]
-            converged[idx[finished]] = True
-            keep = ~finished
-            if not keep.any():
-                break
-            idx, xa, ta, sa, la, ha = idx[keep], xa[keep], ta[keep], sa[keep], la[keep], ha[keep]
+            done = np.flatnonzero(finished)
+            where = idx.take(done)
+            s_out[where] = sa.take(done)
+            converged[where] = True
+            if done.size == finished.size:
+                return s_out, converged
+            keep = np.flatnonzero(~finished)
+            idx, xa, ta, sa = idx.take(keep), xa.take(keep), ta.take(keep), sa.take(keep)
+            la, ha, xx = la.take(keep), ha.take(keep), xx.take(keep)
             finished = np.zeros(idx.size, dtype=bool)
     s_out[idx] = sa
     return s_out, converged
 
 
-def _subset(mask: NDArray[np.bool_], arrays: tuple[Array, ...]) -> tuple[Array, ...]:
-    """The arrays restricted to ``mask`` (no copies when every entry is selected)."""
-    if mask.all():
-        return arrays
-    return tuple(a[mask] for a in arrays)
-
-
-def _scatter(mask: NDArray[np.bool_], values: Array) -> Array:
-    """Array of ``mask``'s shape holding ``values`` where ``mask`` is True, NaN elsewhere."""
-    if mask.all():
-        return values
-    out = np.full(mask.shape, np.nan)
-    out[mask] = values
-    return out
-
-
 def _solve_normalised(x: Array, beta: Array, gap: Array) -> tuple[Array, NDArray[np.bool_]]:
     """Solve b(x, s) = β for s, x <= 0, 0 < β < e^{x/2}, gap = e^{x/2} − β."""
     s = np.empty_like(x)
-    ok = np.zeros(x.shape, dtype=bool)
+    ok = np.empty(x.shape, dtype=bool)
     s_c = np.sqrt(-2.0 * x)
     half_bmax = 0.5 * np.exp(0.5 * x)
     b_c = half_bmax - np.exp(-0.5 * x) * ndtr(-s_c)
-    vega_c = half_bmax * _TWO_OVER_SQRT_2PI  # b'(s_c) = e^{x/2}/√(2π)
-    # b is convex below s_c and concave above (b''(s_c) = 0): the tangent at s_c bounds the
-    # root from above in the lower region and from below in the upper region
-    tangent = s_c + (beta - b_c) / vega_c
-    lower = beta < b_c
-    if np.any(lower):
-        xl, bl, scl = x[lower], beta[lower], s_c[lower]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            u = np.cbrt(_THREE_SQRT3 * bl / (2.0 * np.pi * -xl))
-            guess = -xl / (np.sqrt(3.0) * -ndtri(np.minimum(u, 0.5)))
-        tl = tangent[lower]
+    # b is convex below s_c and concave above (b''(s_c) = 0): the tangent at s_c, with slope
+    # b'(s_c) = e^{x/2}/√(2π), bounds the root from above in the lower region and from below
+    # in the upper region
+    tangent = s_c + (beta - b_c) / (half_bmax * _TWO_OVER_SQRT_2PI)
+    is_lower = beta < b_c
+    lower = np.flatnonzero(is_lower)
+    if lower.size:
+        xl, bl, scl, tl = x.take(lower), beta.take(lower), s_c.take(lower), tangent.take(lower)
+        u = np.cbrt(_THREE_SQRT3 * bl / (2.0 * np.pi * -xl))
+        guess = -xl / (np.sqrt(3.0) * -ndtri(np.minimum(u, 0.5)))
         guess = np.where(np.isfinite(guess) & (guess > 0), np.minimum(guess, tl), tl)
         guess = np.where(guess > 0, guess, 0.5 * scl)
-        s[lower], ok[lower] = _halley(
+        s[lower], ok[lower] = _householder(
             _lower_objective, True, xl, np.log(bl), guess, np.zeros_like(xl), scl
         )
-    upper = ~lower
-    if np.any(upper):
-        xu, gu, scu = x[upper], gap[upper], s_c[upper]
-        guess = np.clip(tangent[upper], scu, _S_MAX)
-        s[upper], ok[upper] = _halley(
+    upper = np.flatnonzero(~is_lower)
+    if upper.size:
+        xu, gu, scu = x.take(upper), gap.take(upper), s_c.take(upper)
+        guess = np.clip(tangent.take(upper), scu, _S_MAX)
+        s[upper], ok[upper] = _householder(
             _upper_objective, False, xu, np.log(gu), guess, scu, np.full_like(xu, _S_MAX)
         )
     return s, ok
+
+
+def _normalise_block(
+    arrays: list[Array], call: NDArray[np.bool_]
+) -> tuple[NDArray[np.int8], tuple[NDArray[np.intp], Array, Array, Array, Array]]:
+    """Reason codes of one block of flat inputs (NaN propagating), and for the solvable
+    entries their indices, x, β, the gap to the upper bound and √T."""
+    p, sp, k, tt, rr, qq = arrays
+    positive = (p >= 0) & (sp > 0) & (k > 0) & (tt > 0)
+    code = np.zeros(p.shape, dtype=np.int8)
+    if np.isfinite(p + sp + k + tt + rr + qq).all():
+        code[~positive] = IVReason.NONPOSITIVE_INPUT
+    else:
+        finite = np.isfinite(p) & np.isfinite(sp) & np.isfinite(k) & np.isfinite(tt)
+        finite &= np.isfinite(rr) & np.isfinite(qq)
+        positive &= finite
+        code[~finite] = IVReason.NAN_INPUT
+        code[finite & ~positive] = IVReason.NONPOSITIVE_INPUT
+    undiscounted = p * np.exp(rr * tt)
+    growth = (rr - qq) * tt
+    log_fk = np.log(sp / k) + growth
+    forward = sp * np.exp(growth)
+    diff = forward - k
+    intrinsic = np.maximum(np.where(call, diff, -diff), 0.0)
+    scale = np.sqrt(forward * k)
+    time_value = undiscounted - intrinsic
+    beta = time_value / scale
+    gap = (np.where(call, forward, k) - undiscounted) / scale
+    code[positive & (beta < 0)] = IVReason.BELOW_INTRINSIC
+    # a time value within rounding of zero carries no information about the volatility
+    rounding = _ROUNDING_ULPS * np.finfo(float).eps * np.maximum(undiscounted, intrinsic)
+    code[positive & (np.abs(time_value) <= rounding)] = IVReason.NO_TIME_VALUE
+    code[positive & ~(gap > 0) & (beta > 0)] = IVReason.ABOVE_UPPER_BOUND
+    idx = np.flatnonzero(code == IVReason.OK)
+    x = -np.abs(log_fk.take(idx))
+    return code, (idx, x, beta.take(idx), gap.take(idx), np.sqrt(tt.take(idx)))
+
+
+def _solve_into(
+    vol: Array, reason: NDArray[np.int8], parts: list[tuple[Array, ...]], solve: Solver
+) -> None:
+    """Solve the normalised problems collected in ``parts`` and write vols and failures."""
+    if len(parts) == 1:
+        idx, x, beta, gap, root_t = parts[0]
+    else:
+        idx, x, beta, gap, root_t = (np.concatenate(a) for a in zip(*parts, strict=True))
+    if idx.size:
+        s, ok = solve(x, beta, gap)
+        vol[idx] = np.where(ok, s / root_t, np.nan)
+        reason[idx[~ok]] = IVReason.NOT_CONVERGED
 
 
 def implied_vol(
@@ -205,7 +266,7 @@ def implied_vol(
     Inverts :func:`~quant_assets.options.bs_price` in :math:`\sigma` (continuous dividend
     yield ``q``), following the normalised-Black formulation of Jäckel (2015), "Let's be
     rational": the out-of-the-money normalised price :math:`b(x, s)`, :math:`s=\sigma\sqrt T`,
-    is inverted with asymptotic initial guesses and bracketed Halley iterations in
+    is inverted with asymptotic initial guesses and bracketed Householder iterations in
     logarithmic coordinates (see the module docstring). The error in :math:`\sigma` is below
     1e-10 plus the unavoidable ``eps * price / vega`` of a price rounded to double precision
     (typically ~1e-14 relative), from deep in to deep out of the money and near expiry.
@@ -255,7 +316,7 @@ def implied_vol(
     'BELOW_INTRINSIC'
     """
     if engine == "numpy":
-        solve = _solve_normalised
+        solve: Solver = _solve_normalised
     elif engine == "numba":
         try:
             from quant_assets.options._implied_vol_numba import solve_normalised_numba
@@ -265,55 +326,29 @@ def implied_vol(
     else:
         raise ValueError(f"engine must be 'numpy' or 'numba', got {engine!r}")
     call = as_is_call(is_call)
-    p, sp, k, tt, rr, qq, c = broadcast_float_arrays(
+    *arrays, c = broadcast_float_arrays(
         price=price, spot=spot, strike=strike, t=t, r=r, q=q, is_call=call
     )
-    shape = p.shape
-    p, sp, k, tt, rr, qq = (a.ravel() for a in (p, sp, k, tt, rr, qq))
+    shape = c.shape
+    flat = [a.ravel() for a in arrays]
     call = c.ravel() > 0.5
-    vol = np.full(p.shape, np.nan)
-    reason = np.full(p.shape, IVReason.OK, dtype=np.int8)
-
-    finite = np.isfinite(p) & np.isfinite(sp) & np.isfinite(k) & np.isfinite(tt)
-    finite &= np.isfinite(rr) & np.isfinite(qq)
-    reason[~finite] = IVReason.NAN_INPUT
-    with np.errstate(invalid="ignore"):
-        positive = (p >= 0) & (sp > 0) & (k > 0) & (tt > 0)
-    reason[finite & ~positive] = IVReason.NONPOSITIVE_INPUT
-    valid = finite & positive
-
-    if valid.any():
-        pi, si, ki, ti, ri, qi, ci = _subset(valid, (p, sp, k, tt, rr, qq, call))
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            undiscounted = pi * np.exp(ri * ti)
-            growth = (ri - qi) * ti
-            log_fk = np.log(si / ki) + growth
-            forward = si * np.exp(growth)
-            intrinsic = np.maximum(np.where(ci, forward - ki, ki - forward), 0.0)
-            scale = np.sqrt(forward * ki)
-            beta = (undiscounted - intrinsic) / scale
-            gap = (np.where(ci, forward, ki) - undiscounted) / scale
-            code = np.full(beta.shape, IVReason.OK, dtype=np.int8)
-            code[beta < 0] = IVReason.BELOW_INTRINSIC
-            # a time value within rounding of zero carries no information about the volatility
-            rounding = _ROUNDING_ULPS * np.finfo(float).eps * np.maximum(undiscounted, intrinsic)
-            code[np.abs(beta * scale) <= rounding] = IVReason.NO_TIME_VALUE
-            code[~(gap > 0) & (beta > 0)] = IVReason.ABOVE_UPPER_BOUND
-        solvable = code == IVReason.OK
-        if solvable.any():
-            xs, bs, gs, ts = _subset(solvable, (-np.abs(log_fk), beta, gap, ti))
-            s, ok = solve(xs, bs, gs)
-            sol = np.where(ok, s / np.sqrt(ts), np.nan)
-            if not ok.all():
-                code[np.flatnonzero(solvable)[~ok]] = IVReason.NOT_CONVERGED
-            vol_valid = _scatter(solvable, sol)
-            if valid.all():
-                vol = vol_valid
-            else:
-                vol[valid] = vol_valid
-        reason[valid] = code
-
-    vol = scalar_or_array(vol.reshape(shape))
+    n = call.size
+    vol = np.full(n, np.nan)
+    reason = np.empty(n, dtype=np.int8)
+    parts: list[tuple[Array, ...]] = []
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        for start in range(0, n, _BLOCK):
+            block = slice(start, start + _BLOCK)
+            reason[block], (idx, *normalised) = _normalise_block(
+                [a[block] for a in flat], call[block]
+            )
+            parts.append((idx + start, *normalised))
+            if engine == "numpy":  # solve while the block is in the cache
+                _solve_into(vol, reason, parts, solve)
+                parts = []
+        if parts:  # the compiled kernel runs once over all blocks, in parallel threads
+            _solve_into(vol, reason, parts, solve)
+    vol_out = scalar_or_array(vol.reshape(shape))
     if return_reason:
-        return vol, scalar_or_array(reason.reshape(shape))
-    return vol
+        return vol_out, scalar_or_array(reason.reshape(shape))
+    return vol_out
