@@ -80,8 +80,9 @@ def _skewed_returns(
 
 
 def test_sharpe_ratio_std_against_monte_carlo() -> None:
-    """Asymptotic SR standard error (Bailey and López de Prado 2012; Mertens 2002) matches the Monte Carlo dispersion of the estimated SR under skewed,
-    fat-tailed returns (gamma innovations with skew -1.26, kurtosis 5.4)."""
+    """Asymptotic SR standard error (Bailey and López de Prado 2012; Mertens 2002) matches the
+    Monte Carlo dispersion of the estimated SR under skewed, fat-tailed returns (gamma
+    innovations with skew -1.26, kurtosis 5.4)."""
     rng = np.random.default_rng(7)
     shape, n_obs, sr = 2.5, 250, 0.15
     r = _skewed_returns(rng, (20000, n_obs), shape, -1.0, sr)

@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 
 from quant_assets.calendars import session_close_utc
-
 from quant_assets.market.synthetic.liquidity import ceil_to_tick, floor_to_tick
 from quant_assets.market.synthetic.option_surface import (
     SurfaceState,

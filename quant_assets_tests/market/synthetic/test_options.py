@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import norm
 
-from quant_assets.market.synthetic.option_surface import atm_total_variance, phi_power_law
 from quant_assets.calendars import session_closes_utc
+from quant_assets.market.synthetic.option_surface import atm_total_variance, phi_power_law
 from quant_assets_tests.market.synthetic.conftest import _calendar, make_market
 
 NY = "America/New_York"
