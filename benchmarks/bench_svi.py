@@ -84,7 +84,10 @@ def main() -> None:
         ref_lee.append(lee)
     ref_lee = np.array(ref_lee)
     ref_ms, ref_a = np.array(ref_times) * 1e3, np.array(ref_rmse)
-    print(f"SVI slice fits on {n} noisy synthetic slices (arbitrage-free truth + 1% vol noise)")
+    print(
+        f"SVI slice fits on {n} noisy synthetic slices (arbitrage-free truth + 1% vol noise), "
+        "single calls, timed one by one"
+    )
     print(
         f"  scipy least_squares (raw 5 params, unconstrained): median {np.median(ref_ms):.3f} ms, "
         f"p99 {np.percentile(ref_ms, 99):.3f} ms, median RMSE {np.median(ref_a):.4e}, "
@@ -97,24 +100,32 @@ def main() -> None:
         ms, rmse_a, conv, arb = _run(slices, **kwargs)
         ratio = rmse_a / ref_a
         no_worse = rmse_a <= ref_a * (1 + 1e-6) + 1e-12
+        other = ~no_worse & ~ref_lee
         print(
-            f"  {label}: median {np.median(ms):.3f} ms, p99 {np.percentile(ms, 99):.3f} ms "
-            f"(speed-up {np.median(ref_ms) / np.median(ms):.1f}x), median RMSE "
-            f"{np.median(rmse_a):.4e}, converged {int(conv.sum())}/{n}, butterfly arbitrage "
-            f"left {int(arb.sum())}"
+            f"  {label}: median {np.median(ms):.3f} ms, p99 {np.percentile(ms, 99):.3f} ms, "
+            f"max {ms.max():.1f} ms (median speed-up {np.median(ref_ms) / np.median(ms):.1f}x), "
+            f"median RMSE {np.median(rmse_a):.4e}, converged {int(conv.sum())}/{n}, butterfly "
+            f"arbitrage left {int(arb.sum())}"
         )
         print(
             f"      RMSE ratio to least_squares: median {np.median(ratio):.6f}, "
-            f"p99 {np.percentile(ratio, 99):.4f}, max {ratio.max():.4f}; no worse on "
-            f"{int(no_worse.sum())}/{n} (of the others, {int((~no_worse & ref_lee).sum())} "
-            f"where least_squares' wings break Lee's bound b(1+|rho|) <= 2, which ours obey); "
-            f"better by >1% on {int((ratio < 0.99).sum())}"
+            f"p99 {np.percentile(ratio, 99):.4f}, max {ratio.max():.4f}; no worse (1e-6 rel) on "
+            f"{int(no_worse.sum())}/{n}; of the others {int((~no_worse & ref_lee).sum())} where "
+            f"least_squares' wings break Lee's bound b(1+|rho|) <= 2 (which ours obey) and "
+            f"{int(other.sum())} more (max ratio {ratio[other].max() if other.any() else 1.0:.4f})"
         )
-        print(
-            f"      targets: median <= 0.5 ms {'PASS' if np.median(ms) <= 0.5 else 'FAIL'}; "
-            f"converged on every slice {'PASS' if conv.all() else 'FAIL'}; RMSE no worse "
-            f"(median ratio <= 1) {'PASS' if np.median(ratio) <= 1 + 1e-9 else 'FAIL'}"
-        )
+        if kwargs:
+            print(
+                "      targets (the raw five-parameter problem, so arbitrage_free=False): "
+                f"median <= 0.5 ms {'PASS' if np.median(ms) <= 0.5 else 'FAIL'}; converged on "
+                f"every slice {'PASS' if conv.all() else 'FAIL'}; RMSE no worse except where "
+                f"least_squares breaks Lee's bound {'PASS' if not other.any() else 'FAIL'}"
+            )
+        else:
+            print(
+                "      (the constrained fits are worse than the unconstrained reference by design "
+                "where the unconstrained fit has butterfly arbitrage)"
+            )
 
 
 if __name__ == "__main__":

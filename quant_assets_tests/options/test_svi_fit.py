@@ -96,3 +96,30 @@ def test_input_errors():
         fit_svi_slice(k[:4], w[:4])
     with pytest.raises(ValueError, match="weights"):
         fit_svi_slice(k, w, -np.ones_like(k))
+
+
+def test_noisy_arbitrage_free_truth_gives_arbitrage_free_fit():
+    """Noisy data from arbitrage-free slices: the default fit is free of butterfly arbitrage
+    (checked independently on the wide grid) and its RMSE stays at the noise level, i.e. at
+    most that of the true slice plus a margin."""
+    rng = np.random.default_rng(11)
+    for _ in range(6):
+        params = (0.01, rng.uniform(0.1, 0.3), rng.uniform(-0.7, -0.1), 0.0, rng.uniform(0.1, 0.3))
+        assert not bool(svi_butterfly_arbitrage(*params))
+        k = np.sort(rng.uniform(-0.8, 0.4, 25))
+        w_true = svi_total_variance(k, *params)
+        w = w_true * (1 + 0.02 * rng.standard_normal(k.size))
+        fit = fit_svi_slice(k, w)
+        assert fit.converged and not fit.butterfly_arbitrage
+        assert not bool(svi_butterfly_arbitrage(fit.a, fit.b, fit.rho, fit.m, fit.sigma))
+        assert fit.rmse <= 1.5 * np.sqrt(np.mean((w_true - w) ** 2))
+
+
+def test_nearly_parabolic_smile_converges_at_the_sigma_bound():
+    """A smile that is a parabola in k over the data (SVI with sigma far beyond the data span)
+    is fitted as well as scipy's least_squares on the raw problem, and reported converged."""
+    k = np.linspace(-0.3, 0.3, 15)
+    w = 0.04 + 0.01 * k + 0.05 * k**2
+    fit = fit_svi_slice(k, w, arbitrage_free=False)
+    assert fit.converged
+    assert fit.rmse <= _least_squares_rmse(k, w) * (1 + 1e-6) + 1e-10
