@@ -1,0 +1,32 @@
+"""`make demo`'s runner: materializes a profile into the instance, and a second run re-uses it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from dagster import AssetKey, DagsterInstance
+
+from quant_assets_tests.defs.dagster_processes import PROFILE, isolated_env, tail
+
+
+@pytest.mark.slow
+def test_demo_materializes_everything_then_reuses_what_is_stored(tmp_path):
+    env = isolated_env(tmp_path)
+    cmd = [sys.executable, "-m", "quant_assets.demo", "--profile", PROFILE, "--chunk-sessions", "40"]
+    first = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, tail(first.stdout + first.stderr)
+    assert "[2/2]" in first.stdout  # 61 sessions in windows of 40: two single runs
+    reports = tmp_path / "data" / PROFILE / "reports"
+    assert (reports / "market_summary.md").is_file()
+    assert (reports / "survivorship.png").stat().st_size > 10_000
+
+    instance = DagsterInstance.from_config(env["DAGSTER_HOME"])
+    assert len(instance.get_runs()) == 2
+    assert len(instance.get_materialized_partitions(AssetKey("adjusted_prices"))) == 61
+
+    second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, tail(second.stdout + second.stderr)
+    assert "re-using what is stored" in second.stdout
+    assert len(instance.get_runs()) == 2
