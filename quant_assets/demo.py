@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     import dagster as dg
 
     from quant_assets.definitions import all_assets, defs
+    from quant_assets.defs.resources import PITParquetIOManager, catalog_path
     from quant_assets.defs.runtime import PARTITIONS, PROFILE
     from quant_assets.reporting.market_summary import write_market_summary
 
@@ -79,11 +80,14 @@ def main(argv: list[str] | None = None) -> int:
         print("every asset partition is already materialized: re-using what is stored "
               "(pass --rerun to run again; raw partitions are immutable and re-ingest as no-ops)")
 
-    report = write_market_summary(PROFILE.data_dir / "store", PROFILE.data_dir / "reports")
+    store = PITParquetIOManager(profile=PROFILE.name).store()
+    catalog = store.write_duckdb_catalog(catalog_path(PROFILE))
+    report = write_market_summary(store.root, PROFILE.data_dir / "reports")
     print("\nstored datasets (DuckDB views over partitioned Parquet):")
     for row in report.datasets:
         print(f"  {row['view']:<36} {row['rows']:>12,} rows")
-    print(f"\nreports: {report.markdown}")
+    print(f"\nDuckDB catalog: {catalog}  (e.g. duckdb {catalog} \"select count(*) from raw_bars\")")
+    print(f"reports: {report.markdown}")
     for png in report.figures:
         print(f"         {png}")
     print(f"Dagster instance: {home}  (make ui, then open http://127.0.0.1:3000)")

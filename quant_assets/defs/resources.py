@@ -7,10 +7,12 @@ seeded synthetic market) and, later, vendor implementations with the same method
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import ClassVar
 
 import dagster as dg
 import pandas as pd
+from dagster_duckdb import DuckDBResource
 
 from quant_assets.calendars import sessions_in_range
 from quant_assets.config import Profile, load_profile
@@ -139,10 +141,17 @@ class PITParquetIOManager(dg.ConfigurableIOManager):
         return self.store().read_window(layer, dataset, keys[0], keys[-1], expected=keys)
 
 
+def catalog_path(profile: Profile | str) -> Path:
+    """The DuckDB catalog of a profile's store: views over every stored dataset."""
+    return (load_profile(profile) if isinstance(profile, str) else profile).data_dir / "catalog.duckdb"
+
+
 def build_resources(profile: Profile | str, *, force_raw: bool = False) -> dict:
     """The resources of a profile, as injected into ``Definitions`` and tests."""
     name = profile if isinstance(profile, str) else profile.name
     return {
         "market_source": SyntheticMarketSource(profile=name),
         "io_manager": PITParquetIOManager(profile=name, force_raw=force_raw),
+        # SQL over the curated and raw layers for assets that prefer it to frames.
+        "duckdb": DuckDBResource(database=str(catalog_path(name))),
     }

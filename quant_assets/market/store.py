@@ -604,8 +604,8 @@ class ParquetStore:
                     found.append((layer_dir.name, ds_dir.name))
         return found
 
-    def duckdb_connect(self, read_only: bool = True) -> Any:
-        """In-memory DuckDB connection with one view per dataset.
+    def duckdb_connect(self, read_only: bool = True, database: str = ":memory:") -> Any:
+        """DuckDB connection (in memory by default) with one view per dataset.
 
         The view is named ``<layer>_<dataset>`` (just ``<dataset>`` when the dataset name
         already starts with ``<layer>_``, e.g. ``raw/raw_bars`` -> ``raw_bars``).
@@ -622,7 +622,7 @@ class ParquetStore:
         """
         import duckdb
 
-        con = duckdb.connect(":memory:")
+        con = duckdb.connect(database)
         root = str(self.root.resolve())
         for layer, dataset in self.datasets():
             pattern = f"{root}/{layer}/{dataset}/*/{PART_FILE}".replace("'", "''")
@@ -637,3 +637,17 @@ class ParquetStore:
             con.execute("SET enable_external_access = false")
             con.execute("SET lock_configuration = true")
         return con
+
+    def write_duckdb_catalog(self, path: str | os.PathLike[str]) -> Path:
+        """Persist the views of :meth:`duckdb_connect` in a DuckDB file (atomically replaced).
+
+        The file holds only view definitions over the Parquet files, so any DuckDB client
+        (``duckdb <path>``, ``dagster_duckdb.DuckDBResource``) queries the current store.
+        """
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.unlink(missing_ok=True)
+        self.duckdb_connect(read_only=False, database=str(tmp)).close()
+        os.replace(tmp, path)
+        return path

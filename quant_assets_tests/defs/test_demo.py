@@ -21,6 +21,16 @@ def test_demo_materializes_everything_then_reuses_what_is_stored(tmp_path):
     reports = tmp_path / "data" / PROFILE / "reports"
     assert (reports / "market_summary.md").is_file()
     assert (reports / "survivorship.png").stat().st_size > 10_000
+    # The DuckDB catalog answers SQL over the store through dagster-duckdb's resource.
+    from dagster_duckdb import DuckDBResource
+
+    catalog = tmp_path / "data" / PROFILE / "catalog.duckdb"
+    with DuckDBResource(database=str(catalog)).get_connection() as con:
+        n_sessions, n_rows = con.execute(
+            "select count(distinct date), count(*) from curated_adjusted_prices"
+        ).fetchone()
+        raw_rows = con.execute("select count(*) from raw_bars").fetchone()[0]
+    assert n_sessions == 61 and n_rows == raw_rows > 0
 
     instance = DagsterInstance.from_config(env["DAGSTER_HOME"])
     assert len(instance.get_runs()) == 2
