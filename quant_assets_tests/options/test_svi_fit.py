@@ -4,11 +4,41 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.optimize import least_squares
 
-from quant_assets.options import fit_svi_slice, svi_butterfly_arbitrage, svi_total_variance
+from quant_assets.options import fit_svi_slice, svi_butterfly_arbitrage, svi_g, svi_total_variance
 
 VOGT = {"a": -0.0410, "b": 0.1331, "rho": 0.3060, "m": 0.3586, "sigma": 0.4153}
+
+
+def _arbitrage_free_by_brute_force(fit) -> bool:
+    """Independent butterfly check: Lee's bound and Durrleman's g >= 0 (NaN where w <= 0) on
+    a fine grid out to |k| = 10 plus a dense grid around m in units of sigma."""
+    p = (fit.a, fit.b, fit.rho, fit.m, fit.sigma)
+    k = np.concatenate([np.linspace(-10.0, 10.0, 40001), fit.m + fit.sigma * np.sinh(np.linspace(-8, 8, 1601))])
+    return bool(np.all(svi_g(k, *p) >= 0.0)) and fit.b * (1.0 + abs(fit.rho)) <= 2.0
+
+
+def _noisy_slice(rng):
+    """A noisy slice from an arbitrage-free raw SVI truth, as in benchmarks/bench_svi.py
+    (maturity 1 week to 2 years, skewed strike range, 1% noise on implied vol)."""
+    while True:
+        t = np.exp(rng.uniform(np.log(7 / 365), np.log(2.0)))
+        atm_vol = rng.uniform(0.12, 0.45)
+        sigma = rng.uniform(0.05, 0.5) * np.sqrt(t)
+        b = rng.uniform(0.3, 1.5) * atm_vol * np.sqrt(t) / max(sigma, 0.05) * 0.5
+        rho, m = rng.uniform(-0.9, 0.3), rng.uniform(-0.1, 0.15) * np.sqrt(t)
+        a = atm_vol**2 * t - b * (-rho * m + np.sqrt(m * m + sigma * sigma))
+        if bool(svi_butterfly_arbitrage(a, b, rho, m, sigma)):
+            continue
+        width = atm_vol * np.sqrt(t) * rng.uniform(2.0, 4.0)
+        k = np.sort(rng.uniform(-1.2 * width, 0.7 * width, rng.integers(12, 41)))
+        w = svi_total_variance(k, a, b, rho, m, sigma)
+        if np.all(w > 0):
+            vol = np.sqrt(w / t) * (1.0 + 0.01 * rng.standard_normal(k.size))
+            return k, vol * vol * t, (a, b, rho, m, sigma)
 
 
 @pytest.mark.parametrize(
@@ -67,9 +97,9 @@ def test_arbitrage_free_fit_to_vogt_data():
     w = svi_total_variance(k, **VOGT)
     free = fit_svi_slice(k, w, arbitrage_free=False)
     assert free.rmse < 1e-7 and free.butterfly_arbitrage
+    assert not _arbitrage_free_by_brute_force(free)
     fit = fit_svi_slice(k, w)
-    assert not fit.butterfly_arbitrage
-    assert not bool(svi_butterfly_arbitrage(fit.a, fit.b, fit.rho, fit.m, fit.sigma))
+    assert not fit.butterfly_arbitrage and _arbitrage_free_by_brute_force(fit)
     assert fit.converged and fit.rmse < 0.05 * w.mean()
 
 
@@ -123,3 +153,36 @@ def test_nearly_parabolic_smile_converges_at_the_sigma_bound():
     fit = fit_svi_slice(k, w, arbitrage_free=False)
     assert fit.converged
     assert fit.rmse <= _least_squares_rmse(k, w) * (1 + 1e-6) + 1e-10
+
+
+def test_arbitrage_free_refit_where_the_unconstrained_optimum_has_arbitrage():
+    """Noisy data from arbitrage-free slices whose unconstrained best fit has butterfly
+    arbitrage: the default fit is arbitrage-free (brute-force check), its RMSE is within 1.5x
+    of the unconstrained one and no worse than the true slice's, which is an arbitrage-free
+    candidate (so a bad local solution would fail), nor than the flat smile at the mean level."""
+    rng = np.random.default_rng(3)
+    cases = 0
+    while cases < 8:
+        k, w, truth = _noisy_slice(rng)
+        free = fit_svi_slice(k, w, arbitrage_free=False)
+        if not free.butterfly_arbitrage:
+            continue
+        cases += 1
+        fit = fit_svi_slice(k, w)
+        assert not fit.butterfly_arbitrage and _arbitrage_free_by_brute_force(fit)
+        assert fit.rmse <= 1.5 * free.rmse
+        rmse_truth = np.sqrt(np.mean((svi_total_variance(k, *truth) - w) ** 2))
+        assert fit.rmse <= rmse_truth * (1 + 1e-3)
+        assert fit.rmse <= np.std(w)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_default_fit_of_noisy_arbitrage_free_data_is_arbitrage_free(seed):
+    """Property: for noisy data from any arbitrage-free slice the default fit has no butterfly
+    arbitrage and fits at least as well as the true slice (an arbitrage-free candidate)."""
+    k, w, truth = _noisy_slice(np.random.default_rng(seed))
+    fit = fit_svi_slice(k, w)
+    assert not fit.butterfly_arbitrage and _arbitrage_free_by_brute_force(fit)
+    rmse_truth = np.sqrt(np.mean((svi_total_variance(k, *truth) - w) ** 2))
+    assert fit.rmse <= rmse_truth * (1 + 1e-3)
