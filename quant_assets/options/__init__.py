@@ -12,7 +12,7 @@ from quant_assets.options.implied_volatility import IVReason, implied_vol
 from quant_assets.options.ssvi import phi_heston, phi_power_law, ssvi_total_variance
 from quant_assets.options.ssvi_fit import SSVIFit, fit_ssvi_surface
 from quant_assets.options.svi import svi_g, svi_total_variance
-from quant_assets.options.svi_fit import SVIFit, fit_svi_slice
+from quant_assets.options.svi_fit import SVIFit, fit_svi_slice, fit_svi_slices
 
 __all__ = [
     "CalendarCheck",
@@ -24,6 +24,7 @@ __all__ = [
     "bs_price",
     "fit_ssvi_surface",
     "fit_svi_slice",
+    "fit_svi_slices",
     "implied_vol",
     "phi_heston",
     "phi_power_law",
