@@ -80,4 +80,9 @@ def load_profile(name: str | os.PathLike | None = None) -> Profile:
     end = pd.Timestamp(raw["calendar"]["end"])
     if end <= start:
         raise ValueError(f"profile {raw['name']}: calendar.end {end.date()} <= start {start.date()}")
-    return Profile(name=str(raw["name"]), start=start, end=end, market=dict(raw["market"]), raw=raw)
+    market = dict(raw["market"])
+    for key in ("start", "end"):
+        if key in market and pd.Timestamp(market[key]) != pd.Timestamp(raw["calendar"][key]):
+            raise ValueError(f"profile {raw['name']}: market.{key} differs from calendar.{key}")
+        market[key] = str(pd.Timestamp(raw["calendar"][key]).date())
+    return Profile(name=str(raw["name"]), start=start, end=end, market=market, raw=raw)

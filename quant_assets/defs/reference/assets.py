@@ -7,6 +7,7 @@ from quant_assets.calendars import EXCHANGE, session_table
 from quant_assets.defs.runtime import PARTITIONS, transform_id, window_sessions
 from quant_assets.defs.session_asset import session_asset
 from quant_assets.market.ingest import stamp_lineage
+from quant_assets.market.lineage import config_fingerprint
 
 
 @session_asset(schema=schemas.Sessions, key=("date",), layer="reference", group="reference")
@@ -18,6 +19,7 @@ def sessions(context: dg.AssetExecutionContext):
     table["session_id"] += PARTITIONS.get_partition_keys().index(window[0].strftime("%Y-%m-%d"))
     table = stamp_lineage(
         table, known_at="date", source_uri=f"exchange_calendars://{EXCHANGE}",
-        transform_id=transform_id("sessions"),
+        # Depends on the exchange calendar only, not on the profile's market settings.
+        transform_id=transform_id("sessions", config_fingerprint({"exchange": EXCHANGE})),
     )
     return table, {"early_closes": int(table["is_early_close"].sum())}
