@@ -1,0 +1,37 @@
+"""Configuration profiles: every shipped profile loads into a valid market config."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from quant_assets.config import PROFILE_DIR, available_profiles, load_profile
+from quant_assets.market.synthetic import MarketConfig
+
+
+@pytest.mark.parametrize("name", ["tiny", "demo", "full"])
+def test_shipped_profiles_build_a_market_config_on_their_calendar(name):
+    profile = load_profile(name)
+    cfg = MarketConfig.from_dict(profile.market)
+    assert (cfg.start, cfg.end) == (str(profile.start.date()), str(profile.end.date()))
+    assert profile.data_dir.name == name
+
+
+def test_profile_sizes_follow_their_purpose():
+    sizes = {n: MarketConfig.from_dict(load_profile(n).market).n_symbols for n in available_profiles()}
+    assert sizes["tiny"] < sizes["demo"] == 200 < sizes["full"] == 1500
+
+
+def test_unknown_profile_and_inconsistent_ranges_are_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="unknown profile 'nope'"):
+        load_profile("nope")
+    bad = yaml.safe_load((PROFILE_DIR / "tiny.yaml").read_text())
+    bad["market"]["start"] = "2020-01-02"
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(bad))
+    with pytest.raises(ValueError, match="market.start differs from calendar.start"):
+        load_profile(str(path))
+    del bad["market"]
+    path.write_text(yaml.safe_dump(bad))
+    with pytest.raises(ValueError, match="missing the 'market' section"):
+        load_profile(str(path))
