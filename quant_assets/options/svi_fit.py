@@ -94,6 +94,9 @@ _EDGE_ALPHA = np.array([_RHO_MAX, -_RHO_MAX, -1.0, 1.0])
 _EDGE_GAMMA = np.array([0.0, 0.0, 1.0, -1.0])
 _VERTEX_BETA = np.array([0.0, _RHO_MAX, 0.0, -_RHO_MAX]) / (1.0 + _RHO_MAX)
 _VERTEX_B = np.array([0.0, 1.0, 1.0 + _RHO_MAX, 1.0]) / (1.0 + _RHO_MAX)
+_EDGE_ALPHA_COL, _EDGE_GAMMA_COL = _EDGE_ALPHA[:, None], _EDGE_GAMMA[:, None]
+_EDGE_ALPHA_SQ, _EDGE_ALPHA_2 = _EDGE_ALPHA_COL * _EDGE_ALPHA_COL, 2.0 * _EDGE_ALPHA_COL
+_VERTEX_BETA_COL, _VERTEX_B_COL = _VERTEX_BETA[:, None], _VERTEX_B[:, None]
 
 _MAX_ITERATIONS = 50
 _BATCH = 64  # slices per batch of fit_svi_slices
@@ -251,7 +254,8 @@ def _inner(d: _Slices, m: Array, ls: Array) -> tuple[Array, Array, Array, Array,
     orthogonally to span{1, x}. Returns the SSE (from the moments), A, beta, b (for
     ``A + beta x + b R``), the active face (0 interior, 1–4 edges, 5–8 vertices), all (B, C),
     and R (B, C, N). Infeasible face points (outside the square, or singular) get an infinite
-    SSE. The faces replace the interior point only where it is infeasible.
+    SSE. The faces replace the interior point only where it is infeasible. Called under the
+    error state of :func:`_fit`.
     """
     s = np.exp(ls)
     xm = d.x[:, None, :] - m[:, :, None]
@@ -262,15 +266,14 @@ def _inner(d: _Slices, m: Array, ls: Array) -> tuple[Array, Array, Array, Array,
     sq, sxq, svq = mom[..., 0], mom[..., 1], mom[..., 2]
     sqq = ((q * q) @ d.w[:, :, None])[..., 0]
     sw, sxx = d.sw, d.sxx
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        qx = sxq / sxx
-        den = sqq - sq * sq / sw - sxq * qx
-        num = svq - sq * d.cv0 - sxq * d.cv1
-        b_f = num / den
-        a_f = d.cv0 - b_f * (sq / sw)  # A' (coefficient of 1 with feature Q)
-        beta_f = d.cv1 - b_f * qx
-        sse_f = d.svv_perp - num * b_f
-        ok = _feasible(d.lee, beta_f, b_f)
+    qx = sxq / sxx
+    den = sqq - sq * sq / sw - sxq * qx
+    num = svq - sq * d.cv0 - sxq * d.cv1
+    b_f = num / den
+    a_f = d.cv0 - b_f * (sq / sw)  # A' (coefficient of 1 with feature Q)
+    beta_f = d.cv1 - b_f * qx
+    sse_f = d.svv_perp - num * b_f
+    ok = _feasible(d.lee, beta_f, b_f)
     sse_f = np.where(ok, sse_f, np.inf)
     face = np.zeros(m.shape, dtype=np.intp)
     if not ok.all():
@@ -295,37 +298,45 @@ def _faces(
     """Best feasible stationary point on the 4 edges and 4 vertices of the (beta, b) square
     from the moments of Q of candidates (1-d) of the slices ``rows``; returns (sse, A', beta,
     b, face 1–8)."""
-    sw, sxx, sv, sxv, lee = (c[rows, 0] for c in (d.sw, d.sxx, d.sv, d.sxv, d.lee))
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        # edges beta = alpha b + gamma: unknowns (A', b), feature alpha x + Q, target v - gamma x
-        al, ga = _EDGE_ALPHA[:, None], _EDGE_GAMMA[:, None] * lee
-        q22 = al * al * sxx + 2.0 * al * sxq + sqq
-        t2 = al * sxv + svq - ga * (al * sxx + sxq)
-        det2 = sw * q22 - sq * sq
-        b_e = (sw * t2 - sq * sv) / det2
-        vb = _VERTEX_B[:, None] * lee
-        a_e = np.vstack([(sv * q22 - t2 * sq) / det2, (sv - vb * sq) / sw])
-        beta_e = np.vstack([al * b_e + ga, _VERTEX_BETA[:, None] * lee])
-        b_e = np.vstack([b_e, vb])
-        sse_e = (
-            a_e * (a_e * sw + 2.0 * (b_e * sq - sv))
-            + beta_e * (beta_e * sxx + 2.0 * (b_e * sxq - sxv))
-            + b_e * (b_e * sqq - 2.0 * svq)
-            + d.svv[rows, 0]
-        )
-        ok = _feasible(lee, beta_e, b_e)
+    if d.n.size == 1:  # one slice: its moments as floats (the same values, broadcast)
+        sw, sxx, sv, sxv, lee, svv = (float(c[0, 0]) for c in (d.sw, d.sxx, d.sv, d.sxv, d.lee, d.svv))
+    else:
+        sw, sxx, sv, sxv, lee, svv = (c[rows, 0] for c in (d.sw, d.sxx, d.sv, d.sxv, d.lee, d.svv))
+    # edges beta = alpha b + gamma: unknowns (A', b), feature alpha x + Q, target v - gamma x
+    al, ga = _EDGE_ALPHA_COL, _EDGE_GAMMA_COL * lee
+    q22 = _EDGE_ALPHA_SQ * sxx + _EDGE_ALPHA_2 * sxq + sqq
+    t2 = al * sxv + svq - ga * (al * sxx + sxq)
+    det2 = sw * q22 - sq * sq
+    b_edge = (sw * t2 - sq * sv) / det2
+    vb = _VERTEX_B_COL * lee
+    # (A', beta, b) of the 4 edges then the 4 vertices
+    coef = np.empty((3, 8, rows.size))
+    coef[0, :4] = (sv * q22 - t2 * sq) / det2
+    coef[0, 4:] = (sv - vb * sq) / sw
+    coef[1, :4] = al * b_edge + ga
+    coef[1, 4:] = _VERTEX_BETA_COL * lee
+    coef[2, :4] = b_edge
+    coef[2, 4:] = vb
+    a_e, beta_e, b_e = coef
+    sse_e = (
+        a_e * (a_e * sw + 2.0 * (b_e * sq - sv))
+        + beta_e * (beta_e * sxx + 2.0 * (b_e * sxq - sxv))
+        + b_e * (b_e * sqq - 2.0 * svq)
+        + svv
+    )
+    ok = _feasible(lee, beta_e, b_e)
     sse_e = np.where(ok, sse_e, np.inf)
     face = np.argmin(sse_e, axis=0)
     cols = np.arange(rows.size)
-    return sse_e[face, cols], a_e[face, cols], beta_e[face, cols], b_e[face, cols], face + 1
+    a_f, beta_f, b_f = coef[:, face, cols]
+    return sse_e[face, cols], a_f, beta_f, b_f, face + 1
 
 
 def _feasible(lee: Array, beta: Array, b: Array) -> NDArray[np.bool_]:
     """|rho| <= _RHO_MAX and Lee's bound (and finite: a singular face gives NaN)."""
     tol = _FEAS * lee
     ab = np.abs(beta)
-    with np.errstate(invalid="ignore"):
-        return (ab <= _RHO_MAX * b + tol) & (ab + b <= lee + tol)
+    return (ab <= _RHO_MAX * b + tol) & (ab + b <= lee + tol)
 
 
 def _solve2(h11: Array, h12: Array, h22: Array, g1: Array, g2: Array, lam: Array) -> tuple[Array, Array]:
@@ -337,6 +348,16 @@ def _solve2(h11: Array, h12: Array, h22: Array, g1: Array, g2: Array, lam: Array
     pd = det > 0
     det = np.where(pd, det, 1.0)
     return np.where(pd, -(a22 * g1 - h12 * g2) / det, 0.0), np.where(pd, -(a11 * g2 - h12 * g1) / det, 0.0)
+
+
+def _solve2_undamped(h11: float, h12: float, h22: float, g1: float, g2: float) -> tuple[float, float]:
+    """:func:`_solve2` with ``lam = 0`` on floats (the same operations, the same results)."""
+    tiny = 1e-14 * (h11 + h22) + 1e-300
+    a11, a22 = h11 + tiny, h22 + tiny
+    det = a11 * a22 - h12 * h12
+    if not det > 0:
+        return 0.0, 0.0
+    return -(a22 * g1 - h12 * g2) / det, -(a11 * g2 - h12 * g1) / det
 
 
 def _evaluate(d: _Slices, m: Array, ls: Array) -> tuple[Array, Array, Array, Array, Array]:
@@ -515,7 +536,7 @@ def _polish_one(d: _Slices, state: tuple[Array, ...]) -> tuple[tuple[Array, ...]
         if hold_s:
             g2, h22 = 0.0, 1.0
         tiny = 1e-14 * (h11 + h22) + 1e-300
-        d1, d2 = (float(c) for c in _solve2(h11, h12, h22, g1, g2, 0.0))
+        d1, d2 = _solve2_undamped(h11, h12, h22, g1, g2)
         predicted = -(g1 * d1 + g2 * d2)
         if predicted <= _PRED_RTOL * sse + floor:
             converged = True
@@ -525,8 +546,8 @@ def _polish_one(d: _Slices, state: tuple[Array, ...]) -> tuple[tuple[Array, ...]
         nt = len(_TRIALS)
         step_m = np.concatenate([dm[:nt] * _MULT[:nt], [one_m, 3.0 * one_m, 0.0, 0.0], dm[nt:] * _MULT[nt:]])
         step_s = np.concatenate([dls[:nt] * _MULT[:nt], [0.0, 0.0, one_s, 3.0 * one_s], dls[nt:] * _MULT[nt:]])
-        m_try = np.clip(m + step_m, m_lo, m_hi)
-        ls_try = np.clip(ls + step_s, ls_lo, ls_hi)
+        m_try = np.minimum(np.maximum(m + step_m, m_lo), m_hi)  # np.clip, without its overhead
+        ls_try = np.minimum(np.maximum(ls + step_s, ls_lo), ls_hi)
         sse_t, a_t, beta_t, b_t, face_t = (c[0] for c in _evaluate(d, m_try[None], ls_try[None]))
         i = int(np.argmin(sse_t[:_N_MAIN]))
         if not sse_t[i] < sse:
@@ -535,8 +556,8 @@ def _polish_one(d: _Slices, state: tuple[Array, ...]) -> tuple[tuple[Array, ...]
             converged = predicted <= _STALL_RTOL * sse + floor
             break
         if i not in (0, _N_MAIN):
-            m_ext = np.clip(m + (float(m_try[i]) - m) * _EXTEND, m_lo, m_hi)
-            ls_ext = np.clip(ls + (float(ls_try[i]) - ls) * _EXTEND, ls_lo, ls_hi)
+            m_ext = np.minimum(np.maximum(m + (float(m_try[i]) - m) * _EXTEND, m_lo), m_hi)
+            ls_ext = np.minimum(np.maximum(ls + (float(ls_try[i]) - ls) * _EXTEND, ls_lo), ls_hi)
             sse_x, a_x, beta_x, b_x, face_x = (c[0] for c in _evaluate(d, m_ext[None], ls_ext[None]))
             j = int(np.argmin(sse_x))
             if sse_x[j] < sse_t[i]:
@@ -840,8 +861,7 @@ def _arbitrage_free_refit(d: _Slice, p0: Array, sse0: float, grid_fit: tuple[Arr
 
 def _to_raw(d: _Slices, m: Array, ls: Array, a: Array, beta: Array, b: Array) -> Array:
     """Normalised (m, ln sigma, A, beta, b), each (B,), to raw (a, b, rho, m, sigma), (B, 5)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rho = np.where(b > 0, beta / np.where(b > 0, b, 1.0), 0.0)
+    rho = np.where(b > 0, beta / np.where(b > 0, b, 1.0), 0.0)
     scale, span = d.scale[:, 0], d.span[:, 0]
     return np.stack(
         [scale * (a + beta * m), b * scale / span, np.clip(rho, -1.0, 1.0), d.mid[:, 0] + span * m, span * np.exp(ls)],
@@ -909,7 +929,14 @@ def _validated(
 
 def _fit(d: _Slices, arbitrage_free: bool) -> list[SVIFit]:
     """The fit of every slice of ``d``: grid, polish, arbitrage check (batched over slices),
-    arbitrage-free re-fit (per flagged slice)."""
+    arbitrage-free re-fit (per flagged slice). Floating-point warnings are silenced here once
+    for all the helpers (infeasible or singular candidates give inf or NaN by design)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return _fit_quiet(d, arbitrage_free)
+
+
+def _fit_quiet(d: _Slices, arbitrage_free: bool) -> list[SVIFit]:
+    """:func:`_fit` under its error state."""
     n_slices = d.n.size
     grid_ls = np.broadcast_to(_GRID[1], d.grid_m.shape)
     sse, a, beta, b, face, _ = _inner(d, d.grid_m, grid_ls)
