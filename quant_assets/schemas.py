@@ -13,6 +13,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from quant_assets.market.quality import QC_FLAGS
 from quant_assets.market.sectors import SECTORS
 
 UtcTimestamp = Annotated[pd.DatetimeTZDtype, "ns", "UTC"]
@@ -52,8 +53,8 @@ class Sessions(Lineage):
         return df["open_utc"] < df["close_utc"]
 
 
-class RawBars(Lineage):
-    """Unadjusted daily bars exactly as delivered (blueprint §3.1)."""
+class DailyOHLC(Lineage):
+    """Daily OHLCV of one name: prices positive, low <= open, close <= high, VWAP in range."""
 
     date: Series[pd.Timestamp]
     symbol: Series[str]
@@ -63,9 +64,6 @@ class RawBars(Lineage):
     close: Series[float] = pa.Field(gt=0)
     vwap: Series[float] = pa.Field(gt=0)
     volume: Series[int] = pa.Field(ge=0)
-    nbbo_spread: Series[float] = pa.Field(ge=0)
-    trades: Series[int] = pa.Field(ge=0)
-    session_id: Series[int] = pa.Field(ge=0)
 
     class Config:
         unique = ["date", "symbol"]
@@ -79,6 +77,14 @@ class RawBars(Lineage):
     @pa.dataframe_check
     def vwap_within_range(cls, df: pd.DataFrame) -> Series[bool]:
         return (df["low"] <= df["vwap"]) & (df["vwap"] <= df["high"])
+
+
+class RawBars(DailyOHLC):
+    """Unadjusted daily bars exactly as delivered (blueprint §3.1)."""
+
+    nbbo_spread: Series[float] = pa.Field(ge=0)
+    trades: Series[int] = pa.Field(ge=0)
+    session_id: Series[int] = pa.Field(ge=0)
 
 
 class CorporateActions(Lineage):
@@ -138,6 +144,9 @@ class EarningsCalendar(Lineage):
     announce_date: Series[pd.Timestamp]
     earnings_date: Series[pd.Timestamp]
 
+    class Config:
+        unique = ["symbol", "announce_date", "earnings_date"]
+
     @pa.dataframe_check
     def announced_ahead(cls, df: pd.DataFrame) -> Series[bool]:
         return df["announce_date"] <= df["earnings_date"]
@@ -191,7 +200,7 @@ class RawOptionQuotes(Lineage):
     exchs_bitmap: Series[int] = pa.Field(ge=0)
     volume: Series[int] = pa.Field(ge=0)
     open_interest: Series[int] = pa.Field(ge=0)
-    qc_flag: Series[str] = pa.Field(isin=["ok", "crossed", "locked", "zero_bid"])
+    qc_flag: Series[str] = pa.Field(isin=list(QC_FLAGS))
 
     class Config:
         unique = ["date", "underlier", "expiry", "strike", "cp_flag"]
@@ -211,7 +220,7 @@ class OptionQuotes(RawOptionQuotes):
         return df["bid"] < df["ask"]
 
 
-class AdjustedPrices(Lineage):
+class AdjustedPrices(DailyOHLC):
     """Curated daily prices: raw OHLCV plus the day's adjustment events and returns.
 
     ``ret_price`` is the split-adjusted close-to-close return, ``ret_total`` adds cash
@@ -219,22 +228,11 @@ class AdjustedPrices(Lineage):
     them (``quant_assets.market.adjustments.pit_adjusted_history``).
     """
 
-    date: Series[pd.Timestamp]
-    symbol: Series[str]
-    open: Series[float] = pa.Field(gt=0)
-    high: Series[float] = pa.Field(gt=0)
-    low: Series[float] = pa.Field(gt=0)
-    close: Series[float] = pa.Field(gt=0)
-    volume: Series[int] = pa.Field(ge=0)
-    vwap: Series[float] = pa.Field(gt=0)
     split_ratio: Series[float] = pa.Field(gt=0)
     dividend: Series[float] = pa.Field(ge=0)
     ret_price: Series[float] = pa.Field(nullable=True, ge=-1.0)
     ret_total: Series[float] = pa.Field(nullable=True, ge=-1.0)
     is_delisting: Series[bool]
-
-    class Config:
-        unique = ["date", "symbol"]
 
 
 class OracleExpectedReturns(Lineage):

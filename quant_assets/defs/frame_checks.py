@@ -25,11 +25,17 @@ COUNT_LIKE = ("volume", "trades", "bid_size", "ask_size", "open_interest")
 
 @dataclass(frozen=True)
 class FrameChecks:
-    """Which invariants apply to an asset's frames."""
+    """The invariants of an asset's frames, read off its schema (unique key, OHLC columns)."""
 
     schema: type
-    key: tuple[str, ...]
-    ohlc: bool = False
+
+    @property
+    def key(self) -> list[str]:
+        return list(self.schema.to_schema().unique or [])
+
+    @property
+    def ohlc(self) -> bool:
+        return {"open", "high", "low", "close"} <= set(self.schema.to_schema().columns)
 
     def names(self) -> list[str]:
         names = [CHECK_SCHEMA, CHECK_NON_NEGATIVE, CHECK_UNIQUE]
@@ -53,7 +59,7 @@ class FrameChecks:
         results = [
             _result(CHECK_SCHEMA, []),
             _result(CHECK_NON_NEGATIVE, _negative_rows(df)),
-            _result(CHECK_UNIQUE, df.index[df.duplicated(list(self.key), keep=False)]),
+            _result(CHECK_UNIQUE, df.index[df.duplicated(self.key, keep=False)] if self.key else []),
         ]
         if self.ohlc:
             results.append(_result(CHECK_OHLC, _ohlc_violations(df)))

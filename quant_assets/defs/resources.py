@@ -113,7 +113,8 @@ class PITParquetIOManager(dg.ConfigurableIOManager):
         layer, date_col = self._layer_and_date_col(context.definition_metadata or {})
         dataset = context.asset_key.path[-1]
         keys = sorted(context.asset_partition_keys)
-        results = self.store().write_window(
+        store = self.store()
+        results = store.write_window(
             layer,
             dataset,
             obj,
@@ -125,7 +126,7 @@ class PITParquetIOManager(dg.ConfigurableIOManager):
         statuses = pd.Series([r.status for r in results]).value_counts().to_dict()
         context.add_output_metadata(
             {
-                "path": dg.MetadataValue.path(str(self.store().dataset_dir(layer, dataset))),
+                "path": dg.MetadataValue.path(str(store.dataset_dir(layer, dataset))),
                 "row_count": int(len(obj)),
                 "partitions_written": int(statuses.get("written", 0) + statuses.get("replaced", 0)),
                 "partitions_unchanged": int(statuses.get("unchanged", 0)),

@@ -30,17 +30,15 @@ def headline(df: pd.DataFrame) -> dict:
 def session_asset(
     *,
     schema: type,
-    key: tuple[str, ...],
     layer: str,
     group: str,
     date_col: str = "date",
-    ohlc: bool = False,
     fresh: bool = True,
     name: str | None = None,
     metadata: dict | None = None,
     **asset_kwargs,
 ) -> Callable:
-    checks = FrameChecks(schema, key, ohlc=ohlc)
+    checks = FrameChecks(schema)
 
     def decorator(fn: Callable) -> dg.AssetsDefinition:
         asset_name = name or fn.__name__

@@ -30,12 +30,11 @@ class RawFeed:
     schema: type
     date_col: str
     known_at: str
-    key: tuple[str, ...]
-    validate: Callable[[pd.DataFrame, pd.DatetimeIndex, set], None]
+    # Boundary checks beyond the schema: (frame, window sessions, known symbols) -> None or raise.
+    validate: Callable[[pd.DataFrame, pd.DatetimeIndex, set], None] | None = None
     layer: str = "raw"
     group: str = "raw"
     prepare: Callable[[pd.DataFrame], pd.DataFrame] | None = None
-    ohlc: bool = False
 
 
 def _symbols_only(fn):
@@ -48,48 +47,43 @@ def _frame_only(fn):
 
 RAW_FEEDS = (
     RawFeed(
-        "raw_bars", "bars", schemas.RawBars, "date", "date", ("date", "symbol"),
-        lambda df, sessions, known: quality.validate_bars(df, known_symbols=known, expected_sessions=sessions),
-        ohlc=True,
+        "raw_bars", "bars", schemas.RawBars, "date", "date",
+        lambda df, sessions, known: quality.validate_bars(
+            df, known_symbols=known, expected_sessions=sessions
+        ),
     ),
     RawFeed(
         "raw_corporate_actions", "corporate_actions", schemas.CorporateActions, "ex_date",
-        "announce_date", ("symbol", "event_type", "ex_date"),
-        _symbols_only(quality.validate_corporate_actions),
+        "announce_date", _symbols_only(quality.validate_corporate_actions),
     ),
     RawFeed(
         "raw_delistings", "delistings", schemas.Delistings, "delist_date", "delist_date",
-        ("symbol",), _symbols_only(quality.validate_delistings),
+        _symbols_only(quality.validate_delistings),
     ),
     RawFeed(
         "raw_fundamentals", "fundamentals", schemas.Fundamentals, "report_date", "report_date",
-        ("symbol", "period_end"), _symbols_only(quality.validate_fundamentals),
+        _symbols_only(quality.validate_fundamentals),
     ),
     RawFeed(
         "raw_earnings_calendar", "earnings_calendar", schemas.EarningsCalendar, "announce_date",
-        "announce_date", ("symbol", "announce_date", "earnings_date"), lambda df, s, k: None,
+        "announce_date",
     ),
     RawFeed(
         "raw_option_quotes", "option_quotes", schemas.RawOptionQuotes, "date", "date",
-        ("date", "underlier", "expiry", "strike", "cp_flag"),
-        _frame_only(quality.validate_option_quotes),
-        prepare=quality.flag_option_quotes,
+        _frame_only(quality.validate_option_quotes), prepare=quality.flag_option_quotes,
     ),
+    RawFeed("symbols", "symbols", schemas.Symbols, "date", "date", layer="reference", group="reference"),
     RawFeed(
-        "symbols", "symbols", schemas.Symbols, "date", "date", ("date", "symbol"),
-        lambda df, s, k: None, layer="reference", group="reference",
-    ),
-    RawFeed(
-        "rates", "rates", schemas.Rates, "date", "date", ("date", "tenor_days"),
-        _frame_only(quality.validate_rates), layer="reference", group="reference",
+        "rates", "rates", schemas.Rates, "date", "date", _frame_only(quality.validate_rates),
+        layer="reference", group="reference",
     ),
     RawFeed(
         "oracle_expected_returns", "oracle", schemas.OracleExpectedReturns, "date", "date",
-        ("date", "symbol"), lambda df, s, k: None, layer="oracle", group="oracle",
+        layer="oracle", group="oracle",
     ),
     RawFeed(
         "oracle_option_surface", "option_oracle", schemas.OracleOptionSurface, "date", "date",
-        ("date", "underlier"), lambda df, s, k: None, layer="oracle", group="oracle",
+        layer="oracle", group="oracle",
     ),
 )
 
@@ -97,7 +91,8 @@ RAW_FEEDS = (
 def ingest_feed(feed: RawFeed, source: MarketDataSource, sessions: pd.DatetimeIndex) -> pd.DataFrame:
     """Fetch a window of a feed, reject bad input at the boundary, flag, stamp lineage."""
     df = source.fetch(feed.dataset, sessions[0], sessions[-1])
-    feed.validate(df, sessions, set(source.symbol_master()["symbol"]))
+    if feed.validate is not None:
+        feed.validate(df, sessions, set(source.symbol_master()["symbol"]))
     if feed.prepare is not None:
         df = feed.prepare(df)
     return stamp_lineage(
@@ -130,11 +125,9 @@ def raw_feed_asset(feed: RawFeed) -> dg.AssetsDefinition:
     @session_asset(
         name=feed.name,
         schema=feed.schema,
-        key=feed.key,
         layer=feed.layer,
         group=feed.group,
         date_col=feed.date_col,
-        ohlc=feed.ohlc,
         fresh=feed.group != "oracle",
         metadata={"source_dataset": feed.dataset},
         description=(feed.schema.__doc__ or "").strip().splitlines()[0],
@@ -153,10 +146,8 @@ raw_assets = [raw_feed_asset(feed) for feed in RAW_FEEDS]
 
 @session_asset(
     schema=schemas.AdjustedPrices,
-    key=("date", "symbol"),
     layer="curated",
     group="curated",
-    ohlc=True,
     ins={
         "raw_bars": dg.AssetIn(partition_mapping=PREVIOUS_SESSION_AND_WINDOW),
         "raw_corporate_actions": dg.AssetIn(),
@@ -180,7 +171,6 @@ def adjusted_prices(
 
 @session_asset(
     schema=schemas.OptionQuotes,
-    key=("date", "underlier", "expiry", "strike", "cp_flag"),
     layer="curated",
     group="curated",
 )

@@ -10,7 +10,7 @@ from quant_assets.market.ingest import stamp_lineage
 from quant_assets.market.lineage import config_fingerprint
 
 
-@session_asset(schema=schemas.Sessions, key=("date",), layer="reference", group="reference")
+@session_asset(schema=schemas.Sessions, layer="reference", group="reference")
 def sessions(context: dg.AssetExecutionContext):
     """XNYS sessions with open/close in UTC and New York time and the early-close flag."""
     window = window_sessions(context)
