@@ -83,9 +83,9 @@ def _pipeline() -> dict:
     import pandas as pd
 
     from quant_assets.calendars import sessions_in_range
-    from quant_assets.defs.market.assets import RAW_FEEDS, curate_window, ingest_feed
     from quant_assets.defs.resources import PITParquetIOManager, SyntheticMarketSource
     from quant_assets.defs.runtime import PROFILE
+    from quant_assets.market.feeds import RAW_FEEDS, curate_window, ingest_feed
 
     source = SyntheticMarketSource(profile=PROFILE.name)
     store = PITParquetIOManager(profile=PROFILE.name).store()
@@ -107,7 +107,7 @@ def _pipeline() -> dict:
             frames[feed.name] = df
     t = time.perf_counter()
     curated = curate_window(sessions, frames["raw_bars"], frames["raw_corporate_actions"],
-                            frames["raw_delistings"])
+                            frames["raw_delistings"], config_fingerprint=PROFILE.fingerprint())
     store.write_window("curated", "adjusted_prices", curated, "date", list(sessions), immutable=False)
     timings["adjusted_prices"] = time.perf_counter() - t
     rows["adjusted_prices"] = len(curated)
