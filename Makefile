@@ -4,16 +4,21 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+LOCK := requirements/lock.txt
+TOOLS := .venv-tools
 PROFILE ?= demo
 export DAGSTER_HOME := $(CURDIR)/data/dagster_home
 export QUANT_ASSETS_PROFILE ?= $(PROFILE)
 
-.PHONY: demo test ui bench clean-data venv
+.PHONY: demo test lint format ui bench clean-data venv lock
 
-$(STAMP): pyproject.toml
+# Installs exactly the locked set (requirements/lock.txt), then the project without resolving
+# anything else; `pip check` fails if the lock no longer satisfies pyproject.toml.
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip check
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -27,6 +32,21 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 -p no:cacheprovider
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# Refresh the lock: newest releases allowed by pyproject.toml (dependencies + the dev extra),
+# for CPython 3.11 on Linux. Commit requirements/lock.txt after `make test` passes on it.
+lock:
+	@test -x $(TOOLS)/bin/uv || ($(PYTHON) -m venv $(TOOLS) && $(TOOLS)/bin/pip install --quiet uv)
+	$(TOOLS)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header \
+		--upgrade -o $(LOCK)
 
 ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
