@@ -146,7 +146,8 @@ def _leak_panel(seed: int, n_names: int = 80, n: int = 200, h: int = 20):
 def test_purging_removes_label_leakage() -> None:
     """Without purge/embargo the nearest training rows share label shocks with the test
     rows and the OOS IC is spuriously high; with purge and embargo it vanishes. The
-    rows purged are exactly the training rows whose labels overlapped a test fold."""
+    rows purged are exactly the training rows whose label interval overlapped the test
+    fold's labels' span [first session, last session + h]."""
     X, y, t, h = _leak_panel(0)
     knn = {"knn": KNeighborsRegressor(n_neighbors=1)}
     leaky = run_cpcv(X, y, t, 0, candidates=knn, n_folds=5)
@@ -162,7 +163,7 @@ def test_purging_removes_label_leakage() -> None:
     for (train, _), masks in zip(cv_leaky.split(X, groups=t), cv_clean.split_masks(X, t, t + h)):
         overlap = np.zeros(t.size, dtype=bool)
         for f in masks.test_folds:
-            overlap[train] |= (t[train] <= last[f]) & (t[train] + h >= first[f])
+            overlap[train] |= (t[train] <= last[f] + h) & (t[train] + h >= first[f])
         n_leaked += int(overlap.sum())
         np.testing.assert_array_equal(
             np.flatnonzero(overlap), np.flatnonzero(masks.status == PURGED)
