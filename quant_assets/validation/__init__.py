@@ -6,6 +6,7 @@ framework imports.
 
 from quant_assets.validation.cpcv import (
     EMBARGOED,
+    MAX_COMBINATIONS,
     PURGED,
     TEST,
     TRAIN,
@@ -37,6 +38,7 @@ from quant_assets.validation.sharpe import (
 __all__ = [
     "EMBARGOED",
     "EULER_GAMMA",
+    "MAX_COMBINATIONS",
     "PURGED",
     "TEST",
     "TRAIN",

@@ -29,7 +29,8 @@ def cpcv_session_status(
     Returns the sorted distinct times and an int8 array of shape
     (n_splits, n_times). A session is TEST when it lies in a test fold,
     otherwise PURGED if any of its rows is purged, EMBARGOED if any is
-    embargoed, and TRAIN when all its rows train.
+    embargoed, and TRAIN when all its rows train. ``label_end`` defaults to
+    the splitter's bound ``label_end`` (by position), else to ``groups``.
     """
     g = np.asarray(groups)
     times, inverse = np.unique(g, return_inverse=True)

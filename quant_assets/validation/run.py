@@ -227,9 +227,11 @@ def run_cpcv(
 
     Every candidate (scikit-learn-style estimator, cloned per split) is fitted
     on the training rows of every split of
-    :class:`~quant_assets.validation.cpcv.CombinatorialPurgedCV` (purged by
-    ``label_end``, embargoed by ``embargo_days`` sessions) and predicts the
-    test rows; splits run in parallel with joblib (``n_jobs``).
+    :class:`~quant_assets.validation.cpcv.CombinatorialPurgedCV` (training rows
+    whose label interval ``[groups, label_end]`` overlaps a test row's are
+    purged, and ``embargo_days`` sessions after the test labels' span are
+    embargoed) and predicts the test rows; splits run in parallel with joblib
+    (``n_jobs``).
 
     Strategy returns: for each split and candidate, ``returns_fn(prediction, y,
     groups)`` over the test rows gives one return per observation time;
@@ -286,7 +288,8 @@ def run_cpcv(
     dict with keys
 
     ``cv``
-        The splitter.
+        The splitter, with ``groups`` and ``label_end`` bound (``cv.split(X)``
+        reproduces the splits).
     ``splits``
         DataFrame, one row per split: ``test_folds``, ``n_train``, ``n_test``,
         ``n_purged``, ``n_embargoed``.
@@ -332,9 +335,6 @@ def run_cpcv(
     t_start = time.perf_counter()
     if isinstance(embargo_days, bool) or not isinstance(embargo_days, (int, np.integer)):
         raise TypeError(f"embargo_days must be an int, got {type(embargo_days).__name__}")
-    cv = CombinatorialPurgedCV(
-        n_folds=n_folds, n_test_folds=n_test_folds, embargo=int(embargo_days)
-    )
     y_arr = np.asarray(y, dtype=np.float64).ravel()
     if y_arr.shape[0] != len(X):
         raise ValueError(f"y has {y_arr.shape[0]} entries but X has {len(X)} rows")
@@ -348,8 +348,16 @@ def run_cpcv(
             f"n_trials must be >= the number of candidates ({len(cands)}), got {n_trials}"
         )
     g_norm = as_observation_times(groups, "groups", len(X))
+    end_norm = None if label_end is None else as_observation_times(label_end, "label_end", len(X))
+    cv = CombinatorialPurgedCV(
+        n_folds=n_folds,
+        n_test_folds=n_test_folds,
+        embargo=int(embargo_days),
+        times=g_norm,
+        label_end=end_norm,
+    )
 
-    masks = list(cv.split_masks(X, groups=g_norm, label_end=label_end))
+    masks = list(cv.split_masks(X))
     times, fold_of_time = cv.fold_bounds(g_norm)
     splits = pd.DataFrame(
         {
@@ -458,7 +466,7 @@ def run_cpcv(
     else:
         dsr = float("nan")
 
-    fig = plot_cpcv_folds(cv, g_norm, label_end=label_end, path=diagram_path)
+    fig = plot_cpcv_folds(cv, g_norm, label_end=end_norm, path=diagram_path)
     return {
         "cv": cv,
         "splits": splits,

@@ -83,6 +83,10 @@ def test_output_structure(signal_run) -> None:
     assert out["dsr_inputs"]["n_trials"] == 2 and out["dsr_inputs"]["n_obs"] == 120
     assert out["diagram"].axes and out["diagram_path"] is None
     assert out["timing"]["fit_seconds"] <= out["timing"]["wall_seconds"]
+    # the returned splitter carries the run's times and label ends
+    bound = [(len(tr), len(te)) for tr, te in cv.split(signal_run[0])]
+    assert bound == list(zip(out["splits"]["n_train"], out["splits"]["n_test"]))
+    assert (out["splits"]["n_purged"] > 0).any()
 
 
 def test_path_returns_match_split_predictions(signal_run) -> None:
