@@ -11,6 +11,16 @@ Reports, side by side in one process:
   path returns.
 
 Run: ``python benchmarks/bench_cpcv.py [n_dates n_names n_features]``
+
+``python benchmarks/bench_cpcv.py --purging`` instead checks the splitter's
+purging and embargo split by split, on one row per session with labels ending
+``h`` sessions later, against a brute-force AFML reference (López de Prado
+2018, §7.4: a training row is purged when ``[t_i, e_i]`` meets ``[t_j, e_j]``
+of a test row, embargoed when observed 1..``embargo`` sessions after such an
+``e_j``) and, when skfolio is installed, against skfolio's
+``CombinatorialPurgedCV(purged_size=h, embargo_size=embargo)``. It prints the
+number of configurations, splits, training rows the reference removes but the
+splitter keeps (wrongly kept) and the reverse (wrongly removed).
 """
 
 from __future__ import annotations
@@ -18,12 +28,13 @@ from __future__ import annotations
 import os
 import sys
 import time
+from itertools import product
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from quant_assets.validation import run_cpcv
+from quant_assets.validation import CombinatorialPurgedCV, run_cpcv
 
 
 def make_panel(n_dates: int, n_names: int, n_feat: int, seed: int = 0):
@@ -53,7 +64,82 @@ def machine_parallel_speedup() -> float:
     return serial / (time.perf_counter() - t0)
 
 
+def afml_removed(t, end, test, embargo: int):
+    """Rows the AFML rule removes from training around the test rows ``test`` (bool mask)."""
+    times = np.unique(t)
+    tj, ej = t[test], end[test]
+    purged = ((t[:, None] <= ej[None, :]) & (end[:, None] >= tj[None, :])).any(axis=1)
+    after = np.searchsorted(times, t, side="right")[:, None] - np.searchsorted(
+        times, ej, side="right"
+    )[None, :]
+    embargoed = ((t[:, None] > ej[None, :]) & (after <= embargo)).any(axis=1)
+    return (purged | embargoed) & ~test
+
+
+def purging_configs():
+    """(N, k, sessions per fold, label horizon h, embargo) within skfolio's constraints."""
+    for n_folds, per_fold, h, embargo in product(range(3, 9), (8, 16, 30), (0, 1, 2, 4, 6), (0, 1, 2, 4)):
+        if h + embargo < per_fold - 1:
+            for k in range(2, n_folds):
+                yield n_folds, k, per_fold, h, embargo
+
+
+def purging_agreement(splitter=CombinatorialPurgedCV) -> dict[str, int]:
+    """Split-by-split comparison of ``splitter`` with the AFML reference and skfolio."""
+    try:
+        from skfolio.model_selection import CombinatorialPurgedCV as SkfolioCPCV
+    except ImportError:
+        SkfolioCPCV = None
+    counts = dict.fromkeys(
+        ["configs", "splits", "kept", "kept_splits", "removed", "sk_splits_differ", "sk_rows_differ"], 0
+    )
+    for n_folds, k, per_fold, h, embargo in purging_configs():
+        t = np.arange(n_folds * per_fold)
+        end = t + h
+        cv = splitter(n_folds, k, embargo)
+        sk = None if SkfolioCPCV is None else SkfolioCPCV(n_folds, k, purged_size=h, embargo_size=embargo)
+        sk_splits = [None] * cv.get_n_splits() if sk is None else list(sk.split(np.zeros((t.size, 1))))
+        counts["configs"] += 1
+        for (train, test), sk_split in zip(cv.split(t, groups=t, label_end=end), sk_splits, strict=True):
+            is_test = np.zeros(t.size, dtype=bool)
+            is_test[test] = True
+            ref_train = ~is_test & ~afml_removed(t, end, is_test, embargo)
+            ours = np.zeros(t.size, dtype=bool)
+            ours[train] = True
+            kept = int((ours & ~ref_train).sum())
+            counts["splits"] += 1
+            counts["kept"] += kept
+            counts["kept_splits"] += kept > 0
+            counts["removed"] += int((ref_train & ~ours).sum())
+            if sk_split is not None:
+                diff = np.setxor1d(train, sk_split[0]).size
+                counts["sk_splits_differ"] += diff > 0
+                counts["sk_rows_differ"] += diff
+    counts["skfolio"] = int(SkfolioCPCV is not None)
+    return counts
+
+
+def report_purging() -> None:
+    c = purging_agreement()
+    print(
+        f"{c['configs']} configurations, {c['splits']:,} splits (one row per session, labels "
+        f"ending h sessions later)\n"
+        f"vs AFML reference: {c['kept']:,} training rows wrongly kept over {c['kept_splits']:,} "
+        f"splits, {c['removed']:,} wrongly removed"
+    )
+    if c["skfolio"]:
+        print(
+            f"vs skfolio: {c['sk_splits_differ']:,} splits with a different training set, "
+            f"{c['sk_rows_differ']:,} rows differing"
+        )
+    else:
+        print("vs skfolio: not installed, skipped")
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--purging"]:
+        report_purging()
+        return
     n_dates, n_names, n_feat = (
         (int(a) for a in sys.argv[1:4]) if len(sys.argv) >= 4 else (500, 200, 20)
     )
