@@ -10,7 +10,7 @@ PROFILE ?= demo
 export DAGSTER_HOME := $(CURDIR)/data/dagster_home
 export QUANT_ASSETS_PROFILE ?= $(PROFILE)
 
-.PHONY: demo test lint format ui bench clean-data venv lock
+.PHONY: demo test lint format ui bench clean-data venv lock check-lowest
 
 # Installs exactly the locked set (requirements/lock.txt), then the project without resolving
 # anything else; `pip check` fails if the lock no longer satisfies pyproject.toml.
@@ -57,3 +57,14 @@ bench: $(STAMP)
 
 clean-data:
 	@echo "Generated data lives in data/; remove a profile with: rm -rf data/<profile>"
+
+# The lower bounds in pyproject.toml hold: the oldest allowed release of every direct dependency,
+# installed side by side in .venv-lowest, passes the test suite.
+check-lowest:
+	@test -x $(TOOLS)/bin/uv || ($(PYTHON) -m venv $(TOOLS) && $(TOOLS)/bin/pip install --quiet uv)
+	$(TOOLS)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header \
+		--resolution lowest-direct -o $(TOOLS)/lowest.txt
+	$(TOOLS)/bin/uv venv --allow-existing -p $(PYTHON) .venv-lowest
+	VIRTUAL_ENV=.venv-lowest $(TOOLS)/bin/uv pip install -r $(TOOLS)/lowest.txt
+	VIRTUAL_ENV=.venv-lowest $(TOOLS)/bin/uv pip install --no-deps -e .
+	.venv-lowest/bin/python -m pytest -q -n 2 -p no:cacheprovider
