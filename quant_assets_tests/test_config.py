@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from quant_assets.config import PROFILE_DIR, available_profiles, load_profile
+from quant_assets.config import PROFILE_DIR, REPO_ROOT, available_profiles, load_profile
 from quant_assets.market.synthetic import MarketConfig
 
 
@@ -18,7 +18,8 @@ def test_shipped_profiles_build_a_market_config_on_their_calendar(name):
 
 
 def test_profile_sizes_follow_their_purpose():
-    sizes = {n: MarketConfig.from_dict(load_profile(n).market).n_symbols for n in available_profiles()}
+    synthetic = [n for n in available_profiles() if load_profile(n).synthetic]
+    sizes = {n: MarketConfig.from_dict(load_profile(n).market).n_symbols for n in synthetic}
     assert sizes["tiny"] < sizes["demo"] == 200 < sizes["full"] == 1500
 
 
@@ -33,5 +34,28 @@ def test_unknown_profile_and_inconsistent_ranges_are_clear_errors(tmp_path):
         load_profile(str(path))
     del bad["market"]
     path.write_text(yaml.safe_dump(bad))
+    with pytest.raises(ValueError, match="missing the 'market' section"):
+        load_profile(str(path))
+
+
+def test_source_block_selects_local_files_and_resolves_the_path(tmp_path):
+    local = load_profile("local_example")
+    assert not local.synthetic and load_profile("tiny").synthetic
+    assert local.source == {"kind": "local_files", "path": str(REPO_ROOT / "examples" / "local_data"),
+                            "columns": {}}
+    spec = {"name": "mine", "calendar": {"start": "2024-01-02", "end": "2024-01-31"},
+            "source": {"kind": "local_files", "path": str(tmp_path), "columns": {"Ticker": "symbol"}}}
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    assert load_profile(str(path)).source["columns"] == {"Ticker": "symbol"}  # no market section needed
+    for source, message in [
+        ({"kind": "vendor"}, "source.kind must be one of"),
+        ({"kind": "local_files"}, "source.path"),
+        ({"kind": "local_files", "path": "x", "colums": {}}, r"unknown source keys \['colums'\]"),
+    ]:
+        path.write_text(yaml.safe_dump({**spec, "source": source}))
+        with pytest.raises(ValueError, match=message):
+            load_profile(str(path))
+    path.write_text(yaml.safe_dump({**spec, "source": {"kind": "synthetic"}}))
     with pytest.raises(ValueError, match="missing the 'market' section"):
         load_profile(str(path))

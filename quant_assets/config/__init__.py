@@ -1,8 +1,11 @@
 """Configuration profiles (YAML): ``tiny`` for tests, ``demo`` for ``make demo``, ``full``.
 
-A profile fixes the session range, the synthetic market's parameters (seed, universe size,
-planted-edge strengths, noise-only switch) and where its data lands
-(``$QUANT_ASSETS_DATA/<profile>``, default ``data/<profile>`` in the repository).
+A profile fixes the session range, where the market data comes from (``source``: the seeded
+synthetic market by default, or ``{kind: local_files, path: <dir>}`` for a directory of your
+own files, see :mod:`quant_assets.market.local_files`), the synthetic market's parameters
+(seed, universe size, planted-edge strengths, noise-only switch; synthetic profiles only) and
+where its data lands (``$QUANT_ASSETS_DATA/<profile>``, default ``data/<profile>`` in the
+repository). A relative ``source.path`` is resolved against the repository root.
 
 Example
 -------
@@ -26,6 +29,8 @@ DATA_ENV = "QUANT_ASSETS_DATA"
 DEFAULT_PROFILE = "demo"
 PROFILE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PROFILE_DIR.parents[1]
+SOURCE_KINDS = ("synthetic", "local_files")
+_SOURCE_KEYS = {"synthetic": {"kind"}, "local_files": {"kind", "path", "columns"}}
 
 __all__ = ["Profile", "load_profile", "available_profiles", "data_root"]
 
@@ -39,6 +44,12 @@ class Profile:
     end: pd.Timestamp
     market: dict = field(repr=False)
     raw: dict = field(repr=False)
+    source: dict = field(default_factory=lambda: {"kind": "synthetic"}, repr=False)
+
+    @property
+    def synthetic(self) -> bool:
+        """True if the data is the seeded synthetic market (the only source with planted truth)."""
+        return self.source["kind"] == "synthetic"
 
     @property
     def data_dir(self) -> Path:
@@ -73,16 +84,34 @@ def load_profile(name: str | os.PathLike | None = None) -> Profile:
             f"unknown profile {str(name)!r}: expected one of {available_profiles()} or a YAML path"
         )
     raw = yaml.safe_load(path.read_text())
-    for key in ("name", "calendar", "market"):
+    source = _source(path, raw.get("source") or {"kind": "synthetic"})
+    for key in ("name", "calendar", "market") if source["kind"] == "synthetic" else ("name", "calendar"):
         if key not in raw:
             raise ValueError(f"profile {path} is missing the {key!r} section")
     start = pd.Timestamp(raw["calendar"]["start"])
     end = pd.Timestamp(raw["calendar"]["end"])
     if end <= start:
         raise ValueError(f"profile {raw['name']}: calendar.end {end.date()} <= start {start.date()}")
-    market = dict(raw["market"])
+    market = dict(raw.get("market") or {})
     for key in ("start", "end"):
         if key in market and pd.Timestamp(market[key]) != pd.Timestamp(raw["calendar"][key]):
             raise ValueError(f"profile {raw['name']}: market.{key} differs from calendar.{key}")
         market[key] = str(pd.Timestamp(raw["calendar"][key]).date())
-    return Profile(name=str(raw["name"]), start=start, end=end, market=market, raw=raw)
+    return Profile(name=str(raw["name"]), start=start, end=end, market=market, raw=raw, source=source)
+
+
+def _source(path: Path, source: dict) -> dict:
+    """The profile's ``source`` block, checked; a local ``path`` made absolute."""
+    kind = source.get("kind") if isinstance(source, dict) else None
+    if kind not in SOURCE_KINDS:
+        raise ValueError(f"profile {path}: source.kind must be one of {SOURCE_KINDS}, got {kind!r}")
+    unknown = sorted(set(source) - _SOURCE_KEYS[kind])
+    if unknown:
+        raise ValueError(f"profile {path}: unknown source keys {unknown} for kind {kind!r}")
+    if kind == "local_files":
+        if not source.get("path"):
+            raise ValueError(f"profile {path}: source.path (the data directory) is required for local_files")
+        data = Path(str(source["path"])).expanduser()
+        source = {**source, "path": str(data if data.is_absolute() else (REPO_ROOT / data).resolve()),
+                  "columns": dict(source.get("columns") or {})}
+    return dict(source)

@@ -1,11 +1,14 @@
 """Injected resources: the market-data source and the point-in-time Parquet IO manager.
 
-External systems are ``ConfigurableResource`` interfaces with a local implementation (the
-seeded synthetic market) and, later, vendor implementations with the same methods.
+External systems are ``ConfigurableResource`` interfaces with local implementations (the
+seeded synthetic market; a directory of your own files) and, later, vendor implementations
+with the same methods. The profile's ``source`` block picks one (:func:`market_source`).
 """
 
 from __future__ import annotations
 
+import json
+import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar
@@ -16,6 +19,8 @@ from dagster_duckdb import DuckDBResource
 
 from quant_assets.calendars import sessions_in_range
 from quant_assets.config import Profile, load_profile
+from quant_assets.market.lineage import config_fingerprint
+from quant_assets.market.local_files import LAYOUT_VERSION, LAYOUTS, LocalFiles, MissingSessionsWarning
 from quant_assets.market.store import ParquetStore
 
 RAW_LAYERS = frozenset({"raw", "reference", "oracle"})
@@ -83,6 +88,60 @@ class SyntheticMarketSource(MarketDataSource):
         return self._market().symbol_master()
 
 
+@lru_cache(maxsize=4)
+def _local_files(path: str, start: str, end: str, columns: str, signature: tuple) -> LocalFiles:
+    # ``signature`` (name, size, mtime of every file) makes a changed directory a new entry.
+    return LocalFiles(path, start, end, json.loads(columns))
+
+
+class LocalFilesSource(MarketDataSource):
+    """Your own daily data: a directory of CSV/Parquet files (:mod:`quant_assets.market.local_files`).
+
+    Optional datasets that are absent are delivered empty with their columns. Real data has
+    no planted truth: the oracle datasets do not exist (a local profile builds no oracle
+    assets). Sessions a listed name has no bar on are logged and counted, never filled.
+    """
+
+    path: str
+    start: str
+    end: str
+    columns: dict[str, str | None] = {}
+
+    def files(self) -> LocalFiles:
+        """The reader of the directory (parsed once; read again when a file changes)."""
+        root = Path(self.path)
+        signature = tuple(
+            (str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(root.rglob("*")) if p.is_file()
+        )
+        return _local_files(self.path, self.start, self.end, json.dumps(self.columns, sort_keys=True), signature)
+
+    def fetch(self, dataset: str, start, end) -> pd.DataFrame:
+        if dataset not in LAYOUTS:
+            raise ValueError(f"dataset {dataset!r} does not exist in local files (they hold {sorted(LAYOUTS)}); "
+                             "planted-truth oracle datasets exist for the synthetic market only")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", MissingSessionsWarning)
+            df = self.files().fetch(dataset, start, end)
+        for warning in caught:
+            dg.get_dagster_logger().warning(f"{self.path}: {warning.message}")
+        return df
+
+    def missing_sessions(self, start=None, end=None) -> pd.DataFrame:
+        """``symbol, date`` of the sessions listed names have no bar on (see ``LocalFiles``)."""
+        return self.files().missing_sessions(start, end)
+
+    def source_uri(self, dataset: str) -> str:
+        return f"local_files://{self.profile}/{dataset}"
+
+    def fingerprint(self) -> str:
+        # The reading rules, not the location nor the content (stored windows guard the content).
+        return config_fingerprint({"source": "local_files", "layout": LAYOUT_VERSION, "columns": self.columns})
+
+    def symbol_master(self) -> pd.DataFrame:
+        return self.files().symbol_master()
+
+
 class PITParquetIOManager(dg.ConfigurableIOManager):
     """Partitioned Parquet, one file per session, with a DuckDB view over each dataset.
 
@@ -147,11 +206,22 @@ def catalog_path(profile: Profile | str) -> Path:
     return (load_profile(profile) if isinstance(profile, str) else profile).data_dir / "catalog.duckdb"
 
 
+def market_source(profile: Profile) -> MarketDataSource:
+    """The source named by the profile's ``source`` block (default: the synthetic market)."""
+    if profile.source["kind"] == "local_files":
+        return LocalFilesSource(
+            profile=profile.name, path=profile.source["path"], columns=profile.source["columns"],
+            start=str(profile.start.date()), end=str(profile.end.date()),
+        )
+    return SyntheticMarketSource(profile=profile.name)
+
+
 def build_resources(profile: Profile | str, *, force_raw: bool = False) -> dict:
     """The resources of a profile, as injected into ``Definitions`` and tests."""
-    name = profile if isinstance(profile, str) else profile.name
+    profile = load_profile(profile) if isinstance(profile, str) else profile
+    name = profile.name
     return {
-        "market_source": SyntheticMarketSource(profile=name),
+        "market_source": market_source(profile),
         "io_manager": PITParquetIOManager(profile=name, force_raw=force_raw),
         # SQL over the curated and raw layers for assets that prefer it to frames.
         "duckdb": DuckDBResource(database=str(catalog_path(name))),

@@ -1,0 +1,686 @@
+"""Bring your own data: daily bars and reference feeds read from a directory of files.
+
+Layout
+------
+A data directory holds one entry per dataset, either a single file ``<dataset>.csv`` or
+``<dataset>.parquet``, or a directory ``<dataset>/`` of such files (e.g. one per symbol or
+per year; their rows are concatenated)::
+
+    my_data/
+      bars/                    required: daily bars (AAA.csv, BBB.csv, ... any names)
+      corporate_actions.csv    optional: splits and cash dividends
+      delistings.csv           optional
+      fundamentals.csv         optional
+      earnings_calendar.csv    optional
+      rates.csv                optional
+      symbols.csv              optional: reference data, one row per symbol
+      option_quotes.parquet    optional
+
+Files whose names start with ``.`` are ignored; any other entry is an error. Headers are
+matched after stripping blanks and lower-casing; a ``columns`` mapping renames other headers
+(``{"ticker": "symbol"}``) or drops them (``{"adj close": None}``); any column left that is
+not in the dataset's layout (:data:`LAYOUTS`) is an error. Dates are ``YYYY-MM-DD`` (or
+Parquet date/timestamp columns at midnight, without time zone). A column or an empty cell
+of an optional column takes its documented default; a required value that is absent is an
+error. Dates that assign a row to a session (``date``, ``ex_date``, ``announce_date``, ...)
+must be XNYS sessions.
+
+What is checked here is the file layout and the cell types only: every error names the file,
+the column, the line (CSV, header = line 1) or row (Parquet, 0-based) and what was expected.
+The data contract of each feed (prices positive, OHLC consistent, known symbols, complete
+sessions, ...) is enforced when the graph ingests a window (:mod:`quant_assets.market.feeds`),
+exactly as for any other source.
+
+Sessions come from the exchange calendar: a listed name without a bar on a session is a
+gap, reported by :meth:`LocalFiles.missing_sessions` and a :class:`MissingSessionsWarning`,
+never filled.
+
+Example
+-------
+>>> from quant_assets.config import REPO_ROOT
+>>> data = LocalFiles(REPO_ROOT / "examples" / "local_data", "2024-01-02", "2024-01-31")
+>>> data.fetch("bars", "2024-01-02", "2024-01-02")[["symbol", "close"]].values.tolist()[:2]
+[['AAA', 95.41], ['BBB', 51.53]]
+>>> data.missing_sessions().astype(str).values.tolist()
+[['DDD', '2024-01-10']]
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from quant_assets.calendars import sessions_in_range
+from quant_assets.calendars.sessions import CALENDAR_END, CALENDAR_START
+
+__all__ = [
+    "LAYOUTS",
+    "LAYOUT_VERSION",
+    "Column",
+    "DatasetLayout",
+    "LayoutError",
+    "LocalFiles",
+    "MissingSessionsWarning",
+    "discover",
+    "empty_frame",
+    "read_dataset",
+]
+
+LAYOUT_VERSION = "1"
+"""Bumped when a default or a parsing rule changes (part of the source's fingerprint)."""
+
+SUFFIXES = (".csv", ".parquet")
+_MAX_SHOWN = 5
+
+
+class LayoutError(ValueError):
+    """A file does not follow the documented layout.
+
+    Attributes ``file``, ``column`` (``None`` for file-level problems), ``where`` (lines or
+    rows) and ``expected`` say what is wrong and where.
+    """
+
+    def __init__(self, file: Path | str, problem: str, *, column: str | None = None,
+                 where: list[str] | None = None, expected: str = "") -> None:
+        self.file, self.column, self.where, self.expected = str(file), column, where or [], expected
+        parts = [self.file]
+        if column is not None:
+            parts.append(f"column {column!r}")
+        if self.where:
+            more = len(self.where) - _MAX_SHOWN
+            parts.append(", ".join(self.where[:_MAX_SHOWN]) + (f" (+{more} more)" if more > 0 else ""))
+        msg = ": ".join(parts) + f": {problem}"
+        super().__init__(msg + (f"; expected {expected}" if expected else ""))
+
+
+class MissingSessionsWarning(UserWarning):
+    """Listed names without a bar on some sessions (gaps are reported, never filled)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a dataset's files.
+
+    ``kind`` is ``date``, ``str``, ``float``, ``int`` or ``bool``. ``default`` is
+    :data:`REQUIRED`, a value, a function of the parsed frame returning the defaults per
+    row, or ``None`` (left missing, completed by the reader from another dataset).
+    """
+
+    name: str
+    kind: str
+    default: Any
+    doc: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+REQUIRED = object()
+"""Marks a column every file must have, with a value in every row."""
+
+
+@dataclass(frozen=True)
+class DatasetLayout:
+    """The files of one dataset: columns, unique key and the columns holding sessions."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    session_cols: tuple[str, ...] = ()
+    window_col: str | None = None
+    doc: str = ""
+    names: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "names", tuple(c.name for c in self.columns))
+
+
+def _req(name: str, kind: str, doc: str = "") -> Column:
+    return Column(name, kind, REQUIRED, doc)
+
+
+def _typical_price(df: pd.DataFrame) -> pd.Series:
+    # (h + l + c) / 3 can round just outside [low, high] when they are equal.
+    return ((df["high"] + df["low"] + df["close"]) / 3.0).clip(lower=df["low"], upper=df["high"])
+
+
+def _split_ratio_default(df: pd.DataFrame) -> pd.Series:
+    return pd.Series(np.where(df["event_type"] == "dividend", 1.0, np.nan), index=df.index)
+
+
+def _dividend_amount_default(df: pd.DataFrame) -> pd.Series:
+    return pd.Series(np.where(df["event_type"] == "split", 0.0, np.nan), index=df.index)
+
+
+def _same_as(col: str) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda df: df[col]
+
+
+_SYMBOL = _req("symbol", "str", "ticker as used across all files")
+
+LAYOUTS: dict[str, DatasetLayout] = {
+    layout.name: layout
+    for layout in (
+        DatasetLayout(
+            "bars",
+            (
+                _req("date", "date", "session"),
+                _SYMBOL,
+                _req("open", "float", "unadjusted, currency units"),
+                _req("high", "float"),
+                _req("low", "float"),
+                _req("close", "float"),
+                _req("volume", "int", "shares traded, unadjusted"),
+                Column("vwap", "float", _typical_price, "default: typical price (high + low + close) / 3"),
+                Column("nbbo_spread", "float", 0.01,
+                       "closing quoted spread; default 0.01, the one-cent minimum tick (a lower bound)"),
+                Column("trades", "int", 0, "number of trades; default 0 (not delivered)"),
+            ),
+            key=("date", "symbol"),
+            session_cols=("date",),
+            window_col="date",
+            doc="daily unadjusted bars, one row per (date, symbol)",
+        ),
+        DatasetLayout(
+            "corporate_actions",
+            (
+                _SYMBOL,
+                _req("event_type", "str", "split or dividend"),
+                _req("ex_date", "date", "session"),
+                Column("announce_date", "date", _same_as("ex_date"),
+                       "session the event became known; default ex_date (the latest possible)"),
+                Column("record_date", "date", _same_as("ex_date"), "default ex_date"),
+                Column("pay_date", "date", _same_as("record_date"), "default record_date"),
+                Column("ratio", "float", _split_ratio_default,
+                       "new shares per old share (2.0 for a 2-for-1 split); required on split rows, 1.0 on dividends"),
+                Column("amount", "float", _dividend_amount_default,
+                       "cash per share; required on dividend rows, 0.0 on splits"),
+            ),
+            key=("symbol", "event_type", "ex_date"),
+            session_cols=("ex_date", "announce_date"),
+            window_col="ex_date",
+            doc="splits and cash dividends",
+        ),
+        DatasetLayout(
+            "delistings",
+            (
+                _SYMBOL,
+                _req("delist_date", "date", "last session with a bar"),
+                _req("reason", "str", "bankruptcy, merger or exchange_move"),
+                _req("delisting_return", "float", "return from the last close to the delisting value"),
+            ),
+            key=("symbol",),
+            session_cols=("delist_date",),
+            window_col="delist_date",
+            doc="one row per delisted symbol",
+        ),
+        DatasetLayout(
+            "fundamentals",
+            (
+                _SYMBOL,
+                _req("period_end", "date"),
+                _req("report_date", "date", "session the report became known"),
+                _req("book_equity", "float"),
+                _req("shares_outstanding", "float"),
+                _req("eps", "float"),
+            ),
+            key=("symbol", "period_end"),
+            session_cols=("report_date",),
+            window_col="report_date",
+            doc="quarterly fundamentals keyed by their arrival",
+        ),
+        DatasetLayout(
+            "earnings_calendar",
+            (_SYMBOL, _req("announce_date", "date", "session"), _req("earnings_date", "date")),
+            key=("symbol", "announce_date", "earnings_date"),
+            session_cols=("announce_date",),
+            window_col="announce_date",
+            doc="announced earnings dates",
+        ),
+        DatasetLayout(
+            "rates",
+            (
+                _req("date", "date", "session"),
+                _req("tenor_days", "int", "calendar days"),
+                _req("rate", "float", "continuously compounded zero rate, fraction per year"),
+            ),
+            key=("date", "tenor_days"),
+            session_cols=("date",),
+            window_col="date",
+            doc="risk-free zero curve per session",
+        ),
+        DatasetLayout(
+            "symbols",
+            (
+                _SYMBOL,
+                _req("sector", "str", "one of quant_assets.market.sectors.SECTORS"),
+                _req("shares_outstanding", "float"),
+                Column("list_date", "date", None, "default: the symbol's first bar"),
+                Column("tick_size", "float", 0.01, "default 0.01"),
+                Column("borrow_fee_bps", "float", 25.0,
+                       "default 25 bp/yr, the value-weighted average fee of D'Avolio (2002)"),
+                Column("htb", "bool", False, "hard to borrow; default false"),
+            ),
+            key=("symbol",),
+            doc="reference data, one row per symbol; the graph's per-session snapshots are built from it",
+        ),
+        DatasetLayout(
+            "option_quotes",
+            (
+                _req("date", "date", "session"),
+                _req("ts_ns", "int", "snapshot time, ns since the epoch (UTC)"),
+                _req("underlier", "str"),
+                _req("expiry", "date"),
+                _req("strike", "float"),
+                _req("cp_flag", "str", "C or P"),
+                _req("bid", "float"),
+                _req("ask", "float"),
+                _req("bid_size", "int"),
+                _req("ask_size", "int"),
+                _req("nbbo_mid", "float"),
+                _req("exchs_bitmap", "int"),
+                _req("volume", "int"),
+                _req("open_interest", "int"),
+            ),
+            key=("date", "underlier", "expiry", "strike", "cp_flag"),
+            session_cols=("date",),
+            window_col="date",
+            doc="option NBBO snapshots",
+        ),
+    )
+}
+"""The layout of every dataset a data directory may hold (only ``bars`` is required)."""
+
+_DTYPES = {"date": "datetime64[ns]", "str": object, "float": "float64", "int": "int64", "bool": bool}
+_EXPECTED = {
+    "date": "a date YYYY-MM-DD",
+    "str": "non-empty text",
+    "float": "a finite number",
+    "int": "a whole number",
+    "bool": "true or false",
+}
+_TRUE = {"true", "t", "yes", "y", "1"}
+_FALSE = {"false", "f", "no", "n", "0"}
+# Extra columns the graph's frames carry beyond the files' columns.
+_DERIVED = {"bars": {"session_id": "int64"}}
+_SNAPSHOT_COLUMNS = ("date", "symbol", "sector", "list_date", "tick_size", "borrow_fee_bps", "htb",
+                     "shares_outstanding")
+
+
+# --------------------------------------------------------------------------- discovery
+def discover(root: Path | str) -> dict[str, list[Path]]:
+    """The files of each dataset found in ``root``.
+
+    Raises
+    ------
+    LayoutError
+        ``root`` missing or empty, no ``bars``, an entry of an unknown kind or suffix, a
+        dataset given both as a file and a directory, or a dataset directory without files.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise LayoutError(root, "data directory does not exist")
+    entries = sorted(p for p in root.iterdir() if not p.name.startswith("."))
+    if not entries:
+        raise LayoutError(root, "data directory is empty",
+                          expected="bars/ or bars.csv (see quant_assets.market.local_files)")
+    found: dict[str, list[Path]] = {}
+    for entry in entries:
+        kind = entry.name if entry.is_dir() else entry.name.removesuffix(entry.suffix)
+        if kind not in LAYOUTS:
+            raise LayoutError(entry, f"unknown dataset {kind!r}",
+                              expected=f"one of {sorted(LAYOUTS)} as <dataset>.csv, <dataset>.parquet "
+                                       "or a <dataset>/ directory")
+        if kind in found:
+            raise LayoutError(entry, f"dataset {kind!r} is given twice ({found[kind][0].name} too)",
+                              expected="one file or one directory per dataset")
+        files = _dataset_files(entry) if entry.is_dir() else [_checked_suffix(entry)]
+        found[kind] = files
+    if "bars" not in found:
+        raise LayoutError(root, "no bars", expected="bars/ or bars.csv or bars.parquet")
+    return found
+
+
+def _checked_suffix(path: Path) -> Path:
+    if path.is_dir() or path.suffix.lower() not in SUFFIXES:
+        raise LayoutError(path, "not a data file", expected=f"a file ending in {' or '.join(SUFFIXES)}")
+    return path
+
+
+def _dataset_files(directory: Path) -> list[Path]:
+    files = [_checked_suffix(p) for p in sorted(directory.iterdir()) if not p.name.startswith(".")]
+    if not files:
+        raise LayoutError(directory, "dataset directory holds no files",
+                          expected=f"files ending in {' or '.join(SUFFIXES)}")
+    return files
+
+
+# ----------------------------------------------------------------------------- parsing
+def _read_file(path: Path) -> tuple[pd.DataFrame, str]:
+    """The file's cells (CSV as text) and the name of its row unit."""
+    if path.suffix.lower() == ".csv":
+        try:
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True)
+        except pd.errors.EmptyDataError:
+            raise LayoutError(path, "empty file", expected="a header line naming the columns") from None
+        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise LayoutError(path, f"not readable as CSV ({exc})") from None
+        return df, "line"
+    try:
+        return pd.read_parquet(path), "row"
+    except Exception as exc:  # pyarrow raises several types for foreign files
+        raise LayoutError(path, f"not readable as Parquet ({type(exc).__name__}: {exc})") from None
+
+
+def _where(index: pd.Index, unit: str) -> list[str]:
+    offset = 2 if unit == "line" else 0  # CSV: header is line 1
+    return [f"{unit} {int(i) + offset}" for i in index]
+
+
+def _fail(path: Path, unit: str, column: str, bad: pd.Series, values: pd.Series, problem: str,
+          expected: str) -> None:
+    if bad.any():
+        shown = values[bad].head(_MAX_SHOWN).tolist()
+        raise LayoutError(path, f"{problem} {shown!r}" if problem.endswith("got") else problem,
+                          column=column, where=_where(bad[bad].index, unit), expected=expected)
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    return values.map(lambda v: v.strip() if isinstance(v, str) else v)
+
+
+def _coerce(path: Path, unit: str, col: Column, values: pd.Series) -> pd.Series:
+    """``values`` as the column's kind; unparsable cells are an error (missing cells stay missing)."""
+    expected = _EXPECTED[col.kind]
+    if col.kind == "date":
+        if pd.api.types.is_datetime64_any_dtype(values):
+            if getattr(values.dt, "tz", None) is not None:
+                raise LayoutError(path, f"time zone {values.dt.tz}", column=col.name,
+                                  expected="dates without a time zone")
+            out = values.astype("datetime64[ns]")
+        else:
+            text = _as_text(values).map(lambda v: v.isoformat() if isinstance(v, _dt.date) else v)
+            out = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+            _fail(path, unit, col.name, out.isna() & text.notna(), text, "got", expected)
+        _fail(path, unit, col.name, out.notna() & (out != out.dt.normalize()), out, "got",
+              "a date without a time of day")
+        return out
+    if col.kind == "str":
+        text = _as_text(values)
+        _fail(path, unit, col.name, text.notna() & ~text.map(lambda v: isinstance(v, str)), text, "got",
+              expected)
+        return text.where(text != "", None).astype(object)
+    if col.kind == "bool":
+        if pd.api.types.is_bool_dtype(values):
+            return values.astype(object)
+        text = _as_text(values).map(lambda v: str(v).lower() if v is not None and v == v else v)
+        out = text.map(lambda v: True if v in _TRUE else False if v in _FALSE else None)
+        _fail(path, unit, col.name, out.isna() & text.notna(), values, "got", expected)
+        return out.astype(object)
+    if pd.api.types.is_bool_dtype(values):
+        raise LayoutError(path, "holds true/false values", column=col.name, expected=expected)
+    text = _as_text(values) if values.dtype == object else values
+    out = _to_float(text)
+    _fail(path, unit, col.name, out.isna() & text.notna(), text, "got", expected)
+    _fail(path, unit, col.name, np.isinf(out), text, "got", expected)
+    if col.kind == "int":
+        _fail(path, unit, col.name, out.notna() & (out != np.round(out)), text, "got", expected)
+    return out
+
+
+def _to_float(values: pd.Series) -> pd.Series:
+    """Correctly rounded floats (``pd.to_numeric`` is not); unparsable cells become NaN."""
+    try:
+        return values.astype("float64")
+    except (TypeError, ValueError):
+        def one(v):
+            try:
+                return float(v)
+            except (TypeError, ValueError):
+                return np.nan
+        return values.map(one).astype("float64")
+
+
+def _parse_file(path: Path, layout: DatasetLayout, rename: Mapping[str, str | None]) -> pd.DataFrame:
+    df, unit = _read_file(path)
+    names = [str(c).strip().lower() for c in df.columns]
+    names = [rename.get(n, n) for n in names]
+    keep = [n is not None for n in names]
+    df = df.loc[:, keep].set_axis([n for n in names if n is not None], axis=1)
+    dupes = sorted({n for n in df.columns if list(df.columns).count(n) > 1})
+    if dupes:
+        raise LayoutError(path, "column given twice (after renaming)", column=dupes[0],
+                          expected="one column per name")
+    unknown = [c for c in df.columns if c not in layout.names]
+    if unknown:
+        raise LayoutError(path, "unknown column", column=unknown[0],
+                          expected=f"columns among {list(layout.names)} (rename or drop others with "
+                                   "the profile's source.columns mapping)")
+    for col in layout.columns:
+        if col.required and col.name not in df.columns:
+            raise LayoutError(path, "missing column", column=col.name,
+                              expected=f"the required columns {[c.name for c in layout.columns if c.required]}")
+    df = df.reset_index(drop=True)
+    out = pd.DataFrame(index=df.index)
+    for col in layout.columns:
+        if col.name in df.columns:
+            out[col.name] = _coerce(path, unit, col, df[col.name])
+        else:
+            out[col.name] = pd.Series(pd.NaT if col.kind == "date" else None, index=df.index,
+                                      dtype=_DTYPES[col.kind] if col.kind == "date" else object)
+        missing = out[col.name].isna()
+        if col.required:
+            _fail(path, unit, col.name, missing, out[col.name], "missing value", "a value in every row")
+        elif col.default is not None and missing.any():
+            default = col.default(out) if callable(col.default) else col.default
+            filled = pd.Series(default, index=out.index) if np.isscalar(default) else default
+            out.loc[missing, col.name] = filled[missing]
+            _fail(path, unit, col.name, out[col.name].isna(), out[col.name], "missing value",
+                  col.doc or "a value")
+    out = out.astype({c.name: _DTYPES[c.kind] for c in layout.columns})
+    _check_sessions(path, unit, layout, out)
+    out.attrs["where"] = (str(path), unit)
+    return out
+
+
+def _check_sessions(path: Path, unit: str, layout: DatasetLayout, df: pd.DataFrame) -> None:
+    for name in layout.session_cols:
+        dates = df[name]
+        if not len(dates):
+            continue
+        lo = max(dates.min(), pd.Timestamp(CALENDAR_START))
+        hi = min(dates.max(), pd.Timestamp(CALENDAR_END))
+        valid = sessions_in_range(lo, hi) if lo <= hi else pd.DatetimeIndex([])
+        bad = ~dates.isin(valid)
+        if bad.any():
+            first = dates[bad].iloc[0]
+            raise LayoutError(path, f"{first.date()} ({first.day_name()}) is not an XNYS session",
+                              column=name, where=_where(bad[bad].index, unit),
+                              expected=f"XNYS sessions between {CALENDAR_START} and {CALENDAR_END}")
+
+
+def read_dataset(files: list[Path], dataset: str, rename: Mapping[str, str | None] | None = None
+                 ) -> pd.DataFrame:
+    """Parse and concatenate a dataset's files; duplicate keys across all files are an error.
+
+    Returns a frame with the layout's columns in its order and their dtypes (``str`` as
+    object), defaults filled, sorted by the layout's key.
+    """
+    layout = LAYOUTS[dataset]
+    rename = {str(k).strip().lower(): v for k, v in (rename or {}).items()}
+    parts = [_parse_file(Path(f), layout, rename) for f in files]
+    origin = pd.DataFrame({
+        "file": np.concatenate([[p.attrs["where"][0]] * len(p) for p in parts] or [[]]),
+        "where": np.concatenate([_where(p.index, p.attrs["where"][1]) for p in parts] or [[]]),
+    })
+    df = pd.concat(parts, ignore_index=True)
+    df.attrs = {}
+    dup = df.duplicated(list(layout.key), keep=False).to_numpy()
+    if dup.any():
+        first = df.loc[dup, list(layout.key)].iloc[0]
+        same = (df[list(layout.key)] == first).all(axis=1).to_numpy()
+        places = [f"{f} {w}" for f, w in origin.loc[same, ["file", "where"]].itertuples(index=False)]
+        raise LayoutError(origin.loc[same, "file"].iloc[0], f"duplicate {dict(first.astype(str))} at "
+                          + ", ".join(places), column=",".join(layout.key), expected="one row per key")
+    return df.sort_values(list(layout.key), kind="stable").reset_index(drop=True)
+
+
+def empty_frame(dataset: str, *, fetched: bool = False) -> pd.DataFrame:
+    """No rows, the dataset's file columns and dtypes (``fetched``: the columns ``fetch`` returns)."""
+    cols = {c.name: pd.Series(dtype=_DTYPES[c.kind]) for c in LAYOUTS[dataset].columns}
+    if fetched and dataset == "symbols":
+        cols = {"date": pd.Series(dtype="datetime64[ns]"), **cols}
+        cols = {name: cols[name] for name in _SNAPSHOT_COLUMNS}
+    if fetched:
+        cols.update({name: pd.Series(dtype=dtype) for name, dtype in _DERIVED.get(dataset, {}).items()})
+    return pd.DataFrame(cols)
+
+
+# ------------------------------------------------------------------------------ reader
+class LocalFiles:
+    """A directory of daily data files, read for the sessions of ``[start, end]``.
+
+    Parameters
+    ----------
+    root : path
+        The data directory (layout in the module docstring).
+    start, end : date-like
+        The calendar range (the profile's); sessions come from the XNYS calendar.
+    columns : mapping, optional
+        Header renames applied to every file (``{"ticker": "symbol", "adj close": None}``).
+
+    Files are listed at construction (layout errors surface at once) and parsed on first use.
+    """
+
+    def __init__(self, root: Path | str, start, end, columns: Mapping[str, str | None] | None = None):
+        self.root = Path(root)
+        self.sessions = sessions_in_range(start, end)
+        self.columns = dict(columns or {})
+        self.files = discover(self.root)
+        self._frames: dict[str, pd.DataFrame] = {}
+
+    def frame(self, dataset: str) -> pd.DataFrame:
+        """Every row of a dataset's files (empty with its columns if the dataset is absent)."""
+        if dataset not in LAYOUTS:
+            raise ValueError(f"unknown dataset {dataset!r}; local files hold {sorted(LAYOUTS)}")
+        if dataset not in self._frames:
+            files = self.files.get(dataset)
+            self._frames[dataset] = read_dataset(files, dataset, self.columns) if files else empty_frame(dataset)
+        return self._frames[dataset]
+
+    def _window(self, start, end, *, in_range: bool = False) -> pd.DatetimeIndex:
+        """XNYS sessions in ``[start, end]`` (``in_range``: only those of the calendar range)."""
+        a, b = pd.Timestamp(start), pd.Timestamp(end)
+        if b < a:
+            raise ValueError(f"window end {b.date()} is before its start {a.date()}")
+        if in_range:
+            return self.sessions[(self.sessions >= a) & (self.sessions <= b)]
+        a, b = max(a, pd.Timestamp(CALENDAR_START)), min(b, pd.Timestamp(CALENDAR_END))
+        return sessions_in_range(a, b) if a <= b else pd.DatetimeIndex([], name="date")
+
+    def fetch(self, dataset: str, start, end) -> pd.DataFrame:
+        """The rows of ``dataset`` whose session falls in ``[start, end]``, in the graph's columns.
+
+        Bars gain ``session_id`` (sessions since the calendar range's first session) and warn
+        (:class:`MissingSessionsWarning`) when a listed name lacks a session of the window;
+        symbols are per-session snapshots of the names listed on each session.
+        """
+        window = self._window(start, end)
+        if dataset == "symbols":
+            return self._snapshots(window)
+        df = self.frame(dataset)
+        a, b = pd.Timestamp(start), pd.Timestamp(end)
+        out = df[df[LAYOUTS[dataset].window_col].between(a, b)].reset_index(drop=True)
+        if dataset == "bars":
+            out["session_id"] = (_all_sessions().get_indexer(out["date"])
+                                 - _all_sessions().get_loc(self.sessions[0])).astype("int64")
+            gaps = self.missing_sessions(a, b)
+            if len(gaps):
+                warnings.warn(MissingSessionsWarning(_gap_summary(gaps)), stacklevel=2)
+        return out
+
+    def symbol_master(self) -> pd.DataFrame:
+        """``symbol, sector, list_date, delist_date, delist_reason`` for every name.
+
+        From ``symbols`` when given (``list_date`` defaulting to the first bar), else derived
+        from the bars (listed from the first bar; ``sector`` unknown). Delistings come from
+        ``delistings``.
+        """
+        bars = self.frame("bars")
+        first_bar = bars.groupby("symbol")["date"].min()
+        ref = self.frame("symbols")
+        if len(ref):
+            master = ref[["symbol", "sector", "list_date"]].copy()
+            master["list_date"] = master["list_date"].fillna(master["symbol"].map(first_bar))
+            orphan = master["list_date"].isna()
+            if orphan.any():
+                raise LayoutError(self.files["symbols"][0], "no list_date and no bars for the symbol",
+                                  column="list_date", where=master.loc[orphan, "symbol"].tolist(),
+                                  expected="a list_date for symbols without bars")
+        else:
+            master = pd.DataFrame({"symbol": first_bar.index.astype(object), "sector": None,
+                                   "list_date": first_bar.to_numpy()})
+        delist = self.frame("delistings").set_index("symbol")
+        master["delist_date"] = master["symbol"].map(delist["delist_date"]).astype("datetime64[ns]")
+        master["delist_reason"] = master["symbol"].map(delist["reason"]).astype(object)
+        master["delist_reason"] = master["delist_reason"].where(master["delist_reason"].notna(), None)
+        return master.sort_values("symbol").reset_index(drop=True)
+
+    def missing_sessions(self, start=None, end=None) -> pd.DataFrame:
+        """``symbol, date`` of every session a listed name has no bar on, within ``[start, end]``.
+
+        A name is listed from its ``list_date`` to its delisting (inclusive), or to the last
+        session any bar is delivered for; sessions before the calendar range are not counted.
+        """
+        window = self._window(start or self.sessions[0], end or self.sessions[-1], in_range=True)
+        if not len(window):
+            return pd.DataFrame({"symbol": pd.Series(dtype=object), "date": pd.Series(dtype="datetime64[ns]")})
+        bars = self.frame("bars")
+        master = self.symbol_master()
+        data_end = bars["date"].max() if len(bars) else window[0] - pd.Timedelta(days=1)
+        ends = master["delist_date"].fillna(data_end).clip(upper=data_end)
+        lo = window.searchsorted(master["list_date"].to_numpy(), side="left")
+        hi = window.searchsorted(ends.to_numpy(), side="right")
+        counts = np.maximum(hi - lo, 0)
+        idx = np.concatenate([np.arange(a, a + n) for a, n in zip(lo, counts)] or [np.array([], int)])
+        expected = pd.DataFrame({"symbol": np.repeat(master["symbol"].to_numpy(), counts),
+                                 "date": window[idx.astype(int)]})
+        have = pd.MultiIndex.from_frame(bars[["symbol", "date"]])
+        gaps = expected[~pd.MultiIndex.from_frame(expected).isin(have)]
+        return gaps.reset_index(drop=True)
+
+    def _snapshots(self, window: pd.DatetimeIndex) -> pd.DataFrame:
+        ref = self.frame("symbols")
+        if not len(ref):
+            return empty_frame("symbols", fetched=True)
+        master = self.symbol_master().set_index("symbol")
+        if not len(window):
+            return empty_frame("symbols", fetched=True)
+        ref = ref.assign(list_date=ref["symbol"].map(master["list_date"]),
+                         _end=ref["symbol"].map(master["delist_date"]).fillna(window[-1]))
+        rows = ref.merge(pd.DataFrame({"date": window}), how="cross")
+        rows = rows[(rows["list_date"] <= rows["date"]) & (rows["date"] <= rows["_end"])]
+        out = rows.loc[:, list(_SNAPSHOT_COLUMNS)].sort_values(["date", "symbol"])
+        return out.astype({"htb": bool}).reset_index(drop=True)
+
+
+@lru_cache(maxsize=1)
+def _all_sessions() -> pd.DatetimeIndex:
+    return sessions_in_range(CALENDAR_START, CALENDAR_END)
+
+
+def _gap_summary(gaps: pd.DataFrame) -> str:
+    per_symbol = gaps.groupby("symbol")["date"].agg(["count", "min"])
+    shown = ", ".join(f"{s} ({n}, first {d.date()})" for s, (n, d) in per_symbol.head(_MAX_SHOWN).iterrows())
+    more = len(per_symbol) - _MAX_SHOWN
+    return (f"{len(gaps)} missing session(s) for {len(per_symbol)} listed name(s): {shown}"
+            + (f" and {more} more" if more > 0 else "") + "; gaps are not filled")
