@@ -236,6 +236,9 @@ class CombinatorialPurgedCV(BaseCrossValidator):
                 "every split is one model fit: lower n_folds, move n_test_folds away from "
                 "n_folds / 2, or raise max_combinations"
             )
+        for name, values in (("times", times), ("label_end", label_end)):
+            if values is not None:  # fail fast; lengths are checked against X in split()
+                as_observation_times(values, name, np.shape(values)[0] if np.ndim(values) else 0)
         self.times = times
         self.label_end = label_end
 

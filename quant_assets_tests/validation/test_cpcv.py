@@ -273,7 +273,7 @@ def test_label_end_routed_as_metadata() -> None:
         )
         assert set(fits) == _expected_train_sets(cv, t, end)
         cv.set_split_request(label_end=False)
-        with pytest.raises(Exception, match="label_end"):
+        with pytest.raises(TypeError, match="label_end"):
             cross_validate(_Recorder(), X, y, cv=cv, params={"groups": t, "label_end": end})
 
 
@@ -347,6 +347,10 @@ def test_default_groups_are_row_positions() -> None:
         ({"n_folds": "8"}, TypeError, "n_folds"),
         ({"max_combinations": 0}, ValueError, "max_combinations"),
         ({"max_combinations": 1e6}, TypeError, "max_combinations"),
+        ({"label_end": [0.0, np.nan]}, ValueError, "label_end contains NaN"),
+        ({"times": np.array(["a", "b"])}, TypeError, "times"),
+        ({"label_end": np.zeros((2, 2))}, ValueError, "label_end must be 1-D"),
+        ({"times": 3.0}, ValueError, "times must be 1-D"),
     ],
 )
 def test_bad_parameters(kwargs, err, match) -> None:
