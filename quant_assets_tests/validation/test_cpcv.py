@@ -296,6 +296,27 @@ def test_bound_series_follow_the_rows_of_a_pandas_subset() -> None:
         list(CombinatorialPurgedCV(2, 1, 0, label_end=end).split(pd.concat([X, other])))
 
 
+def test_nested_grid_search_purges_inner_splits_by_index() -> None:
+    """A GridSearchCV inside cross_val_score: the inner splitter, bound to the whole panel's
+    Series, purges each outer training subset as if given that subset's own label ends."""
+    t = np.repeat(np.arange(60), 2)
+    idx = pd.MultiIndex.from_arrays([t, np.tile([0, 1], 60)])
+    X = pd.DataFrame({"id": np.arange(t.size), "x": 0.0}, index=idx)
+    y = pd.Series(np.random.default_rng(0).normal(size=t.size), index=idx)
+    times, end = pd.Series(t, index=idx), pd.Series(t + 4, index=idx)
+    inner = CombinatorialPurgedCV(3, 1, 1, times=times, label_end=end)
+    outer = CombinatorialPurgedCV(4, 2, 1, times=times, label_end=end)
+    search = GridSearchCV(_Recorder(), {"shift": [0.0, 1.0]}, cv=inner)
+    fits = _recorded_fits(lambda: cross_val_score(search, X, y, cv=outer))
+    expected = set()
+    for train, _ in outer.split(X):
+        expected.add(frozenset(train.tolist()))  # the refit on the whole outer training set
+        sub = t[train]
+        for inner_train, _ in CombinatorialPurgedCV(3, 1, 1).split(sub, groups=sub, label_end=sub + 4):
+            expected.add(frozenset(train[inner_train].tolist()))
+    assert len(fits) == 6 * (3 * 2 + 1) and set(fits) == expected
+
+
 def test_split_arguments_override_bound_values() -> None:
     X, _, t, end = _leaky_panel()
     cv = CombinatorialPurgedCV(n_folds=4, n_test_folds=1, embargo=0, times=t, label_end=end)
