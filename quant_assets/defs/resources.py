@@ -52,6 +52,10 @@ class MarketDataSource(dg.ConfigurableResource):
     def symbol_master(self) -> pd.DataFrame:
         raise NotImplementedError
 
+    def window_metadata(self, dataset: str, sessions: pd.DatetimeIndex) -> dict:
+        """Headline numbers about a fetched window, reported on the raw asset (none by default)."""
+        return {}
+
 
 class SyntheticMarketSource(MarketDataSource):
     """The embedded, seeded synthetic market of the profile (the default offline source)."""
@@ -130,6 +134,18 @@ class LocalFilesSource(MarketDataSource):
     def missing_sessions(self, start=None, end=None) -> pd.DataFrame:
         """``symbol, date`` of the sessions listed names have no bar on (see ``LocalFiles``)."""
         return self.files().missing_sessions(start, end)
+
+    def window_metadata(self, dataset: str, sessions: pd.DatetimeIndex) -> dict:
+        """For bars: the window's gaps (sessions listed names have no bar on), counted and listed."""
+        if dataset != "bars":
+            return {}
+        gaps = self.missing_sessions(sessions[0], sessions[-1])
+        first = [f"{s} {d:%Y-%m-%d}" for s, d in gaps.head(20).itertuples(index=False)]
+        return {
+            "missing_sessions": int(len(gaps)),
+            "names_with_gaps": int(gaps["symbol"].nunique()),
+            "missing_sessions_first": ", ".join(first) or "none",
+        }
 
     def source_uri(self, dataset: str) -> str:
         return f"local_files://{self.profile}/{dataset}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import warnings
 
 import numpy as np
@@ -88,18 +89,32 @@ def test_example_directory_holds_five_names():
     assert bars["session_id"].tolist() == SESSIONS.get_indexer(bars["date"]).tolist()
 
 
-def test_example_symbol_master_and_its_one_gap():
+def _with_gap(tmp_path):
+    """The example directory with DDD's bar of 2024-01-10 removed."""
+    shutil.copytree(EXAMPLE, tmp_path / "data")
+    ddd = tmp_path / "data" / "bars" / "DDD.csv"
+    ddd.write_text("".join(line for line in ddd.read_text().splitlines(keepends=True)
+                           if not line.startswith("2024-01-10")))
+    return tmp_path / "data"
+
+
+def test_example_symbol_master_and_no_gap():
     data = _reader(EXAMPLE)
     master = data.symbol_master().set_index("symbol")
     assert master.loc["EEE", "list_date"] == pd.Timestamp("2024-01-08")  # first bar: no list_date given
     assert master.loc["CCC", "delist_date"] == pd.Timestamp("2024-01-24")
     assert master.loc["CCC", "delist_reason"] == "merger"
     assert master["delist_date"].notna().sum() == 1
+    assert data.missing_sessions().empty  # a name listed later or delisted is not a gap
+
+
+def test_a_missing_bar_is_reported_and_not_invented(tmp_path):
+    data = _reader(_with_gap(tmp_path))
     gaps = data.missing_sessions()
     assert gaps.values.tolist() == [["DDD", pd.Timestamp("2024-01-10")]]
     with pytest.warns(MissingSessionsWarning, match=r"1 missing session\(s\) for 1 listed name\(s\): DDD"):
         bars = data.fetch("bars", "2024-01-09", "2024-01-11")
-    assert not ((bars["symbol"] == "DDD") & (bars["date"] == "2024-01-10")).any()  # not invented
+    assert len(bars) == 3 * 5 - 1 and not ((bars["symbol"] == "DDD") & (bars["date"] == "2024-01-10")).any()
     with warnings.catch_warnings():
         warnings.simplefilter("error", MissingSessionsWarning)
         data.fetch("bars", "2024-01-11", "2024-01-12")  # no gap in this window: no warning
