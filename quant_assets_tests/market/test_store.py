@@ -20,6 +20,7 @@ from quant_assets.market import (
     ParquetStore,
     parquet_bytes,
 )
+from quant_assets.market.store import StoreIntegrityError
 from quant_assets_tests.market import frames
 
 DAY = pd.Timestamp("2024-07-01")
@@ -337,3 +338,119 @@ def test_window_partitions_are_byte_identical_to_single_day_serialisation(args):
         for day, res in zip(days, results, strict=True):
             alone = df[df["date"] == day].reset_index(drop=True)
             assert res.path.read_bytes() == parquet_bytes(alone)
+
+
+def test_truncated_manifest_is_an_error_naming_it(tmp_path):
+    store = ParquetStore(tmp_path)
+    store.write_window("raw", "bars", frames.bars(), "date", frames.SESSIONS, immutable=True)
+    manifest = tmp_path / "raw" / "bars" / "_manifest.json"
+    manifest.write_bytes(manifest.read_bytes()[:-40])
+    for call in (
+        lambda: store.write_partition("raw", "bars", "2024-07-09", frames.bars().head(1)
+                                      .assign(date=pd.Timestamp("2024-07-09")), immutable=True),
+        lambda: store.read_window("raw", "bars", DAY, DAY, expected=[DAY]),
+        lambda: store.duckdb_connect(),
+    ):
+        with pytest.raises(StoreIntegrityError, match=str(manifest)):
+            call()
+
+
+def test_edited_manifest_fails_its_own_checksum(tmp_path):
+    store = ParquetStore(tmp_path)
+    store.write_partition("raw", "bars", DAY, _day(frames.bars(), DAY), immutable=True)
+    path = tmp_path / "raw" / "bars" / "_manifest.json"
+    doc = json.loads(path.read_text())
+    doc["partitions"]["2024-07-01"]["rows"] += 1
+    path.write_text(json.dumps(doc))
+    with pytest.raises(StoreIntegrityError, match="checksum"):
+        store.manifest("raw", "bars")
+
+
+def test_stray_directories_are_served_by_neither_reader_and_reported(tmp_path):
+    store = ParquetStore(tmp_path)
+    df = frames.bars()
+    store.write_window("raw", "bars", df, "date", frames.SESSIONS, immutable=True)
+    for stray in ("backup", "date=2024-07-09"):
+        (tmp_path / "raw" / "bars" / stray).mkdir()
+        (tmp_path / "raw" / "bars" / stray / "part.parquet").write_bytes(parquet_bytes(df.head(2)))
+    n_window = len(store.read_window("raw", "bars", "2024-01-01", "2024-12-31", allow_missing=True))
+    n_view = store.duckdb_connect().execute("select count(*) from raw_bars").fetchone()[0]
+    assert n_window == n_view == len(df)
+    assert {(m.kind, m.file) for m in store.verify("raw", "bars")} == {
+        ("unrecorded", "backup"), ("unrecorded", "date=2024-07-09/part.parquet")}
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_stored_files_follow_the_umask(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        store = ParquetStore(tmp_path)
+        store.write_window("raw", "bars", frames.bars(), "date", frames.SESSIONS, immutable=True)
+        store.write_partition("raw", "bars", DAY, _day(frames.bars(), DAY).assign(volume=1),
+                              immutable=True, force=True)
+        store.write_duckdb_catalog(tmp_path / "catalog.duckdb")
+    finally:
+        os.umask(old)
+    files = [p for p in tmp_path.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    assert len(files) > 7
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in files} == {
+        p.name: oct(0o666 & ~umask) for p in files}
+
+
+def test_partitions_must_be_sessions_of_the_calendar(tmp_path):
+    from quant_assets.calendars import sessions_in_range
+
+    store = ParquetStore(tmp_path, sessions=sessions_in_range)
+    df = frames.bars()
+    for bad in ("2024-07-06", "2024-07-04"):  # a Saturday, Independence Day
+        day = pd.Timestamp(bad)
+        with pytest.raises(ValueError, match=f"raw/bars.*{bad}.*not sessions"):
+            store.write_window("raw", "bars", _day(df, DAY).assign(date=day), "date", [day],
+                               immutable=True)
+        with pytest.raises(ValueError, match=bad):
+            store.write_partition("raw", "bars", day, df.head(0), immutable=True)
+    assert not (tmp_path / "raw" / "bars" / "_manifest.json").exists()
+    assert len(store.write_window("raw", "bars", df, "date", frames.SESSIONS, immutable=True)) == 5
+
+
+def test_manifest_of_an_earlier_version_is_read_and_upgraded(tmp_path):
+    """A manifest without checksum (earlier store versions) still reads; the next write seals it."""
+    store = ParquetStore(tmp_path)
+    bars = frames.bars()
+    store.write_window("raw", "bars", bars[bars["date"].isin(frames.SESSIONS[:2])], "date",
+                       frames.SESSIONS[:2], immutable=True)
+    path = tmp_path / "raw" / "bars" / "_manifest.json"
+    doc = json.loads(path.read_text())
+    legacy = {"layer": "raw", "dataset": "bars", "partitions": {
+        k: {key: v for key, v in e.items() if key != "size"} for k, e in doc["partitions"].items()}}
+    path.write_text(json.dumps(legacy))
+    (tmp_path / "raw" / "bars" / "_history.jsonl").unlink()
+    assert store.partitions("raw", "bars") == list(frames.SESSIONS[:2])
+    store.write_window("raw", "bars", frames.bars(), "date", frames.SESSIONS, immutable=True)
+    assert "checksum" in json.loads(path.read_text())
+    assert store.verify("raw", "bars") == []
+
+
+def test_a_committed_write_interrupted_before_it_is_applied_is_finished_by_the_next_reader(
+    tmp_path, monkeypatch
+):
+    store = ParquetStore(tmp_path)
+    df = _day(frames.bars(), DAY)
+    store.write_partition("curated", "prices", DAY, df, immutable=False)
+    changed = df.assign(close=df["close"] * 2, high=df["high"] * 2)
+
+    def killed(self, directory, journal):
+        raise KeyboardInterrupt  # the process dies right after the commit point
+
+    monkeypatch.setattr(ParquetStore, "_apply", killed)
+    with pytest.raises(KeyboardInterrupt):
+        store.write_partition("curated", "prices", DAY, changed, immutable=False)
+    monkeypatch.undo()
+    assert (tmp_path / "curated" / "prices" / "_journal.json").exists()
+    pd.testing.assert_frame_equal(store.read_window("curated", "prices", DAY, DAY,
+                                                    expected=[DAY]), changed)
+    assert not (tmp_path / "curated" / "prices" / "_journal.json").exists()
+    entry = store.manifest("curated", "prices")["partitions"]["2024-07-01"]
+    assert entry["sha256"] == hashlib.sha256(parquet_bytes(changed)).hexdigest()
+    assert [h["sha256"] for h in entry["history"]] == [hashlib.sha256(parquet_bytes(df)).hexdigest()]
+    assert store.verify("curated", "prices") == []
