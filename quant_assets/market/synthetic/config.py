@@ -27,7 +27,7 @@ _BOUNDS: dict[str, tuple[float, float, bool, bool]] = {
     "momentum_strength": (0.0, 0.01, True, True),
     "value_strength": (0.0, 0.01, True, True),
     "reversal_strength": (0.0, 0.01, True, True),
-    "ipo_fraction": (0.0, 0.9, True, True),
+    "annual_ipo_rate": (0.0, 1.0, True, True),
     "annual_delisting_rate": (0.0, 0.5, True, True),
     "bankruptcy_share": (0.0, 1.0, True, True),
     "exchange_move_share": (0.0, 1.0, True, True),
@@ -41,6 +41,11 @@ _BOUNDS: dict[str, tuple[float, float, bool, bool]] = {
     "ssvi_rho": (-0.99, 0.99, True, True),
     "ssvi_gamma": (0.0, 0.5, False, True),
     "option_crossed_fraction": (0.0, 0.2, True, True),
+    "fault_missing_bar_rate": (0.0, 0.01, True, True),
+    "fault_halt_rate": (0.0, 5.0, True, True),
+    "fault_zero_volume_rate": (0.0, 0.01, True, True),
+    "fault_bad_print_rate": (0.0, 0.01, True, True),
+    "fault_late_action_share": (0.0, 1.0, True, True),
 }
 _INT_FIELDS = frozenset({"seed", "n_symbols", "n_option_underliers"})
 _BOOL_FIELDS = frozenset({"noise_only"})
@@ -64,19 +69,29 @@ class MarketConfig:
     momentum_strength, value_strength, reversal_strength : float
         Next-day expected excess log return per unit cross-sectional z-score of the
         intermediate momentum, value (log book-to-market) and short-term reversal signals.
+        The defaults give realistic single-signal edges; measured monthly rank ICs (signal
+        z-score against the next 21 sessions' total log return, non-overlapping months, see
+        :mod:`.properties`) are momentum 0.049, value 0.011, reversal 0.028 on the `full`
+        profile (1,500 names, 2015-2024) and 0.044, 0.051, 0.022 on a 500-name 2015-2022
+        market, against published US magnitudes of about 0.02-0.05 per signal (the mean
+        monthly IC of a persistent signal over ten years carries a sampling error of about
+        +-0.02).
     noise_only : bool
         If True, planted expected returns are exactly zero and the distress drift before
         bankruptcies is switched off, so that no observable feature predicts returns.
-    ipo_fraction : float
-        Fraction of names whose listing date falls inside the range.
+    annual_ipo_rate : float
+        Listings per year as a fraction of the live names (IPOs inside the range).
     annual_delisting_rate : float
-        Expected fraction of names delisted per year.
+        Delistings per year as a fraction of the live names; equal to ``annual_ipo_rate``
+        keeps the number of listed names roughly stable.
     bankruptcy_share, exchange_move_share : float
         Shares of delistings that are bankruptcies and exchange moves (the rest are mergers).
     dividend_payer_fraction : float
         Fraction of names paying quarterly cash dividends.
     htb_fraction : float
-        Fraction of names that are hard to borrow.
+        Fraction of names structurally hard to borrow for the whole range; other names go
+        hard to borrow in episodes driven by observable small size, low price, high past
+        volatility and drawdown plus noise (see :mod:`.borrow`).
     market_vol : float
         Unconditional daily volatility of the market factor.
     idio_vol_median : float
@@ -95,6 +110,14 @@ class MarketConfig:
         Fraction of option quotes emitted crossed or locked (for QC to catch).
     tick_regime_date : str
         First session of the half-penny tick regime for eligible tight-spread names.
+    fault_missing_bar_rate, fault_zero_volume_rate, fault_bad_print_rate : float
+        Probability per listed (session, name) of a missing bar, a zero-volume bar at the last
+        price, and a one-day bad print (a consistent bar at an outlier price).
+    fault_halt_rate : float
+        Trading halts (1-5 sessions, missing or zero-volume bars) per name and year.
+    fault_late_action_share : float
+        Share of corporate actions delivered late: announced on their ex-date instead of ahead
+        of it. All fault rates 0 (the default) gives a clean feed; see :mod:`.faults`.
 
     Examples
     --------
@@ -108,18 +131,18 @@ class MarketConfig:
     start: str = "2023-01-03"
     end: str = "2024-12-31"
     n_option_underliers: int = 10
-    momentum_strength: float = 0.0005
-    value_strength: float = 0.0005
-    reversal_strength: float = 0.0005
+    momentum_strength: float = 0.00015
+    value_strength: float = 0.0002
+    reversal_strength: float = 0.0007
     noise_only: bool = False
-    ipo_fraction: float = 0.08
-    annual_delisting_rate: float = 0.03
+    annual_ipo_rate: float = 0.04
+    annual_delisting_rate: float = 0.04
     bankruptcy_share: float = 0.45
     exchange_move_share: float = 0.1
     dividend_payer_fraction: float = 0.4
     htb_fraction: float = 0.05
-    market_vol: float = 0.011
-    idio_vol_median: float = 0.018
+    market_vol: float = 0.012
+    idio_vol_median: float = 0.016
     t_dof: float = 5.0
     initial_short_rate: float = 0.03
     variance_risk_premium: float = 1.2
@@ -127,6 +150,11 @@ class MarketConfig:
     ssvi_gamma: float = 0.5
     option_crossed_fraction: float = 0.005
     tick_regime_date: str = "2024-11-04"
+    fault_missing_bar_rate: float = 0.0
+    fault_halt_rate: float = 0.0
+    fault_zero_volume_rate: float = 0.0
+    fault_bad_print_rate: float = 0.0
+    fault_late_action_share: float = 0.0
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -192,6 +220,12 @@ class MarketConfig:
         """
         payload = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    @property
+    def injects_faults(self) -> bool:
+        """Whether any fault rate is positive (the feeds carry injected dirt)."""
+        return any(getattr(self, f.name) > 0 for f in dataclasses.fields(self)
+                   if f.name.startswith("fault_"))
 
     @property
     def distress_drift(self) -> bool:

@@ -3,9 +3,11 @@
 * Cash dividends: payers go ex every 63 sessions from a per-name phase; the amount
   ``round(yield / 4 * P_announce, 2)`` is fixed when announced 15-30 sessions before the ex-date
   (rescaled if a split goes ex in between) and capped at a quarter of the pre-ex close.
-* Splits are announced when the raw close crosses a per-name threshold (2:1 with probability
-  0.6, 3:1 0.25, 3:2 0.15) and reverse 1:10 splits when it falls below a per-name floor
-  between $1 and $3 (listing compliance, institutional eligibility); the ex-date is
+* Forward splits (2:1 with probability 0.6, 3:1 0.25, 3:2 0.15) are announced when the raw
+  close crosses a per-name threshold, 1.3-5x the price at the start and at least $60, raised
+  2-4x after each forward split; only 40% of names split at all, which gives about 2% of names
+  splitting per year. Reverse 1:10 splits are announced when the close falls below a per-name
+  floor between $1 and $3 (listing compliance, institutional eligibility). The ex-date is
   10-30 sessions after the announcement.
 * ``record_date`` is the next session after the ex-date and ``pay_date`` 15-25 sessions after.
 """

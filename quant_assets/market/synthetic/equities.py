@@ -1,20 +1,28 @@
-"""Daily equity paths: factor model with stochastic volatility, planted edges, corporate actions.
+"""Daily equity paths: factor model with long-memory volatility, planted edges, corporate actions.
 
 Return of name ``i`` from session ``t-1`` to ``t`` (log, total)::
 
     r_it = rf_{t-1}/252 + mu_{i,t-1} + e_it (beta_i f^M_t + f^S_{s(i),t} + l_i . f^Y_t)
            + sigma_it eps_it + drift_it + jump_it
 
-* market factor ``f^M`` with GJR-GARCH(1,1) variance (Glosten, Jagannathan & Runkle 1993),
-  ``h_{t+1} = omega + (alpha + gamma 1[eps<0]) h_t eps_t^2 + beta h_t`` (volatility clustering and
-  leverage), Student-t shocks (Bollerslev 1987);
+* market factor ``f^M = s^M_t eps^M_t`` whose log volatility is a superposition of three
+  AR(1) components with half-lives of 5, 40 and 200 sessions (a discrete cousin of the
+  multifactor and cascade volatility models, Engle & Lee 1999, Calvet & Fisher 2004), which
+  gives the slowly decaying autocorrelation of absolute returns; the faster components load
+  negatively on the market shock (leverage effect, Black 1976; Bouchaud, Matacz & Potters 2001);
 * 11 sector and 3 style factors whose volatility scales with the market's;
-* idiosyncratic log stochastic volatility (Taylor 1986) with leverage,
-  ``ln s_{t+1} = m + phi (ln s_t - m) + s_h (rho eps_t + sqrt(1 - rho^2) eta_t)``, and Student-t
-  shocks, doubled on earnings days;
+* idiosyncratic log volatility: a fast (10 sessions) and a slow (150 sessions) AR(1) component
+  with leverage on the name's own shock, plus half the market's log-volatility state
+  (commonality in idiosyncratic volatility, Herskovic et al. 2016); doubled on earnings days;
+* shocks are standardized Student-t made skewed by the two-piece construction of Fernández &
+  Steel (1998) (more mass on the left: negative skew, Cont 2001 gain/loss asymmetry);
 * ``mu`` is the planted expected return (see :mod:`.signals`), ``e = 0.1`` for merger targets
   after the announcement (pinned to the deal), ``drift`` the pre-bankruptcy decline and ``jump``
   the merger premium.
+
+Each log-volatility component ``x`` follows ``x_{t+1} = phi x_t + s (rho eps_t + sqrt(1 - rho^2)
+eta_t)``, and the volatility is ``sigma_bar exp(sum x - var(sum x))`` so that its mean square
+is ``sigma_bar^2``.
 
 Raw (unadjusted) closes are the state: ``P_t = tick_round((P_{t-1} e^{r_t} - D_t) / ratio_t)``
 and the observed total return is ``ln((P_t ratio_t + D_t) / P_{t-1})``, so signals computed
@@ -24,6 +32,7 @@ from the vendor feeds reproduce the planted ones exactly.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import lgamma
 
 import numpy as np
 import pandas as pd
@@ -47,11 +56,14 @@ from quant_assets.market.synthetic.signals import (
 )
 from quant_assets.market.synthetic.universe import N_STYLES, Universe
 
-__all__ = ["EquityPaths", "simulate_equities"]
+__all__ = ["EquityPaths", "LogVol", "simulate_equities", "skewed_t"]
 
-GARCH_ALPHA, GARCH_GAMMA, GARCH_BETA = 0.03, 0.10, 0.91
 SECTOR_VOL, STYLE_VOL = 0.006, 0.004
-SV_PHI, SV_SIGMA, SV_LEVERAGE = 0.97, 0.12, -0.3
+# (half-life in sessions, stationary sd of the log-vol component, correlation with the shock)
+MARKET_VOL_COMPONENTS = ((5.0, 0.25, -0.9), (40.0, 0.25, -0.5), (200.0, 0.5, -0.2))
+IDIO_VOL_COMPONENTS = ((10.0, 0.2, -0.3), (150.0, 0.45, -0.05))
+IDIO_MARKET_VOL_LOADING = 0.5
+MARKET_SKEW, IDIO_SKEW = 0.85, 0.88  # Fernandez-Steel gamma (< 1: negative skew)
 EARNINGS_VOL_MULT = 2.0
 DISTRESS_VOL_MULT = 1.5
 PINNED_MULT = 0.1
@@ -83,9 +95,56 @@ class EquityPaths:
     dividends: DividendSchedule
 
 
-def _std_t(rng: np.random.Generator, dof: float, size) -> np.ndarray:
-    x = rng.standard_t(dof, size)
-    return x * np.sqrt((dof - 2.0) / dof) if dof > 2 else x
+def skewed_t(rng: np.random.Generator, dof: float, gamma: float, size) -> np.ndarray:
+    """Standardized (mean 0, variance 1) Fernández-Steel skewed Student-t draws.
+
+    Fernández & Steel (1998), "On Bayesian modeling of fat tails and skewness", JASA 93: a
+    symmetric draw ``z`` is scaled by ``gamma`` on the right and ``1 / gamma`` on the left,
+    the right side being picked with probability ``gamma^2 / (1 + gamma^2)``; ``gamma < 1``
+    skews to the left. With ``m1 = E|z|`` and ``m2 = E z^2`` of the symmetric t,
+    ``E x = m1 (gamma - 1/gamma)`` and ``E x^2 = m2 (gamma^3 + gamma^-3) / (gamma + 1/gamma)``.
+
+    Examples
+    --------
+    >>> x = skewed_t(np.random.default_rng(0), 5.0, 0.8, 200_000)
+    >>> bool(abs(x.mean()) < 0.01 and abs(x.std() - 1) < 0.02 and ((x - x.mean())**3).mean() < 0)
+    True
+    """
+    z = np.abs(rng.standard_t(dof, size))
+    right = rng.random(size) < gamma**2 / (1.0 + gamma**2)
+    x = np.where(right, gamma * z, -z / gamma)
+    m2 = dof / (dof - 2.0)
+    m1 = np.sqrt(dof) * np.exp(lgamma((dof + 1) / 2) - lgamma(dof / 2)) / np.sqrt(np.pi) \
+        * 2.0 / (dof - 1.0)
+    mean = m1 * (gamma - 1.0 / gamma)
+    var = m2 * (gamma**3 + gamma**-3) / (gamma + 1.0 / gamma) - mean**2
+    return (x - mean) / np.sqrt(var)
+
+
+class LogVol:
+    """Superposition of AR(1) log-volatility components driven partly by return shocks.
+
+    ``components`` are ``(half_life, stationary_sd, rho)`` rows; the state starts at the
+    long-run level 0, for ``n`` names (or a scalar when ``n`` is None).
+    """
+
+    def __init__(self, components, n: int | None = None) -> None:
+        c = np.asarray(components, dtype=float)
+        self.phi = 0.5 ** (1.0 / c[:, 0])
+        self.sd = c[:, 1] * np.sqrt(1.0 - self.phi**2)
+        self.rho = c[:, 2]
+        self.x = np.zeros(len(c) if n is None else (len(c), n))
+        self.var = float((c[:, 1] ** 2).sum())  # stationary variance of the sum
+
+    def state(self) -> np.ndarray:
+        """Sum of the components (the log-volatility deviation from its long-run level)."""
+        return self.x.sum(axis=0)
+
+    def step(self, shock, noise: np.ndarray) -> None:
+        """Advance one session; ``noise`` holds one standard normal row per component."""
+        for k in range(len(self.phi)):
+            self.x[k] = self.phi[k] * self.x[k] + self.sd[k] * (
+                self.rho[k] * shock + np.sqrt(1.0 - self.rho[k] ** 2) * noise[k])
 
 
 def simulate_equities(cfg: MarketConfig, sessions: pd.DatetimeIndex, uni: Universe,
@@ -100,7 +159,7 @@ def simulate_equities(cfg: MarketConfig, sessions: pd.DatetimeIndex, uni: Univer
     shape = (n_t, n)
     close, log_tri, ret, shares_p, tick_p, sigma_p = (np.full(shape, np.nan) for _ in range(6))
     mu_p, zm_p, zv_p, zr_p, tv_p = (np.full(shape, np.nan) for _ in range(5))
-    market_var = np.empty(n_t)
+    market_var_p = np.empty(n_t)
 
     # earnings days (report arrivals of regular reports) and distress / merger windows
     earn = np.zeros(shape, dtype=bool)
@@ -111,9 +170,16 @@ def simulate_equities(cfg: MarketConfig, sessions: pd.DatetimeIndex, uni: Univer
     d_drift = np.where(d_start < n_t, uni.distress_log_drop / d_len, 0.0)
 
     sig2_bar = cfg.market_vol**2
-    omega = sig2_bar * (1.0 - GARCH_ALPHA - GARCH_GAMMA / 2.0 - GARCH_BETA)
-    var_h = SV_SIGMA**2 / (1.0 - SV_PHI**2)
-    h_bar = np.log(uni.idio_vol) - var_h
+    m_vol = LogVol(MARKET_VOL_COMPONENTS)
+    i_vol = LogVol(IDIO_VOL_COMPONENTS, n)
+    k_m = IDIO_MARKET_VOL_LOADING
+    h_bar = np.log(uni.idio_vol) - i_vol.var - k_m**2 * m_vol.var
+
+    def log_idio_vol() -> np.ndarray:
+        return h_bar + i_vol.state() + k_m * m_vol.state()
+
+    def market_var() -> float:
+        return float(sig2_bar * np.exp(2.0 * (m_vol.state() - m_vol.var)))
     style_var = STYLE_VOL**2 * (uni.style_loadings**2).sum(axis=1)
     longrun_var = uni.beta**2 * sig2_bar + SECTOR_VOL**2 + style_var + uni.idio_vol**2
     strengths = (cfg.momentum_strength, cfg.value_strength, cfg.reversal_strength)
@@ -142,14 +208,15 @@ def simulate_equities(cfg: MarketConfig, sessions: pd.DatetimeIndex, uni: Univer
     p_ann = p_ex = p_rep = 0
     splits: list[SplitRecord] = []
     pend_ex = np.full(n, -1, dtype=np.int64)
+    split_threshold = uni.split_threshold.copy()
     pend_ratio = np.ones(n)
     pend_ann = np.zeros(n, dtype=np.int64)
 
     price = np.full(n, np.nan)
     shares = np.full(n, np.nan)
     book = np.full(n, np.nan)
-    h = h_bar.copy()
-    sig2m = sig2_bar
+    h = log_idio_vol()
+    sig2m = market_var()
     mu = np.zeros(n)
     vol_now = cond_vol(0, sig2m, h)
 
@@ -169,6 +236,8 @@ def simulate_equities(cfg: MarketConfig, sessions: pd.DatetimeIndex, uni: Univer
         if due.any():
             ratio[due] = pend_ratio[due]
             for i in np.flatnonzero(due):
+                if pend_ratio[i] > 1:  # the next forward split needs a further 2-4x rise
+                    split_threshold[i] *= rng_ev.uniform(2.0, 4.0)
                 splits.append(SplitRecord(int(i), int(pend_ann[i]), t, float(pend_ratio[i])))
                 later = (divs.name == i) & (divs.ex_idx > t) & np.isfinite(divs.amount)
                 divs.amount[later] = np.maximum(np.round(divs.amount[later] / pend_ratio[i], 4),
@@ -186,12 +255,13 @@ def simulate_equities(cfg: MarketConfig, sessions: pd.DatetimeIndex, uni: Univer
             p_ex += 1
 
         # returns
-        eps_m = _std_t(rng, cfg.t_dof, None)
+        eps_m = float(skewed_t(rng, cfg.t_dof, MARKET_SKEW, None))
         f_sec = rng.standard_normal(len(SECTORS))
         f_sty = rng.standard_normal(N_STYLES)
-        eps = _std_t(rng, cfg.t_dof, n)
-        eta = rng.standard_normal(n)
-        market_var[t] = sig2m
+        eps = skewed_t(rng, cfg.t_dof, IDIO_SKEW, n)
+        m_noise = rng.standard_normal(len(MARKET_VOL_COMPONENTS))
+        i_noise = rng.standard_normal((len(IDIO_VOL_COMPONENTS), n))
+        market_var_p[t] = sig2m
         if t > 0:
             scale = np.sqrt(sig2m / sig2_bar)
             common = (uni.beta * np.sqrt(sig2m) * eps_m + scale * SECTOR_VOL * f_sec[uni.sector]
@@ -217,10 +287,10 @@ def simulate_equities(cfg: MarketConfig, sessions: pd.DatetimeIndex, uni: Univer
             a[t, ~listed[t]] = np.nan
 
         # volatility updates (information of session t)
-        sig2m = omega + (GARCH_ALPHA + GARCH_GAMMA * (eps_m < 0)) * sig2m * eps_m**2 \
-            + GARCH_BETA * sig2m
-        h = h_bar + SV_PHI * (h - h_bar) + SV_SIGMA * (
-            SV_LEVERAGE * eps + np.sqrt(1.0 - SV_LEVERAGE**2) * eta)
+        m_vol.step(eps_m, m_noise)
+        i_vol.step(eps, i_noise)
+        sig2m = market_var()
+        h = log_idio_vol()
         vol_now = cond_vol(t + 1, sig2m, h)
 
         # reports arriving today
@@ -252,7 +322,7 @@ def simulate_equities(cfg: MarketConfig, sessions: pd.DatetimeIndex, uni: Univer
         cand = now & (pend_ex < 0) & (t < uni.delist_idx - 1)
         if cand.any():
             rat = np.zeros(n)
-            rat[cand] = choose_split(rng_ev, price[cand], uni.split_threshold[cand],
+            rat[cand] = choose_split(rng_ev, price[cand], split_threshold[cand],
                                      uni.reverse_threshold[cand])
             for i in np.flatnonzero(rat > 0):
                 ex = t + int(rng_ev.integers(10, 31))
@@ -263,6 +333,6 @@ def simulate_equities(cfg: MarketConfig, sessions: pd.DatetimeIndex, uni: Univer
     return EquityPaths(
         listed=listed, close=close, log_tri=log_tri, ret=ret, shares=shares_p, tick=tick_p,
         sigma=sigma_p, half_penny=half_penny, regime_idx=regime_idx, mu=mu_p, z_mom=zm_p,
-        z_val=zv_p, z_rev=zr_p, true_vol=tv_p, market_var=market_var, short_rate=short_rate,
+        z_val=zv_p, z_rev=zr_p, true_vol=tv_p, market_var=market_var_p, short_rate=short_rate,
         longrun_var=longrun_var, splits=splits, dividends=divs,
     )

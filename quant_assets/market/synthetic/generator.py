@@ -15,9 +15,17 @@ import numpy as np
 import pandas as pd
 
 from quant_assets.market.synthetic.bars import bars_frame
+from quant_assets.market.synthetic.borrow import borrow_state
 from quant_assets.market.synthetic.config import MarketConfig
 from quant_assets.market.synthetic.corporate import corporate_actions_frame, delistings_frame
 from quant_assets.market.synthetic.equities import EquityPaths, simulate_equities
+from quant_assets.market.synthetic.faults import (
+    FaultPlan,
+    apply_action_faults,
+    apply_bar_faults,
+    faults_frame,
+    plan_bar_faults,
+)
 from quant_assets.market.synthetic.fundamentals import (
     ReportSchedule,
     build_report_schedule,
@@ -104,9 +112,9 @@ class SyntheticMarket:
         return vasicek_zero_rates(self._short_rate, np.array(TENORS_DAYS) / 365.0,
                                   self.config.initial_short_rate)
 
-    # ------------------------------------------------------------------ full-range frames
     @cached_property
-    def _bars(self) -> pd.DataFrame:
+    def _corp_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(T, N) split ratio and dividend going ex on each session (1 and 0 elsewhere)."""
         p = self._paths
         ratio = np.ones_like(p.close)
         div = np.zeros_like(p.close)
@@ -114,13 +122,39 @@ class SyntheticMarket:
             ratio[s.ex_idx, s.name] = s.ratio
         d = p.dividends
         div[d.ex_idx[d.paid], d.name[d.paid]] = d.amount[d.paid]
-        return bars_frame(self.config.seed, self.sessions, self._universe, p, ratio, div)
+        return ratio, div
 
     @cached_property
-    def _corporate_actions(self) -> pd.DataFrame:
+    def _fault_plan(self) -> FaultPlan:
+        ratio, div = self._corp_arrays
+        return plan_bar_faults(self.config, self._paths, self._universe, (ratio != 1) | (div > 0))
+
+    # ------------------------------------------------------------------ full-range frames
+    @cached_property
+    def _bars(self) -> pd.DataFrame:
+        ratio, div = self._corp_arrays
+        clean = bars_frame(self.config.seed, self.sessions, self._universe, self._paths, ratio, div)
+        return apply_bar_faults(clean, self._fault_plan, self._paths, self._universe.symbols)
+
+    @cached_property
+    def _clean_corporate_actions(self) -> pd.DataFrame:
         p = self._paths
         return corporate_actions_frame(p.splits, p.dividends, self._ext_sessions,
                                        self._universe.symbols, self.config.seed)
+
+    @cached_property
+    def _late_actions(self) -> tuple[pd.DataFrame, np.ndarray]:
+        return apply_action_faults(self._clean_corporate_actions, self.config.seed,
+                                   self.config.fault_late_action_share)
+
+    @cached_property
+    def _corporate_actions(self) -> pd.DataFrame:
+        return self._late_actions[0]
+
+    @cached_property
+    def _faults(self) -> pd.DataFrame:
+        ca, late = self._late_actions
+        return faults_frame(self._fault_plan, self.sessions, self._universe.symbols, ca, late)
 
     @cached_property
     def _delistings(self) -> pd.DataFrame:
@@ -137,8 +171,8 @@ class SyntheticMarket:
 
     @cached_property
     def _symbols(self) -> pd.DataFrame:
-        return symbols_frame(self.config.seed, self.sessions, self._universe, self._paths,
-                             self.config.distress_drift)
+        htb, fee = borrow_state(self.config.seed, self._universe, self._paths)
+        return symbols_frame(self.sessions, self._universe, self._paths, htb, fee)
 
     @cached_property
     def _rates(self) -> pd.DataFrame:
@@ -164,11 +198,17 @@ class SyntheticMarket:
 
     # ------------------------------------------------------------------ public feeds
     def bars(self, start, end) -> pd.DataFrame:
-        """Daily unadjusted bars for sessions in ``[start, end]``, sorted by (date, symbol)."""
+        """Daily unadjusted bars for sessions in ``[start, end]``, sorted by (date, symbol).
+
+        With fault rates set, some bars are missing, zero-volume or bad prints (see
+        :meth:`injected_faults`)."""
         return _window(self._bars, "date", start, end)
 
     def corporate_actions(self, start, end) -> pd.DataFrame:
-        """Splits and cash dividends with ``ex_date`` in ``[start, end]``."""
+        """Splits and cash dividends with ``ex_date`` in ``[start, end]``.
+
+        Every row is known by its ex-date (``announce_date <= ex_date``), so a window delivers
+        only what was known by its end; late actions are announced on their ex-date."""
         return _window(self._corporate_actions, "ex_date", start, end)
 
     def delistings(self, start, end) -> pd.DataFrame:
@@ -219,6 +259,15 @@ class SyntheticMarket:
                                         self._universe.symbols, self.config.option_crossed_fraction)
                   for t in idx]
         return pd.concat(frames, ignore_index=True)
+
+    def injected_faults(self) -> pd.DataFrame:
+        """Every fault injected into the feeds (empty for a clean config).
+
+        Columns ``kind, symbol, start_date, end_date, detail``; ``kind`` is one of
+        ``missing_bar, halt, zero_volume, bad_print, late_action`` (see :mod:`.faults`).
+        The oracle is never faulted: it keeps the clean truth.
+        """
+        return self._faults.copy()
 
     def symbol_master(self) -> pd.DataFrame:
         """``symbol, sector, list_date, delist_date, delist_reason`` for every name."""

@@ -14,7 +14,8 @@ variance curve (as in the Heston expected variance)::
 
 whose derivative ``v_long (1 - e^{-lambda T}) + v_short e^{-lambda T}`` is positive. Dynamics:
 ``v_short = VRP * 252 * true_var * exp(u - var_u / 2)`` with ``true_var`` the name's conditional
-daily variance (which mean-reverts and rises after down moves: GJR-GARCH and SV leverage) and
+daily variance (which mean-reverts and rises after down moves: the leverage of the
+log-volatility components in :mod:`.equities`) and
 ``u`` an AR(1) implied-variance shock; ``v_long = VRP * 252 * long-run variance``. So implied
 variance exceeds the expected realised variance by the factor VRP on average.
 """
@@ -27,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from quant_assets.market.synthetic.config import MarketConfig
-from quant_assets.market.synthetic.equities import GARCH_ALPHA, GARCH_BETA, GARCH_GAMMA, EquityPaths
+from quant_assets.market.synthetic.equities import EquityPaths
 from quant_assets.market.synthetic.seeding import stream
 from quant_assets.market.synthetic.universe import Universe
 
@@ -42,7 +43,7 @@ __all__ = [
 ]
 
 ETA_MEAN = 1.0
-TERM_DECAY = 252.0 * (1.0 - GARCH_ALPHA - GARCH_GAMMA / 2.0 - GARCH_BETA)  # per year
+TERM_DECAY = 2.52  # per year: speed at which the ATM variance term structure reverts
 _U_PHI, _U_SIGMA = 0.95, 0.05
 _ETA_CAP = 0.98  # eta <= 0.98 * 2 / (1 + |rho|)
 

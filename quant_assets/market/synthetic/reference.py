@@ -1,8 +1,7 @@
 """Reference data: point-in-time symbol snapshots and the symbol master.
 
-Borrow fees: most names 25-50 bp/yr; hard-to-borrow names (``htb``) 300-3000 bp/yr. With the
-distress drift on, a name becomes hard to borrow at 600-3000 bp/yr from the start of its
-pre-bankruptcy decline.
+Borrow status and fees come from :mod:`.borrow`: observable size, price, past volatility and
+drawdown plus lending-supply noise, as of the previous close (never the generator's future).
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ import pandas as pd
 
 from quant_assets.market.synthetic.config import SECTORS
 from quant_assets.market.synthetic.equities import EquityPaths
-from quant_assets.market.synthetic.seeding import stream
 from quant_assets.market.synthetic.universe import Universe
 
 __all__ = ["symbol_master_frame", "symbols_frame"]
@@ -20,18 +18,15 @@ __all__ = ["symbol_master_frame", "symbols_frame"]
 _SECTORS = np.array(SECTORS, dtype=object)
 
 
-def symbols_frame(seed: int, sessions: pd.DatetimeIndex, uni: Universe, paths: EquityPaths,
-                  distress_drift: bool) -> pd.DataFrame:
-    """PIT snapshots: one row per listed (date, symbol), sorted by (date, symbol)."""
+def symbols_frame(sessions: pd.DatetimeIndex, uni: Universe, paths: EquityPaths,
+                  htb_flags: np.ndarray, fees: np.ndarray) -> pd.DataFrame:
+    """PIT snapshots: one row per listed (date, symbol), sorted by (date, symbol).
+
+    ``htb_flags`` and ``fees`` are the (T, N) borrow state of :func:`.borrow.borrow_state`.
+    """
     t_i, n_i = np.nonzero(paths.listed)
-    fee = uni.borrow_fee_bps[n_i]
-    htb = uni.htb[n_i]
-    if distress_drift:
-        distress_fee = np.round(np.exp(stream(seed, "borrow").uniform(
-            np.log(600.0), np.log(3000.0), uni.n)), 2)
-        hot = t_i >= uni.distress_start[n_i]
-        fee = np.where(hot, np.maximum(fee, distress_fee[n_i]), fee)
-        htb = htb | hot
+    fee = fees[t_i, n_i]
+    htb = htb_flags[t_i, n_i]
     return pd.DataFrame({
         "date": sessions.values[t_i],
         "symbol": uni.symbols[n_i],

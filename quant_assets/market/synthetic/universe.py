@@ -20,6 +20,8 @@ __all__ = ["DELIST_REASONS", "N_STYLES", "Universe", "build_universe", "symbol_n
 N_STYLES = 3
 DELIST_REASONS: tuple[str, ...] = ("bankruptcy", "merger", "exchange_move")
 NEVER = np.iinfo(np.int64).max // 4  # delist index of names alive through the range
+PRICE_AT_MEDIAN_CAP, PRICE_SIZE_SLOPE, PRICE_NOISE = 35.0, 0.45, 0.55
+SPLITTER_SHARE = 0.4
 
 
 def symbol_names(n: int) -> np.ndarray:
@@ -88,15 +90,23 @@ def build_universe(cfg: MarketConfig, sessions: pd.DatetimeIndex) -> Universe:
     turnover = 0.006 * np.exp(0.5 * rng.standard_normal(n))
     trade_size = rng.uniform(80.0, 300.0, n)
 
-    split_threshold = np.exp(rng.uniform(np.log(90.0), np.log(450.0), n))
-    penny = rng.random(n) < 0.06
-    price0 = np.where(penny, np.exp(rng.normal(np.log(2.5), 0.4, n)),
-                      np.exp(rng.normal(np.log(35.0), 0.9, n)))
+    # Share prices rise with size (log price ~ 0.45 log cap + noise): large names trade at
+    # $50-$300, the smallest at a few dollars, as in the cross-section of US listings.
+    price0 = np.exp(np.log(PRICE_AT_MEDIAN_CAP) + PRICE_SIZE_SLOPE * (log_cap - np.log(2e9))
+                    + PRICE_NOISE * rng.standard_normal(n))
+    # a forward split is announced once the price is 1.3-5x its level at the start (at least
+    # $60), by the 40% of names that split at all (many high-priced names never do); a 1:10
+    # reverse split below a floor between $1 and $3
+    split_threshold = np.maximum(price0 * np.exp(rng.uniform(np.log(1.3), np.log(5.0), n)), 60.0)
+    split_threshold = np.where(rng.random(n) < SPLITTER_SHARE, split_threshold, np.inf)
     reverse_threshold = np.exp(rng.uniform(0.0, np.log(3.0), n))
-    price0 = np.round(np.clip(price0, 1.3 * reverse_threshold, 0.8 * split_threshold), 2)
+    price0 = np.round(np.clip(price0, 1.3 * reverse_threshold, None), 2)
 
-    # listings: a fraction of names IPO inside the range
-    n_ipo = round(cfg.ipo_fraction * n) if n_t > 60 else 0
+    # listings: IPOs at a constant yearly rate of the live names, so that with an equal
+    # delisting rate the number of listed names stays roughly stable
+    years = n_t / 252.0
+    ipo_share = cfg.annual_ipo_rate * years / (1.0 + cfg.annual_ipo_rate * years)
+    n_ipo = round(ipo_share * n) if n_t > 60 else 0
     order = rng.permutation(n)
     ipo = np.zeros(n, dtype=bool)
     ipo[order[:n_ipo]] = True
@@ -165,7 +175,8 @@ def _delistings(cfg: MarketConfig, rng: np.random.Generator, n: int, n_t: int,
     min_life = int(max(10, min(120, n_t // 3)))
     eligible = np.flatnonzero(list_idx + min_life < n_t - 1)
     eligible = np.setdiff1d(eligible, protected)
-    n_delist = round(cfg.annual_delisting_rate * n_t / 252.0 * n)
+    n_live = int((list_idx == 0).sum())  # names listed at the start (IPOs replace delistings)
+    n_delist = round(cfg.annual_delisting_rate * n_t / 252.0 * n_live)
     n_delist = min(n_delist, len(eligible))
     if n_delist == 0:
         return delist_idx, reason, dret, distress_start, distress_drop, merger_announce, \

@@ -26,7 +26,7 @@ def make_market(**kw) -> SyntheticMarket:
 
 
 TINY = {"seed": 11, "n_symbols": 30, "start": "2024-01-02", "end": "2024-06-21",
-        "n_option_underliers": 3, "annual_delisting_rate": 0.3, "ipo_fraction": 0.1}
+        "n_option_underliers": 3, "annual_delisting_rate": 0.3, "annual_ipo_rate": 0.3}
 
 
 @pytest.fixture(scope="session")

@@ -41,7 +41,7 @@ def _check_bars(bars, symbols):
 @given(seed=st.integers(0, 2**31 - 1))
 def test_bar_invariants_over_seeds(seed):
     mkt = make_market(seed=seed, n_symbols=20, start="2024-01-02", end="2024-04-30",
-                      n_option_underliers=0, annual_delisting_rate=0.3, ipo_fraction=0.2)
+                      n_option_underliers=0, annual_delisting_rate=0.3, annual_ipo_rate=0.6)
     bars = _all(mkt, "bars")
     _check_bars(bars, _all(mkt, "symbols"))
     # session_id is the running session number
@@ -121,7 +121,8 @@ def _prev_close(bars, ca):
 def test_splits_show_the_raw_jump(demo_market):
     ca = _all(demo_market, "corporate_actions")
     sp = ca[ca["event_type"] == "split"]
-    assert (sp["ratio"] > 1).sum() >= 3 and (sp["ratio"] == 0.1).sum() >= 1
+    assert len(sp) >= 2  # splits are rare: a few per hundred name-years
+    assert (sp["ratio"] == 0.1).sum() >= 1
     assert set(sp["ratio"]) <= {1.5, 2.0, 3.0, 0.1} and (sp["amount"] == 0).all()
     m = _prev_close(_all(demo_market, "bars"), sp)
     assert len(m) == len(sp)
