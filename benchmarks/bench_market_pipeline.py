@@ -39,9 +39,10 @@ def _child(stage: str) -> dict:
     t0 = time.perf_counter()
     out: dict = {}
     if stage == "generate":
+        from quant_assets.config import load_profile
         from quant_assets.defs.resources import _synthetic_market
-        from quant_assets.defs.runtime import PROFILE
 
+        PROFILE = load_profile()
         mkt = _synthetic_market(PROFILE.name)
         bars = mkt.bars(PROFILE.start, PROFILE.end)
         out["bar_rows"] = len(bars)
@@ -49,19 +50,20 @@ def _child(stage: str) -> dict:
     elif stage == "pipeline":
         out.update(_pipeline())
     else:
-        from quant_assets.definitions import all_assets, defs
-        from quant_assets.defs.runtime import PARTITIONS
+        from quant_assets.definitions import defs
 
-        keys = PARTITIONS.get_partition_keys()
+        keys = defs.resolve_job_def("market_data_job").partitions_def.get_partition_keys()
         options = {"raw_option_quotes", "option_quotes"}
         if stage == "graph":
-            assets = [a for a in all_assets if a.key.to_user_string() not in options]
+            assets = [a for a in defs.assets if a.key.to_user_string() not in options]
+            checks = list(defs.asset_checks)
             window = (keys[0], keys[min(126, len(keys)) - 1])
         else:
-            assets = [a for a in all_assets if a.key.to_user_string() in options]
+            assets = [a for a in defs.assets if a.key.to_user_string() in options]
+            checks = []
             window = (keys[-21], keys[-1])
         result = dg.materialize(
-            assets, resources=defs.resources, tags={RANGE[0]: window[0], RANGE[1]: window[1]}
+            [*assets, *checks], resources=defs.resources, tags={RANGE[0]: window[0], RANGE[1]: window[1]}
         )
         out["success"] = result.success
         out["sessions"] = keys.index(window[1]) - keys.index(window[0]) + 1
@@ -83,10 +85,11 @@ def _pipeline() -> dict:
     import pandas as pd
 
     from quant_assets.calendars import sessions_in_range
+    from quant_assets.config import load_profile
     from quant_assets.defs.resources import PITParquetIOManager, SyntheticMarketSource
-    from quant_assets.defs.runtime import PROFILE
     from quant_assets.market.feeds import RAW_FEEDS, curate_window, ingest_feed
 
+    PROFILE = load_profile()
     source = SyntheticMarketSource(profile=PROFILE.name)
     store = PITParquetIOManager(profile=PROFILE.name).store()
     sessions = sessions_in_range(PROFILE.start, PROFILE.end)

@@ -1,23 +1,19 @@
-"""The one place that assembles the graph: ``defs``."""
+"""The code location the Dagster tools load (``dagster ... -m quant_assets.definitions``).
+
+This module, not the library, is the process entry: it reads the profile named by
+``$QUANT_ASSETS_PROFILE`` (default ``demo``; the one environment read of the graph) and makes
+the local SQLite instance cheap to write to (``defs.lib.instance_tuning``; set
+``QUANT_ASSETS_SQLITE_DURABLE=1`` to keep SQLite's defaults). Everything else is built by
+:func:`quant_assets.defs.build_definitions`.
+"""
 
 from __future__ import annotations
 
-import dagster as dg
+from quant_assets.config import load_profile
+from quant_assets.defs import build_definitions
+from quant_assets.defs.lib.instance_tuning import tune_local_sqlite
 
-from quant_assets.defs.instance_tuning import tune_local_sqlite
-from quant_assets.defs.market.assets import curated_assets, raw_assets
-from quant_assets.defs.market.schedules import market_data_job, market_data_schedule
-from quant_assets.defs.reference.assets import sessions
-from quant_assets.defs.resources import build_resources
-from quant_assets.defs.runtime import PROFILE
-
+PROFILE = load_profile()  # $QUANT_ASSETS_PROFILE, else "demo"
 tune_local_sqlite()
 
-all_assets = [sessions, *raw_assets, *curated_assets]
-
-defs = dg.Definitions(
-    assets=all_assets,
-    jobs=[market_data_job],
-    schedules=[market_data_schedule],
-    resources=build_resources(PROFILE),
-)
+defs = build_definitions(PROFILE)

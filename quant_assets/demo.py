@@ -28,6 +28,15 @@ def _ensure_dagster_home() -> Path:
     return home
 
 
+def _warnings(result) -> str:
+    """``; warnings: check (asset) ...`` for the WARN checks that failed in a run, else ``''``."""
+    failed = sorted(
+        f"{e.check_name} ({e.asset_key.to_user_string()})"
+        for e in result.get_asset_check_evaluations() if not e.passed
+    )
+    return f"; warnings: {', '.join(failed)}" if failed else ""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default=os.environ.get("QUANT_ASSETS_PROFILE", "demo"))
@@ -37,24 +46,29 @@ def main(argv: list[str] | None = None) -> int:
         help="sessions per single-run window (bounds memory on large profiles)",
     )
     args = parser.parse_args(argv)
-    os.environ["QUANT_ASSETS_PROFILE"] = args.profile
     home = _ensure_dagster_home()
 
     import dagster as dg
 
-    from quant_assets.definitions import all_assets, defs
+    from quant_assets.config import load_profile
+    from quant_assets.defs import build_definitions
+    from quant_assets.defs.lib.instance_tuning import tune_local_sqlite
+    from quant_assets.defs.lib.partitions import session_partitions
     from quant_assets.defs.resources import PITParquetIOManager, catalog_path
-    from quant_assets.defs.runtime import PARTITIONS, PROFILE
     from quant_assets.reporting.market_summary import write_market_summary
 
+    profile = load_profile(args.profile)
+    tune_local_sqlite()
+    defs = build_definitions(profile)
+    all_assets = list(defs.assets)
     instance = dg.DagsterInstance.get()
-    keys = PARTITIONS.get_partition_keys()
+    keys = session_partitions(profile).get_partition_keys()
     missing = {
         a.key.to_user_string(): len(keys) - len(instance.get_materialized_partitions(a.key))
         for a in all_assets
     }
     todo = {k: v for k, v in missing.items() if v}
-    print(f"profile {PROFILE.name}: {len(keys)} sessions {keys[0]}..{keys[-1]}, data in {PROFILE.data_dir}")
+    print(f"profile {profile.name}: {len(keys)} sessions {keys[0]}..{keys[-1]}, data in {profile.data_dir}")
     t0 = time.perf_counter()
     if todo or args.rerun:
         windows = [keys[i : i + args.chunk_sessions] for i in range(0, len(keys), args.chunk_sessions)]
@@ -62,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
               f"({sum(todo.values())} asset-partitions missing) ...", flush=True)
         for n, window in enumerate(windows, 1):
             result = dg.materialize(
-                all_assets,
+                [*all_assets, *defs.asset_checks],
                 # One line per asset and window; the full event stream is in the UI.
                 run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
                 instance=instance,
@@ -75,14 +89,14 @@ def main(argv: list[str] | None = None) -> int:
                       "see the Dagster logs above", file=sys.stderr)
                 return 1
             print(f"[{n}/{len(windows)}] {window[0]}..{window[-1]}: run {result.run_id} ok "
-                  f"({time.perf_counter() - t0:.1f} s elapsed)", flush=True)
+                  f"({time.perf_counter() - t0:.1f} s elapsed){_warnings(result)}", flush=True)
     else:
         print("every asset partition is already materialized: re-using what is stored "
               "(pass --rerun to run again; raw partitions are immutable and re-ingest as no-ops)")
 
-    store = PITParquetIOManager(profile=PROFILE.name).store()
-    catalog = store.write_duckdb_catalog(catalog_path(PROFILE))
-    report = write_market_summary(store.root, PROFILE.data_dir / "reports")
+    store = PITParquetIOManager(profile=profile.name).store()
+    catalog = store.write_duckdb_catalog(catalog_path(profile))
+    report = write_market_summary(store.root, profile.data_dir / "reports")
     print("\nstored datasets (DuckDB views over partitioned Parquet):")
     for row in report.datasets:
         print(f"  {row['view']:<36} {row['rows']:>12,} rows")

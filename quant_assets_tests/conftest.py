@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 
-# Must be set before quant_assets.defs is imported: a code location serves one profile.
+# The profile the code location (quant_assets.definitions) serves in tests.
 os.environ["QUANT_ASSETS_PROFILE"] = "tiny"
 os.environ.setdefault("QUANT_ASSETS_DATA", tempfile.mkdtemp(prefix="quant_assets_test_data_"))
 os.environ.setdefault("MPLBACKEND", "Agg")

@@ -1,13 +1,11 @@
-"""The Dagster graph, one folder per domain; ``quant_assets.definitions`` assembles it.
+"""The Dagster graph, one folder per domain, built for a profile by :func:`build_definitions`.
 
-The graph deliberately uses Dagster APIs marked beta or preview (single-run backfill
-policies, ``dagster-pandera`` types, partition mappings that tolerate the first session);
-their warnings are silenced here once instead of on every import.
+Importing this package (or any module under it) defines nothing and reads no environment:
+generic helpers live in ``defs.lib``, each domain folder exposes factories taking the profile
+and its partitions, and ``build_definitions`` assembles them. ``quant_assets.definitions`` is
+the code location the Dagster tools load.
 """
 
-import warnings
+from quant_assets.defs.build import build_definitions
 
-import dagster as dg
-
-for _category in (dg.BetaWarning, dg.PreviewWarning):
-    warnings.filterwarnings("ignore", category=_category)
+__all__ = ["build_definitions"]

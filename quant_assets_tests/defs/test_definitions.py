@@ -9,9 +9,12 @@ import pytest
 from quant_assets import schemas
 from quant_assets.calendars import sessions_in_range
 from quant_assets.config import load_profile
-from quant_assets.definitions import all_assets, defs
+from quant_assets.defs import build_definitions
+from quant_assets.defs.market import checks
 
 ORACLE_GROUP = "oracle"
+defs = build_definitions("tiny")
+all_assets = list(defs.assets)
 
 
 @pytest.fixture(scope="module")
@@ -27,10 +30,30 @@ def test_every_asset_check_job_schedule_and_sensor_resolves(graph):
     job = defs.resolve_job_def("market_data_job")
     assert job.partitions_def is not None
     assert defs.resolve_schedule_def("market_data_schedule").job_name == "market_data_job"
-    check_keys = graph.asset_check_keys
-    for asset in ("raw_bars", "adjusted_prices"):
-        names = {c.name for c in check_keys if c.asset_key.to_user_string() == asset}
-        assert {"schema", "no_negative_values", "unique_keys", "ohlc_consistent"} <= names
+    names = {}
+    for key in graph.asset_check_keys:
+        names.setdefault(key.asset_key.to_user_string(), set()).add(key.name)
+    assert names["raw_bars"] == {checks.CHECK_ARRIVAL, checks.CHECK_BAR_COVERAGE}
+    assert names["adjusted_prices"] == {
+        checks.CHECK_ROW_COUNT, checks.CHECK_CORPORATE_ACTIONS, checks.CHECK_RETURN_OUTLIERS
+    }
+    # Every vendor feed checks its arrival times; nothing restates a schema rule.
+    for feed in ("symbols", "rates", "raw_corporate_actions", "raw_option_quotes", "oracle_expected_returns"):
+        assert checks.CHECK_ARRIVAL in names[feed], feed
+    assert not {"schema", "no_negative_values", "unique_keys", "ohlc_consistent"} & set().union(*names.values())
+
+
+@pytest.mark.parametrize("profile", ["tiny", "demo"])
+def test_built_definitions_are_partitioned_by_the_profile_sessions(profile):
+    built = build_definitions(profile)
+    p = load_profile(profile)
+    expected = [d.strftime("%Y-%m-%d") for d in sessions_in_range(p.start, p.end)]
+    assert built.resolve_job_def("market_data_job").partitions_def.get_partition_keys() == expected
+    for asset in built.assets:
+        assert asset.partitions_def.get_partition_keys() == expected, asset.key
+    for check in built.asset_checks:
+        for spec in check.check_specs:
+            assert spec.partitions_def.get_partition_keys() == expected, spec.key
 
 
 def test_partitions_are_exactly_the_profile_sessions():

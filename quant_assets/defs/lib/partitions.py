@@ -43,6 +43,6 @@ def session_partitions(profile: Profile) -> dg.TimeWindowPartitionsDefinition:
     return _session_partitions(str(profile.start.date()), str(profile.end.date()))
 
 
-PREVIOUS_SESSION_AND_WINDOW = dg.TimeWindowPartitionMapping(
-    start_offset=-1, end_offset=0, allow_nonexistent_upstream_partitions=True
-)
+def previous_session_and_window() -> dg.TimeWindowPartitionMapping:
+    """Partition mapping to the upstream window plus the session before it (none at the start)."""
+    return dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=0, allow_nonexistent_upstream_partitions=True)

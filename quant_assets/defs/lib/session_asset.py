@@ -1,21 +1,23 @@
 """The one way to declare a session-partitioned, schema-typed, checked asset.
 
 ``@session_asset(...)`` wraps a function returning ``(frame, metadata)`` into a Dagster asset
-that is partitioned by XNYS session, backfills as a single run over a window, is typed by its
-Pandera schema, is stored by the point-in-time IO manager in its ``layer``, reports headline
-metadata and evaluates the blocking frame checks on every output.
+that is partitioned by the given XNYS session partitions, backfills as a single run over a
+window, is typed by its Pandera schema, is validated against it before the point-in-time IO
+manager stores it in its ``layer``, reports headline metadata and evaluates its
+:class:`~quant_assets.defs.lib.frame_checks.FrameCheck` checks on every output.
 """
 
+from __future__ import annotations
+
 import functools
-from typing import Callable
+import inspect
+from collections.abc import Callable, Sequence
 
 import dagster as dg
 import pandas as pd
 
-from quant_assets.defs.frame_checks import FrameChecks
-from quant_assets.defs.market.schedules import MARKET_FRESHNESS
-from quant_assets.defs.runtime import PARTITIONS
-from quant_assets.defs.types import dagster_type
+from quant_assets.defs.lib.frame_checks import FrameCheck, validate_frame
+from quant_assets.defs.lib.types import dagster_type
 
 
 def headline(df: pd.DataFrame) -> dict:
@@ -32,28 +34,38 @@ def session_asset(
     schema: type,
     layer: str,
     group: str,
+    partitions_def: dg.PartitionsDefinition,
     date_col: str = "date",
-    fresh: bool = True,
+    freshness_policy: dg.FreshnessPolicy | None = None,
+    checks: Sequence[FrameCheck] = (),
     name: str | None = None,
     metadata: dict | None = None,
     **asset_kwargs,
-) -> Callable:
-    checks = FrameChecks(schema)
+) -> Callable[[Callable], dg.AssetsDefinition]:
+    """Decorator: ``fn(...) -> (frame, metadata)`` becomes a session-partitioned asset.
+
+    ``checks`` are evaluated on each output after it is stored, with ``fn``'s arguments (its
+    inputs, context and resources) by name.
+    """
 
     def decorator(fn: Callable) -> dg.AssetsDefinition:
         asset_name = name or fn.__name__
+        signature = inspect.signature(fn)
 
         @functools.wraps(fn)
         def body(*args, **kwargs):
             df, meta = fn(*args, **kwargs)
-            checks.validate(df)
+            validate_frame(schema, df)
             yield dg.Output(df, metadata={**headline(df), **meta})
-            yield from checks.evaluate(df)
+            if checks:
+                inputs = signature.bind(*args, **kwargs).arguments
+                for check in checks:
+                    yield check.result(df, inputs)
 
         return dg.asset(
             name=asset_name,
             group_name=group,
-            partitions_def=PARTITIONS,
+            partitions_def=partitions_def,
             backfill_policy=dg.BackfillPolicy.single_run(),
             dagster_type=dagster_type(schema),
             metadata={
@@ -63,9 +75,9 @@ def session_asset(
                 "dagster/column_schema": dagster_type(schema).metadata["schema"],
                 **(metadata or {}),
             },
-            check_specs=checks.specs(asset_name),
+            check_specs=[check.spec(asset_name) for check in checks],
             kinds={"parquet", "pandas"},
-            freshness_policy=MARKET_FRESHNESS if fresh else None,
+            freshness_policy=freshness_policy,
             **asset_kwargs,
         )(body)
 
