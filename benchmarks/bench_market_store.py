@@ -5,7 +5,7 @@ Data: seeded random raw bars for 1,500 names x 2,520 sessions (~3.8M rows) with 
 
 Measured side by side in one process:
 
-0. ``validate_bars`` over the whole window (boundary checks before ingestion).
+0. ``validate_feed`` of the bars over the whole window (boundary checks before ingestion).
 1. ``curate_prices`` over the whole window vs a per-symbol pandas loop computing the same
    returns (results compared).
 2. ``pit_adjusted_history`` (total return) at the last session vs a per-symbol
@@ -38,7 +38,7 @@ from quant_assets.market import (
     ParquetStore,
     curate_prices,
     pit_adjusted_history,
-    validate_bars,
+    validate_feed,
 )
 
 
@@ -138,9 +138,9 @@ def main() -> None:
                             "close": pd.Series([], dtype=float)})
 
     full = bars.assign(nbbo_spread=0.01, trades=1, session_id=0)
-    t_val, _ = timed(validate_bars, full, known_symbols=set(bars["symbol"]),
-                     expected_sessions=sorted(bars["date"].unique()))
-    print(f"validate_bars        : {t_val:6.2f} s")
+    t_val, _ = timed(validate_feed, "bars", full, known_symbols=set(bars["symbol"]),
+                     sessions=sorted(bars["date"].unique()))
+    print(f"validate_feed(bars)  : {t_val:6.2f} s")
     del full
     t_cur, cur = timed(curate_prices, bars, no_prev, ca, dl, repeat=3)
     t_ref, ref = timed(reference_curate, bars, ca, dl, repeat=2)

@@ -7,17 +7,71 @@ used as Dagster types at every asset boundary (see ``quant_assets.defs.types``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from quant_assets.market.lineage import LINEAGE_COLUMNS
 from quant_assets.market.quality import QC_FLAGS
 from quant_assets.market.sectors import SECTORS
 
 UtcTimestamp = Annotated[pd.DatetimeTZDtype, "ns", "UTC"]
 NyTimestamp = Annotated[pd.DatetimeTZDtype, "ns", "America/New_York"]
+
+# ------------------------------------------------------------------ plausibility bounds
+# Bounds a correct US equity/option delivery never reaches. They are deliberately loose: an
+# outlier that is internally consistent (a bad print, a halt, a zero-volume day) is data and is
+# flagged by asset checks downstream; these bounds only catch values no market produces
+# (infinities, overflowed integers, unit or decimal-point errors).
+MAX_PRICE = 1e6
+"""USD per share or per option contract unit. The highest US share price ever quoted
+(Berkshire Hathaway class A, ~$0.75M in 2024) stays below it; 1e300 or inf never does."""
+MAX_SHARES = 1e12
+"""Shares (daily volume, trades, option sizes, open interest, shares outstanding). The whole
+US equity market trades ~1e10 shares a day and the largest share count is ~1.5e10 (Apple);
+2**62 is an overflowed counter."""
+MAX_BOOK_EQUITY = 1e13
+"""USD, absolute: ten times the largest book equity of any listed company (~$1T)."""
+MAX_EPS = MAX_PRICE
+"""USD per share, absolute: earnings per share cannot sensibly exceed the price ceiling."""
+SPLIT_RATIO_BOUNDS = (1 / 100, 100.0)
+"""New shares per old share. Forward splits above 50-for-1 and reverse splits beyond
+1-for-100 are practically unknown on US exchanges; 1e12 is a unit or decimal error."""
+MAX_DIVIDEND_YIELD = 0.5
+"""A cash dividend is below this fraction of the previous close. Regular dividends are a few
+percent; the largest special dividends are a third of the price. A $1,000 dividend on a $38
+stock would make the curated total return +2,600%."""
+MAX_DELISTING_RETURN = 10.0
+"""Delisting return (fraction): at most +1,000%; the largest takeover premiums are ~+300%."""
+RATE_BOUNDS = (-0.05, 0.25)
+"""Continuously compounded risk-free rate: the most negative policy rates were -0.75% (SNB)
+and the highest US Treasury yields ~16% (1981); 5.0 is a percent delivered as a fraction."""
+MID_TOLERANCE = 0.005
+"""USD: an option NBBO mid lies within [min(bid, ask), max(bid, ask)] up to half a cent of
+rounding."""
+
+
+def _between(series: pd.Series, lo: float, hi: float) -> pd.Series:
+    return (series >= lo) & (series <= hi)
+
+
+DATAFRAME_CHECK_FIELDS: dict[str, str] = {}
+"""Columns each dataframe-level check is about, so errors name them (check name -> columns)."""
+
+
+def frame_rule(*columns: str):
+    """``pa.dataframe_check`` that records which ``columns`` the rule is about."""
+
+    def decorator(fn):
+        DATAFRAME_CHECK_FIELDS[fn.__name__] = ",".join(columns)
+        return pa.dataframe_check(fn)
+
+    return decorator
 
 
 
@@ -48,33 +102,36 @@ class Sessions(Lineage):
     class Config:
         unique = ["date"]
 
-    @pa.dataframe_check
+    @frame_rule("open_utc", "close_utc")
     def open_before_close(cls, df: pd.DataFrame) -> Series[bool]:
         return df["open_utc"] < df["close_utc"]
 
 
 class DailyOHLC(Lineage):
-    """Daily OHLCV of one name: prices positive, low <= open, close <= high, VWAP in range."""
+    """Daily OHLCV of one name: prices in (0, MAX_PRICE], low <= open, close <= high, VWAP in range.
+
+    This is the one place the OHLC rule is written (``ohlc_consistent``).
+    """
 
     date: Series[pd.Timestamp]
     symbol: Series[str]
-    open: Series[float] = pa.Field(gt=0)
-    high: Series[float] = pa.Field(gt=0)
-    low: Series[float] = pa.Field(gt=0)
-    close: Series[float] = pa.Field(gt=0)
-    vwap: Series[float] = pa.Field(gt=0)
-    volume: Series[int] = pa.Field(ge=0)
+    open: Series[float] = pa.Field(gt=0, le=MAX_PRICE)
+    high: Series[float] = pa.Field(gt=0, le=MAX_PRICE)
+    low: Series[float] = pa.Field(gt=0, le=MAX_PRICE)
+    close: Series[float] = pa.Field(gt=0, le=MAX_PRICE)
+    vwap: Series[float] = pa.Field(gt=0, le=MAX_PRICE)
+    volume: Series[int] = pa.Field(ge=0, lt=MAX_SHARES)
 
     class Config:
         unique = ["date", "symbol"]
 
-    @pa.dataframe_check
+    @frame_rule("open", "high", "low", "close")
     def ohlc_consistent(cls, df: pd.DataFrame) -> Series[bool]:
         lo = df[["open", "close"]].min(axis=1)
         hi = df[["open", "close"]].max(axis=1)
         return (df["low"] <= lo) & (hi <= df["high"])
 
-    @pa.dataframe_check
+    @frame_rule("vwap")
     def vwap_within_range(cls, df: pd.DataFrame) -> Series[bool]:
         return (df["low"] <= df["vwap"]) & (df["vwap"] <= df["high"])
 
@@ -82,9 +139,13 @@ class DailyOHLC(Lineage):
 class RawBars(DailyOHLC):
     """Unadjusted daily bars exactly as delivered (blueprint §3.1)."""
 
-    nbbo_spread: Series[float] = pa.Field(ge=0)
-    trades: Series[int] = pa.Field(ge=0)
+    nbbo_spread: Series[float] = pa.Field(ge=0, le=MAX_PRICE)
+    trades: Series[int] = pa.Field(ge=0, lt=MAX_SHARES)
     session_id: Series[int] = pa.Field(ge=0)
+
+    @frame_rule("nbbo_spread")
+    def spread_below_high(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["nbbo_spread"] <= df["high"]
 
 
 class CorporateActions(Lineage):
@@ -96,15 +157,33 @@ class CorporateActions(Lineage):
     ex_date: Series[pd.Timestamp]
     record_date: Series[pd.Timestamp]
     pay_date: Series[pd.Timestamp]
-    ratio: Series[float] = pa.Field(gt=0)
-    amount: Series[float] = pa.Field(ge=0)
+    ratio: Series[float] = pa.Field(gt=0, le=SPLIT_RATIO_BOUNDS[1])
+    amount: Series[float] = pa.Field(ge=0, le=MAX_PRICE)
 
     class Config:
         unique = ["symbol", "event_type", "ex_date"]
 
-    @pa.dataframe_check
+    @frame_rule("announce_date")
     def announced_before_ex(cls, df: pd.DataFrame) -> Series[bool]:
         return df["announce_date"] <= df["ex_date"]
+
+    @frame_rule("record_date")
+    def record_on_or_after_ex(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["record_date"] >= df["ex_date"]
+
+    @frame_rule("pay_date")
+    def paid_on_or_after_record(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["pay_date"] >= df["record_date"]
+
+    @frame_rule("ratio")
+    def split_ratio_plausible(cls, df: pd.DataFrame) -> Series[bool]:
+        """Split rows: ratio within SPLIT_RATIO_BOUNDS; dividend rows: ratio exactly 1."""
+        split = df["event_type"] == "split"
+        return (split & _between(df["ratio"], *SPLIT_RATIO_BOUNDS)) | (~split & (df["ratio"] == 1.0))
+
+    @frame_rule("amount")
+    def splits_pay_no_cash(cls, df: pd.DataFrame) -> Series[bool]:
+        return (df["event_type"] != "split") | (df["amount"] == 0.0)
 
 
 class Delistings(Lineage):
@@ -113,7 +192,7 @@ class Delistings(Lineage):
     symbol: Series[str]
     delist_date: Series[pd.Timestamp]
     reason: Series[str] = pa.Field(isin=["bankruptcy", "merger", "exchange_move"])
-    delisting_return: Series[float] = pa.Field(ge=-1.0)
+    delisting_return: Series[float] = pa.Field(ge=-1.0, le=MAX_DELISTING_RETURN)
 
     class Config:
         unique = ["symbol"]
@@ -125,14 +204,14 @@ class Fundamentals(Lineage):
     symbol: Series[str]
     period_end: Series[pd.Timestamp]
     report_date: Series[pd.Timestamp]
-    book_equity: Series[float]
-    shares_outstanding: Series[float] = pa.Field(gt=0)
-    eps: Series[float]
+    book_equity: Series[float] = pa.Field(ge=-MAX_BOOK_EQUITY, le=MAX_BOOK_EQUITY)
+    shares_outstanding: Series[float] = pa.Field(gt=0, le=MAX_SHARES)
+    eps: Series[float] = pa.Field(ge=-MAX_EPS, le=MAX_EPS)
 
     class Config:
         unique = ["symbol", "period_end"]
 
-    @pa.dataframe_check
+    @frame_rule("report_date")
     def arrives_after_period_end(cls, df: pd.DataFrame) -> Series[bool]:
         return df["report_date"] > df["period_end"]
 
@@ -147,7 +226,7 @@ class EarningsCalendar(Lineage):
     class Config:
         unique = ["symbol", "announce_date", "earnings_date"]
 
-    @pa.dataframe_check
+    @frame_rule("announce_date")
     def announced_ahead(cls, df: pd.DataFrame) -> Series[bool]:
         return df["announce_date"] <= df["earnings_date"]
 
@@ -159,15 +238,15 @@ class Symbols(Lineage):
     symbol: Series[str]
     sector: Series[str] = pa.Field(isin=list(SECTORS))
     list_date: Series[pd.Timestamp]
-    tick_size: Series[float] = pa.Field(gt=0)
-    borrow_fee_bps: Series[float] = pa.Field(ge=0)
+    tick_size: Series[float] = pa.Field(gt=0, le=MAX_PRICE)
+    borrow_fee_bps: Series[float] = pa.Field(ge=0, le=1e5)
     htb: Series[bool]
-    shares_outstanding: Series[float] = pa.Field(gt=0)
+    shares_outstanding: Series[float] = pa.Field(gt=0, le=MAX_SHARES)
 
     class Config:
         unique = ["date", "symbol"]
 
-    @pa.dataframe_check
+    @frame_rule("list_date")
     def listed_by_date(cls, df: pd.DataFrame) -> Series[bool]:
         return df["list_date"] <= df["date"]
 
@@ -176,8 +255,8 @@ class Rates(Lineage):
     """Risk-free zero curve per session (continuously compounded)."""
 
     date: Series[pd.Timestamp]
-    tenor_days: Series[int] = pa.Field(gt=0)
-    rate: Series[float] = pa.Field(ge=-0.05, le=0.5)
+    tenor_days: Series[int] = pa.Field(gt=0, le=36_500)
+    rate: Series[float] = pa.Field(ge=RATE_BOUNDS[0], le=RATE_BOUNDS[1])
 
     class Config:
         unique = ["date", "tenor_days"]
@@ -190,24 +269,31 @@ class RawOptionQuotes(Lineage):
     ts_ns: Series[int]
     underlier: Series[str]
     expiry: Series[pd.Timestamp]
-    strike: Series[float] = pa.Field(gt=0)
+    strike: Series[float] = pa.Field(gt=0, le=MAX_PRICE)
     cp_flag: Series[str] = pa.Field(isin=["C", "P"])
-    bid: Series[float] = pa.Field(ge=0)
-    ask: Series[float] = pa.Field(ge=0)
-    bid_size: Series[int] = pa.Field(ge=0)
-    ask_size: Series[int] = pa.Field(ge=0)
-    nbbo_mid: Series[float] = pa.Field(ge=0)
+    bid: Series[float] = pa.Field(ge=0, le=MAX_PRICE)
+    ask: Series[float] = pa.Field(ge=0, le=MAX_PRICE)
+    bid_size: Series[int] = pa.Field(ge=0, lt=MAX_SHARES)
+    ask_size: Series[int] = pa.Field(ge=0, lt=MAX_SHARES)
+    nbbo_mid: Series[float] = pa.Field(ge=0, le=MAX_PRICE)
     exchs_bitmap: Series[int] = pa.Field(ge=0)
-    volume: Series[int] = pa.Field(ge=0)
-    open_interest: Series[int] = pa.Field(ge=0)
+    volume: Series[int] = pa.Field(ge=0, lt=MAX_SHARES)
+    open_interest: Series[int] = pa.Field(ge=0, lt=MAX_SHARES)
     qc_flag: Series[str] = pa.Field(isin=list(QC_FLAGS))
 
     class Config:
         unique = ["date", "underlier", "expiry", "strike", "cp_flag"]
 
-    @pa.dataframe_check
+    @frame_rule("expiry")
     def expiry_after_date(cls, df: pd.DataFrame) -> Series[bool]:
         return df["expiry"] >= df["date"]
+
+    @frame_rule("nbbo_mid")
+    def mid_within_quote(cls, df: pd.DataFrame) -> Series[bool]:
+        """Mid within [min(bid, ask), max(bid, ask)] +/- MID_TOLERANCE (crossed quotes are flagged, not rejected)."""
+        lo = np.minimum(df["bid"], df["ask"]) - MID_TOLERANCE
+        hi = np.maximum(df["bid"], df["ask"]) + MID_TOLERANCE
+        return (df["nbbo_mid"] >= lo) & (df["nbbo_mid"] <= hi)
 
 
 class OptionQuotes(RawOptionQuotes):
@@ -215,7 +301,7 @@ class OptionQuotes(RawOptionQuotes):
 
     qc_flag: Series[str] = pa.Field(isin=["ok"])
 
-    @pa.dataframe_check
+    @frame_rule("bid", "ask")
     def bid_below_ask(cls, df: pd.DataFrame) -> Series[bool]:
         return df["bid"] < df["ask"]
 
@@ -228,10 +314,10 @@ class AdjustedPrices(DailyOHLC):
     them (``quant_assets.market.adjustments.pit_adjusted_history``).
     """
 
-    split_ratio: Series[float] = pa.Field(gt=0)
-    dividend: Series[float] = pa.Field(ge=0)
-    ret_price: Series[float] = pa.Field(nullable=True, ge=-1.0)
-    ret_total: Series[float] = pa.Field(nullable=True, ge=-1.0)
+    split_ratio: Series[float] = pa.Field(ge=SPLIT_RATIO_BOUNDS[0], le=SPLIT_RATIO_BOUNDS[1])
+    dividend: Series[float] = pa.Field(ge=0, le=MAX_PRICE)
+    ret_price: Series[float] = pa.Field(nullable=True, ge=-1.0, le=MAX_PRICE)
+    ret_total: Series[float] = pa.Field(nullable=True, ge=-1.0, le=MAX_PRICE)
     is_delisting: Series[bool]
 
 
@@ -241,7 +327,7 @@ class OracleExpectedReturns(Lineage):
     date: Series[pd.Timestamp]
     symbol: Series[str]
     expected_return: Series[float]
-    true_vol: Series[float] = pa.Field(gt=0)
+    true_vol: Series[float] = pa.Field(gt=0, le=100.0)
     momentum_signal: Series[float] = pa.Field(nullable=True)
     value_signal: Series[float] = pa.Field(nullable=True)
     reversal_signal: Series[float] = pa.Field(nullable=True)
@@ -259,3 +345,46 @@ class OracleOptionSurface(Lineage):
     class Config:
         strict = False
         unique = ["date", "underlier"]
+
+
+
+# ----------------------------------------------------------------- vendor deliveries
+@dataclass(frozen=True)
+class Delivery:
+    """The data contract of one vendor feed.
+
+    ``schema`` is the stored artifact's model; a delivery is validated against it without the
+    lineage columns and the QC flag (added at ingestion). ``date_col`` is the partition column:
+    every value is a session of the delivered window. ``symbol_col`` names the column checked
+    against the symbol master (None: the feed is the master).
+    """
+
+    schema: type
+    date_col: str
+    symbol_col: str | None = "symbol"
+
+
+DELIVERIES: dict[str, Delivery] = {
+    "bars": Delivery(RawBars, "date"),
+    "corporate_actions": Delivery(CorporateActions, "ex_date"),
+    "delistings": Delivery(Delistings, "delist_date"),
+    "fundamentals": Delivery(Fundamentals, "report_date"),
+    "earnings_calendar": Delivery(EarningsCalendar, "announce_date"),
+    "option_quotes": Delivery(RawOptionQuotes, "date", "underlier"),
+    "symbols": Delivery(Symbols, "date", None),
+    "rates": Delivery(Rates, "date", None),
+    "oracle": Delivery(OracleExpectedReturns, "date"),
+    "option_oracle": Delivery(OracleOptionSurface, "date", "underlier"),
+}
+"""Vendor dataset name -> its contract."""
+
+_ADDED_AT_INGESTION = (*LINEAGE_COLUMNS, "qc_flag")
+
+
+@lru_cache(maxsize=None)
+def delivery_schema(dataset: str) -> pa.DataFrameSchema:
+    """The Pandera schema a raw delivery of ``dataset`` must satisfy (no lineage, no QC flag)."""
+    if dataset not in DELIVERIES:
+        raise KeyError(f"unknown dataset {dataset!r}; expected one of {sorted(DELIVERIES)}")
+    schema = DELIVERIES[dataset].schema.to_schema()
+    return schema.remove_columns([c for c in _ADDED_AT_INGESTION if c in schema.columns])

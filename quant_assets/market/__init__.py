@@ -23,12 +23,7 @@ from quant_assets.market.quality import (
     flag_option_quotes,
     ingest_validated,
     usable_option_quotes,
-    validate_bars,
-    validate_corporate_actions,
-    validate_delistings,
-    validate_fundamentals,
-    validate_option_quotes,
-    validate_rates,
+    validate_feed,
 )
 from quant_assets.market.store import (
     ParquetStore,
@@ -57,11 +52,6 @@ __all__ = [
     "pit_adjusted_history",
     "transform_id_for",
     "usable_option_quotes",
-    "validate_bars",
-    "validate_corporate_actions",
-    "validate_delistings",
-    "validate_fundamentals",
+    "validate_feed",
     "validate_lineage",
-    "validate_option_quotes",
-    "validate_rates",
 ]

@@ -35,12 +35,15 @@ class BadVendorData(ValueError):
         The offending column (or column combination, e.g. ``"date,symbol"``).
     rows : sequence
         The offending row labels (index labels of the delivered frame); for a missing session
-        the missing session dates.
+        the missing session dates; empty when the rule is about the column itself (its dtype,
+        its absence).
     problem : str
-        A short machine-readable reason code, e.g. ``"nan"``, ``"non_positive"``,
-        ``"duplicate"``, ``"unknown_symbol"``, ``"missing_session"``.
+        The violated rule: a short code (``"nan"``, ``"duplicate"``, ``"unknown_symbol"``,
+        ``"missing_session"``) or the name of the schema check that failed.
     detail : str, optional
         Extra human-readable context.
+    values : sequence, optional
+        The offending values, aligned with ``rows``.
 
     Examples
     --------
@@ -48,7 +51,9 @@ class BadVendorData(ValueError):
     >>> err.field, err.rows
     ('close', [3, 7])
     >>> str(err)
-    "bars: field 'close' has 2 bad row(s) (nan) at rows [3, 7]"
+    "bars: column 'close' breaks rule 'nan' at 2 row(s) [3, 7]"
+    >>> str(BadVendorData("bars", "close", [3], "not_numeric", values=["abc"]))
+    "bars: column 'close' breaks rule 'not_numeric' at 1 row(s) [3], values ['abc']"
     """
 
     def __init__(
@@ -58,16 +63,19 @@ class BadVendorData(ValueError):
         rows: Sequence[Any],
         problem: str,
         detail: str = "",
+        values: Sequence[Any] = (),
     ) -> None:
         self.dataset = dataset
         self.field = field
         self.rows = list(rows)
         self.problem = problem
         self.detail = detail
-        message = (
-            f"{dataset}: field '{field}' has {len(self.rows)} bad row(s) ({problem}) "
-            f"at rows {_preview(self.rows)}"
-        )
+        self.values = list(values)
+        message = f"{dataset}: column '{field}' breaks rule '{problem}'"
+        if self.rows:
+            message += f" at {len(self.rows)} row(s) {_preview(self.rows)}"
+        if self.values:
+            message += f", values {_preview([repr(v) for v in self.values])}"
         if detail:
             message += f": {detail}"
         super().__init__(message)
@@ -116,3 +124,4 @@ class MissingPartitionsError(LookupError):
             f"{dataset}: {len(self.missing)} expected partition(s) not stored: "
             f"{_preview(self.missing)} (pass allow_missing=True to read what exists)"
         )
+

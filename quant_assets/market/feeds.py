@@ -16,6 +16,7 @@ import pandas as pd
 
 import quant_assets
 from quant_assets import schemas
+from quant_assets.calendars import previous_session
 from quant_assets.market import adjustments, quality
 from quant_assets.market.ingest import stamp_lineage
 from quant_assets.market.lineage import transform_id_for
@@ -37,76 +38,61 @@ class FeedSource(Protocol):
 
 @dataclass(frozen=True)
 class RawFeed:
-    """A vendor feed stored as a raw asset."""
+    """A vendor feed stored as a raw asset; its contract is ``schemas.DELIVERIES[dataset]``."""
 
     name: str
     dataset: str
-    schema: type
-    date_col: str
     known_at: str
-    # Boundary checks beyond the schema: (frame, window sessions, known symbols) -> None or raise.
-    validate: Callable[[pd.DataFrame, pd.DatetimeIndex, set], None] | None = None
     layer: str = "raw"
     group: str = "raw"
     prepare: Callable[[pd.DataFrame], pd.DataFrame] | None = None
 
+    @property
+    def schema(self) -> type:
+        """Pandera model of the stored artifact."""
+        return schemas.DELIVERIES[self.dataset].schema
 
-def _symbols_only(fn):
-    return lambda df, sessions, known: fn(df, known_symbols=known)
-
-
-def _frame_only(fn):
-    return lambda df, sessions, known: fn(df)
+    @property
+    def date_col(self) -> str:
+        """Partition column."""
+        return schemas.DELIVERIES[self.dataset].date_col
 
 
 RAW_FEEDS = (
-    RawFeed(
-        "raw_bars", "bars", schemas.RawBars, "date", "date",
-        lambda df, sessions, known: quality.validate_bars(
-            df, known_symbols=known, expected_sessions=sessions
-        ),
-    ),
-    RawFeed(
-        "raw_corporate_actions", "corporate_actions", schemas.CorporateActions, "ex_date",
-        "announce_date", _symbols_only(quality.validate_corporate_actions),
-    ),
-    RawFeed(
-        "raw_delistings", "delistings", schemas.Delistings, "delist_date", "delist_date",
-        _symbols_only(quality.validate_delistings),
-    ),
-    RawFeed(
-        "raw_fundamentals", "fundamentals", schemas.Fundamentals, "report_date", "report_date",
-        _symbols_only(quality.validate_fundamentals),
-    ),
-    RawFeed(
-        "raw_earnings_calendar", "earnings_calendar", schemas.EarningsCalendar, "announce_date",
-        "announce_date",
-    ),
-    RawFeed(
-        "raw_option_quotes", "option_quotes", schemas.RawOptionQuotes, "date", "date",
-        _frame_only(quality.validate_option_quotes), prepare=quality.flag_option_quotes,
-    ),
-    RawFeed("symbols", "symbols", schemas.Symbols, "date", "date", layer="reference", group="reference"),
-    RawFeed(
-        "rates", "rates", schemas.Rates, "date", "date", _frame_only(quality.validate_rates),
-        layer="reference", group="reference",
-    ),
-    RawFeed(
-        "oracle_expected_returns", "oracle", schemas.OracleExpectedReturns, "date", "date",
-        layer="oracle", group="oracle",
-    ),
-    RawFeed(
-        "oracle_option_surface", "option_oracle", schemas.OracleOptionSurface, "date", "date",
-        layer="oracle", group="oracle",
-    ),
+    RawFeed("raw_bars", "bars", "date"),
+    RawFeed("raw_corporate_actions", "corporate_actions", "announce_date"),
+    RawFeed("raw_delistings", "delistings", "delist_date"),
+    RawFeed("raw_fundamentals", "fundamentals", "report_date"),
+    RawFeed("raw_earnings_calendar", "earnings_calendar", "announce_date"),
+    RawFeed("raw_option_quotes", "option_quotes", "date", prepare=quality.flag_option_quotes),
+    RawFeed("symbols", "symbols", "date", layer="reference", group="reference"),
+    RawFeed("rates", "rates", "date", layer="reference", group="reference"),
+    RawFeed("oracle_expected_returns", "oracle", "date", layer="oracle", group="oracle"),
+    RawFeed("oracle_option_surface", "option_oracle", "date", layer="oracle", group="oracle"),
 )
 
 
+def _context(feed: RawFeed, source: FeedSource, sessions: pd.DatetimeIndex) -> dict:
+    """What :func:`~quant_assets.market.quality.validate_feed` needs beyond the delivery."""
+    if feed.dataset != "corporate_actions":
+        return {}
+    before = sessions[0] - pd.Timedelta(days=1)
+    closes = source.fetch("bars", previous_session(sessions[0]), sessions[-1])
+    history = source.fetch(feed.dataset, sessions[0] - quality.SPLIT_REDELIVERY_LOOKBACK, before)
+    return {"closes": closes[["date", "symbol", "close"]], "history": history}
+
+
 def ingest_feed(feed: RawFeed, source: FeedSource, sessions: pd.DatetimeIndex) -> pd.DataFrame:
-    """Fetch a window of a feed, reject bad input at the boundary, flag, stamp lineage."""
+    """Fetch a window of a feed, reject bad input at the boundary, flag, stamp lineage.
+
+    Validation is :func:`~quant_assets.market.quality.validate_feed` against the symbol master;
+    corporate actions are also checked against the bars' previous closes and the source's
+    earlier deliveries (a split delivered again with a moved ex-date is rejected).
+    """
     df = source.fetch(feed.dataset, sessions[0], sessions[-1])
-    if feed.validate is not None:
-        feed.validate(df, sessions, set(source.symbol_master()["symbol"]))
+    quality.validate_feed(feed.dataset, df, sessions=sessions,
+                          known_symbols=set(source.symbol_master()["symbol"]),
+                          **_context(feed, source, sessions))
     if feed.prepare is not None:
         df = feed.prepare(df)
     return stamp_lineage(

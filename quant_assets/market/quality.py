@@ -1,383 +1,344 @@
 """Boundary validation of vendor feeds and QC flags for option quotes.
 
-Each ``validate_*`` function checks one feed against the data contract and raises
-:class:`~quant_assets.market.errors.BadVendorData` naming the dataset, the field, the reason
-and the offending rows (index labels of the delivered frame) at the first violated rule. They
-run before anything is written: :func:`ingest_validated` validates, then writes, so a rejected
-delivery leaves the store byte-identical.
+One entry point, :func:`validate_feed`, checks a delivery against its data contract before
+anything is stored; the raw assets (``quant_assets.market.feeds.ingest_feed``), the store-level
+:func:`ingest_validated` and any other source call it. It raises
+:class:`~quant_assets.market.errors.BadVendorData` naming the dataset, the column, the rule and
+the first offending rows (with their values), in this order:
 
-Crossed (bid > ask), locked (bid == ask) and zero-bid option quotes are *data*, not errors:
-:func:`flag_option_quotes` labels them in a ``qc_flag`` column kept in the raw layer and
-:func:`usable_option_quotes` excludes them downstream.
+1. columns: every contract column present, no other column;
+2. cell types: a stray string in a numeric column, a fractional count, a date delivered as text
+   or tz-aware is reported at its row with its value;
+3. the Pandera schema of the stored artifact (``quant_assets.schemas``, without lineage): ranges
+   and plausibility bounds, uniqueness, and the row rules written there once (OHLC, VWAP in
+   range, split ratios, option mid within the quote);
+4. rules that need more than the frame: partition dates are sessions of the delivered window
+   (and bars cover every one of them), symbols are in the symbol master, option timestamps are
+   in delivery order and inside the quote's session, dividends are below
+   :data:`~quant_assets.schemas.MAX_DIVIDEND_YIELD` of the previous close, and a split is never
+   delivered twice (with a moved ex-date) within :data:`SPLIT_REDELIVERY_LOOKBACK`.
+
+What is *not* rejected: a listed name missing on some sessions, zero volume with zero trades,
+an outlier but internally consistent price (asset checks flag those), and crossed, locked or
+zero-bid option quotes, which :func:`flag_option_quotes` labels in a ``qc_flag`` column kept in
+the raw layer and :func:`usable_option_quotes` excludes downstream.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pandera.errors as pe
 
+from quant_assets.calendars import session_table
 from quant_assets.market.errors import BadVendorData
-from quant_assets.market.lineage import validate_lineage
+from quant_assets.market.lineage import LINEAGE_COLUMNS
 from quant_assets.market.store import ParquetStore, WriteResult
 
 __all__ = [
-    "BAR_COLUMNS",
-    "CORPORATE_ACTION_COLUMNS",
-    "DELISTING_COLUMNS",
-    "FUNDAMENTAL_COLUMNS",
-    "OPTION_QUOTE_COLUMNS",
     "QC_FLAGS",
-    "RATE_COLUMNS",
+    "QUOTE_AFTER_CLOSE",
+    "SPLIT_REDELIVERY_LOOKBACK",
     "flag_option_quotes",
     "ingest_validated",
     "usable_option_quotes",
-    "validate_bars",
-    "validate_corporate_actions",
-    "validate_delistings",
-    "validate_fundamentals",
-    "validate_option_quotes",
-    "validate_rates",
+    "validate_feed",
 ]
 
-BAR_COLUMNS = ("date", "symbol", "open", "high", "low", "close", "vwap", "volume",
-               "nbbo_spread", "trades", "session_id")
-CORPORATE_ACTION_COLUMNS = ("symbol", "event_type", "announce_date", "ex_date", "record_date",
-                            "pay_date", "ratio", "amount")
-DELISTING_COLUMNS = ("symbol", "delist_date", "reason", "delisting_return")
-FUNDAMENTAL_COLUMNS = ("symbol", "period_end", "report_date", "book_equity",
-                       "shares_outstanding", "eps")
-RATE_COLUMNS = ("date", "tenor_days", "rate")
-OPTION_QUOTE_COLUMNS = ("date", "ts_ns", "underlier", "expiry", "strike", "cp_flag", "bid",
-                        "ask", "bid_size", "ask_size", "nbbo_mid", "exchs_bitmap", "volume",
-                        "open_interest")
 QC_FLAGS = ("ok", "crossed", "locked", "zero_bid")
 """Values of ``qc_flag``; only ``"ok"`` quotes are usable downstream."""
 
-_PRICE_FIELDS = ("open", "high", "low", "close", "vwap")
-_EVENT_TYPES = ("split", "dividend")
-_DELIST_REASONS = ("bankruptcy", "merger", "exchange_move")
-_CP_FLAGS = ("C", "P")
+QUOTE_AFTER_CLOSE = pd.Timedelta(minutes=15)
+"""Option snapshots are stamped between the session open and its close plus this (index and
+ETF options trade until 16:15 New York); a ``ts_ns`` outside is a clock or date error."""
+
+SPLIT_REDELIVERY_LOOKBACK = pd.Timedelta(days=365)
+"""Stored corporate actions this far back are compared with a new delivery: the same split
+(symbol, announce date, ratio) with another ex-date is a re-delivery, applied twice if stored."""
+
+_SPLIT_KEY = ["symbol", "announce_date", "ratio"]
 _STREAM_KEY = ["underlier", "expiry", "strike", "cp_flag"]
 
 
-# --------------------------------------------------------------------------- helpers
+# ------------------------------------------------------------------------- helpers
 def _reject(dataset: str, field: str, mask: Any, df: pd.DataFrame, problem: str,
-            detail: str = "") -> None:
+            detail: str = "", values: pd.Series | None = None) -> None:
     """Raise BadVendorData for the rows of ``df`` where boolean ``mask`` is True."""
     mask = np.asarray(mask, dtype=bool)
     if mask.any():
-        raise BadVendorData(dataset, field, df.index[mask].tolist(), problem, detail)
+        shown = (values if values is not None else df[field] if field in df.columns else None)
+        vals = shown[mask].tolist() if shown is not None else ()
+        raise BadVendorData(dataset, field, df.index[mask].tolist(), problem, detail, vals)
 
 
-def _require_columns(dataset: str, df: pd.DataFrame, columns: Iterable[str]) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"{dataset}: expected a pandas DataFrame, got {type(df).__name__}")
-    for col in columns:
+def _schemas():
+    # Imported lazily: ``quant_assets.schemas`` imports this module for QC_FLAGS.
+    from quant_assets import schemas
+
+    return schemas
+
+
+def _session_index(sessions: Iterable[Any]) -> pd.DatetimeIndex:
+    out = pd.DatetimeIndex(pd.to_datetime(list(sessions)))
+    if len(out) == 0:
+        raise ValueError("sessions must name at least one session")
+    if out.tz is not None or (out != out.normalize()).any():
+        raise ValueError("sessions must be tz-naive midnight session dates")
+    return out
+
+
+# ------------------------------------------------------------ 1-3: frame against schema
+def _check_columns(dataset: str, df: pd.DataFrame, schema) -> None:
+    expected = list(schema.columns)
+    for col in expected:
         if col not in df.columns:
             raise BadVendorData(dataset, col, [], "missing_column",
                                 f"column '{col}' is absent from the delivery")
+    if schema.strict:
+        extra = [c for c in df.columns if c not in schema.columns]
+        if extra:
+            raise BadVendorData(dataset, str(extra[0]), [], "unexpected_column",
+                                f"columns {extra} are not in the contract {expected}")
 
 
-def _numeric(dataset: str, df: pd.DataFrame, col: str) -> np.ndarray:
-    if len(df) == 0:
-        return np.empty(0, dtype=float)
-    if not pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col]):
-        raise BadVendorData(dataset, col, [], "not_numeric", f"dtype is {df[col].dtype}")
-    return df[col].to_numpy(dtype=float, na_value=np.nan)
+def _first_bad_cell(dataset: str, df: pd.DataFrame, col: str, bad: pd.Series, problem: str,
+                    expected: str) -> None:
+    _reject(dataset, col, bad.to_numpy(), df, problem,
+            f"column dtype {df[col].dtype}, expected {expected}")
 
 
-def _dates(dataset: str, df: pd.DataFrame, col: str) -> pd.Series:
-    """The column as session dates; rejects non-datetime, tz-aware, NaT or non-midnight."""
-    if len(df) == 0:
-        return pd.Series(pd.DatetimeIndex([]), index=df.index, dtype="datetime64[ns]")
-    if not pd.api.types.is_datetime64_any_dtype(df[col]):
-        raise BadVendorData(dataset, col, [], "not_datetime", f"dtype is {df[col].dtype}")
-    values = df[col]
-    if getattr(values.dt, "tz", None) is not None:
-        raise BadVendorData(dataset, col, [], "tz_aware",
-                            "session dates must be tz-naive midnight timestamps")
-    _reject(dataset, col, values.isna(), df, "missing")
-    _reject(dataset, col, values != values.dt.normalize(), df, "not_midnight")
-    return values
+def _check_cells(dataset: str, df: pd.DataFrame, schema) -> None:
+    """Dtype mismatches reported at the offending cells, before any range rule."""
+    for col, column in schema.columns.items():
+        expected = str(column.dtype)
+        series = df[col]
+        actual = series.dtype
+        if str(actual) == expected:
+            continue
+        if expected.startswith(("int", "float")):
+            if pd.api.types.is_bool_dtype(actual) or not (
+                pd.api.types.is_numeric_dtype(actual) or pd.api.types.is_object_dtype(actual)
+            ):
+                raise BadVendorData(dataset, col, [], "dtype", f"dtype {actual}, expected {expected}")
+            numbers = pd.to_numeric(series, errors="coerce")
+            _first_bad_cell(dataset, df, col, numbers.isna() & series.notna(), "not_numeric", expected)
+            if expected.startswith("int"):
+                _first_bad_cell(dataset, df, col, numbers.isna(), "missing", expected)
+                _first_bad_cell(dataset, df, col, numbers != np.floor(numbers), "not_integral", expected)
+        elif expected.startswith("datetime64"):
+            if isinstance(actual, pd.DatetimeTZDtype):
+                raise BadVendorData(dataset, col, [], "tz_aware",
+                                    f"dtype {actual}: dates are tz-naive midnight timestamps")
+            is_text = series.map(lambda v: isinstance(v, str))
+            _first_bad_cell(dataset, df, col, is_text, "not_datetime", expected)
+        elif expected == "str" and not pd.api.types.is_object_dtype(actual):
+            raise BadVendorData(dataset, col, [], "dtype", f"dtype {actual}, expected text")
+        elif expected == "str":
+            _first_bad_cell(dataset, df, col, series.notna() & ~series.map(lambda v: isinstance(v, str)),
+                            "not_text", expected)
+        # Anything else (e.g. int32 for int64) is reported by the schema's dtype rule.
 
 
-def _no_nan(dataset: str, df: pd.DataFrame, cols: Iterable[str]) -> None:
-    for col in cols:
-        _reject(dataset, col, df[col].isna(), df, "nan")
+def _check_schema(dataset: str, df: pd.DataFrame, schema) -> None:
+    """Run the Pandera schema; raise for the first failing rule.
+
+    Column rules come first, in column order, then rules over several columns (uniqueness and
+    the schema's dataframe checks, named by the columns they are about).
+    """
+    try:
+        schema.validate(df, lazy=True)
+    except pe.SchemaErrors as exc:
+        frame_fields = _schemas().DATAFRAME_CHECK_FIELDS
+        order = {c: i for i, c in enumerate(schema.columns)}
+        failures: dict[tuple[str, str], list] = {}
+        for column, check, row in exc.failure_cases[["column", "check", "index"]].itertuples(index=False):
+            check = str(check)
+            if check in frame_fields:
+                field = frame_fields[check]
+            elif check == "multiple_fields_uniqueness":
+                field = ",".join(schema.unique or [])
+            else:
+                field = str(column)
+            rows = failures.setdefault((field, check), [])
+            if row is not None and not pd.isna(row) and row not in rows:
+                rows.append(row)
+
+        def rank(key: tuple[str, str]) -> tuple[int, int]:
+            field = key[0]
+            return ("," in field or key[1] in frame_fields, order.get(field.split(",")[0], len(order)))
+
+        ranked = sorted(failures, key=rank)
+        field, check = ranked[0]
+        rows = failures[(field, check)]
+        cols = field.split(",")
+        values: list = []
+        if rows and set(cols) <= set(df.columns):
+            picked = df.loc[rows, cols]
+            values = picked[cols[0]].tolist() if len(cols) == 1 else picked.to_dict("records")
+        elif not rows:
+            cases = exc.failure_cases
+            values = cases.loc[(cases["check"].astype(str) == check), "failure_case"].tolist()
+        others = [f"{f}:{c}" for f, c in ranked[1:6]]
+        detail = f"schema {schema.name}" + (f"; also failing: {others}" if others else "")
+        raise BadVendorData(dataset, field, rows, check, detail, values) from None
 
 
-def _positive(dataset: str, df: pd.DataFrame, cols: Iterable[str]) -> None:
-    for col in cols:
-        values = _numeric(dataset, df, col)
-        _reject(dataset, col, np.isnan(values), df, "nan")
-        _reject(dataset, col, values <= 0, df, "non_positive")
+# --------------------------------------------------------------- 4: rules beyond the frame
+def _check_window(dataset: str, df: pd.DataFrame, date_col: str, sessions: pd.DatetimeIndex) -> None:
+    _reject(dataset, date_col, ~df[date_col].isin(sessions), df, "outside_window",
+            f"partition dates must be sessions of the window {sessions[0].date()}..{sessions[-1].date()}")
+    if dataset == "bars":
+        missing = sessions.difference(pd.DatetimeIndex(df[date_col].unique()))
+        if len(missing):
+            raise BadVendorData(dataset, date_col, [d.strftime("%Y-%m-%d") for d in missing],
+                                "missing_session", "expected sessions with no rows at all")
 
 
-def _non_negative(dataset: str, df: pd.DataFrame, cols: Iterable[str]) -> None:
-    for col in cols:
-        values = _numeric(dataset, df, col)
-        _reject(dataset, col, np.isnan(values), df, "nan")
-        _reject(dataset, col, values < 0, df, "negative")
-
-
-def _unique(dataset: str, df: pd.DataFrame, key: Sequence[str]) -> None:
-    _reject(dataset, ",".join(key), df.duplicated(list(key), keep=False), df, "duplicate")
-
-
-def _known(dataset: str, df: pd.DataFrame, col: str,
-           known_symbols: Collection[str] | None) -> None:
-    if known_symbols is None:
+def _check_symbols(dataset: str, df: pd.DataFrame, col: str | None,
+                   known_symbols: Collection[str] | None) -> None:
+    if col is None or known_symbols is None:
         return
-    known = pd.Index(list(known_symbols))
-    _reject(dataset, col, ~df[col].isin(known), df, "unknown_symbol")
+    _reject(dataset, col, ~df[col].isin(pd.Index(list(known_symbols))), df, "unknown_symbol",
+            "not in the symbol master")
 
 
-def _allowed(dataset: str, df: pd.DataFrame, col: str, values: Sequence[str]) -> None:
-    _reject(dataset, col, ~df[col].isin(values), df, "unknown_value",
-            f"allowed values are {list(values)}")
+def _check_option_times(dataset: str, df: pd.DataFrame) -> None:
+    ts = df["ts_ns"]
+    back = ts.groupby([df[c] for c in _STREAM_KEY], sort=False).diff() < 0
+    _reject(dataset, "ts_ns", back, df, "out_of_order",
+            "ts_ns decreases within a contract stream (underlier, expiry, strike, cp_flag)")
+    _reject(dataset, "ts_ns", ts.diff() < 0, df, "out_of_order", "ts_ns decreases in delivery order")
+    if len(df) == 0:
+        return
+    table = session_table(df["date"].min(), df["date"].max()).set_index("date")
+    opens = df["date"].map(table["open_utc"]).map(lambda t: t.value)
+    closes = df["date"].map(table["close_utc"] + QUOTE_AFTER_CLOSE).map(lambda t: t.value)
+    _reject(dataset, "ts_ns", (ts < opens) | (ts > closes), df, "outside_session",
+            f"ts_ns must lie between the quote date's session open and close + {QUOTE_AFTER_CLOSE}")
 
 
-def _session_index(expected_sessions: Iterable[Any]) -> pd.DatetimeIndex:
-    sessions = pd.DatetimeIndex(pd.to_datetime(list(expected_sessions)))
-    if sessions.tz is not None or (sessions != sessions.normalize()).any():
-        raise ValueError("expected_sessions must be tz-naive midnight session dates")
-    return sessions
+def _check_dividends(dataset: str, df: pd.DataFrame, closes: pd.DataFrame | None) -> None:
+    cap = _schemas().MAX_DIVIDEND_YIELD
+    if closes is None:
+        raise ValueError(f"{dataset}: pass closes= (date, symbol, close of the bars up to the window) "
+                         "so dividends can be checked against the previous close")
+    div = df[df["event_type"] == "dividend"]
+    if len(div) == 0:
+        return
+    prior = closes[["date", "symbol", "close"]].sort_values("date")
+    asof = pd.merge_asof(
+        div[["ex_date", "symbol", "amount"]].reset_index().sort_values("ex_date"),
+        prior, left_on="ex_date", right_on="date", by="symbol", allow_exact_matches=False,
+    ).set_index("index").reindex(df.index)
+    bad = (asof["amount"] >= cap * asof["close"]).fillna(False)
+    _reject(dataset, "amount", bad, df, "dividend_above_cap",
+            f"a dividend must be below {cap:.0%} of the previous close")
 
 
-# ------------------------------------------------------------------------ validators
-def validate_bars(
+def _check_split_redelivery(dataset: str, df: pd.DataFrame, history: pd.DataFrame | None) -> None:
+    cols = [*_SPLIT_KEY, "ex_date"]
+    splits = df[df["event_type"] == "split"]
+    if len(splits) == 0:
+        return
+    seen = [splits[cols]]
+    if history is not None and len(history):
+        seen.append(history.loc[history["event_type"] == "split", cols])
+    union = pd.concat(seen).drop_duplicates()
+    twice = union[union.duplicated(_SPLIT_KEY, keep=False)]
+    keys = pd.MultiIndex.from_frame(twice[_SPLIT_KEY])
+    mask = pd.Series(False, index=df.index)
+    mask[splits.index] = pd.MultiIndex.from_frame(splits[_SPLIT_KEY]).isin(keys)
+    _reject(dataset, "ex_date", mask, df, "redelivered_split",
+            "the same split (symbol, announce_date, ratio) is delivered with another ex_date")
+
+
+# ----------------------------------------------------------------------- entry point
+def validate_feed(
+    dataset: str,
     df: pd.DataFrame,
     *,
-    known_symbols: Collection[str],
-    expected_sessions: Iterable[Any],
+    sessions: Iterable[Any],
+    known_symbols: Collection[str] | None = None,
+    closes: pd.DataFrame | None = None,
+    history: pd.DataFrame | None = None,
 ) -> None:
-    """Reject a daily-bar delivery that breaks the contract.
-
-    Rules, checked in order: required columns; prices (open, high, low, close, vwap) not NaN
-    and > 0; volume, trades and nbbo_spread not NaN and >= 0; no duplicate (date, symbol);
-    symbols known; every date one of ``expected_sessions`` and every expected session present
-    (a session with no rows at all means the delivery is incomplete); OHLC consistent:
-    ``low <= min(open, close)`` and ``max(open, close) <= high``.
+    """Reject a vendor delivery that breaks its data contract; return None if it is clean.
 
     Parameters
     ----------
+    dataset : str
+        Contract name, a key of ``quant_assets.schemas.DELIVERIES`` (``"bars"``,
+        ``"corporate_actions"``, ``"delistings"``, ``"fundamentals"``, ``"earnings_calendar"``,
+        ``"option_quotes"``, ``"symbols"``, ``"rates"``, ``"oracle"``, ``"option_oracle"``).
     df : pandas.DataFrame
-        Raw bars (columns of :data:`BAR_COLUMNS`).
-    known_symbols : collection of str
-        Symbols of the reference master.
-    expected_sessions : iterable of date-like
-        Sessions the delivery must cover exactly.
+        The delivery exactly as received: the contract's columns, no lineage, no ``qc_flag``.
+    sessions : iterable of date-like
+        The sessions of the delivered window; every partition date must be one of them (bars
+        must also cover each of them).
+    known_symbols : collection of str, optional
+        The symbol master; required for every feed keyed by symbol or underlier (``None``
+        skips the check, for the symbol master itself).
+    closes : pandas.DataFrame, optional
+        ``date``, ``symbol``, ``close`` of the bars up to the window's end, including the
+        session before it. Required for ``"corporate_actions"`` (dividend plausibility).
+    history : pandas.DataFrame, optional
+        Corporate actions already stored (within :data:`SPLIT_REDELIVERY_LOOKBACK`), to catch a
+        split delivered again with a moved ex-date.
 
     Raises
     ------
     BadVendorData
-        At the first violated rule, naming the field and rows.
+        At the first violated rule, naming dataset, column, rule, rows and values.
 
     Examples
     --------
     >>> bars = pd.DataFrame({"date": pd.to_datetime(["2024-01-02"]), "symbol": ["S0001"],
     ...     "open": [10.0], "high": [11.0], "low": [9.0], "close": [10.5], "vwap": [10.2],
     ...     "volume": [100], "nbbo_spread": [0.01], "trades": [5], "session_id": [0]})
-    >>> validate_bars(bars, known_symbols={"S0001"}, expected_sessions=["2024-01-02"])
-    >>> validate_bars(bars.assign(close=-1.0), known_symbols={"S0001"},
-    ...               expected_sessions=["2024-01-02"])
+    >>> validate_feed("bars", bars, sessions=["2024-01-02"], known_symbols={"S0001"})
+    >>> validate_feed("bars", bars.assign(close=float("inf")), sessions=["2024-01-02"],
+    ...               known_symbols={"S0001"})
     Traceback (most recent call last):
     ...
-    quant_assets.market.errors.BadVendorData: bars: field 'close' has 1 bad row(s) \
-(non_positive) at rows [0]
+    quant_assets.market.errors.BadVendorData: bars: column 'close' breaks rule \
+'less_than_or_equal_to(1000000.0)' at 1 row(s) [0], values [inf]
     """
-    name = "bars"
-    sessions = _session_index(expected_sessions)
-    _require_columns(name, df, BAR_COLUMNS)
-    dates = _dates(name, df, "date")
-    _no_nan(name, df, ["symbol"])
-    _positive(name, df, _PRICE_FIELDS)
-    _non_negative(name, df, ["volume", "trades", "nbbo_spread"])
-    _unique(name, df, ["date", "symbol"])
-    _known(name, df, "symbol", known_symbols)
-    _reject(name, "date", ~dates.isin(sessions), df, "unexpected_session",
-            f"dates must be among the {len(sessions)} expected sessions")
-    missing = sessions.difference(pd.DatetimeIndex(dates.unique()))
-    if len(missing):
-        raise BadVendorData(name, "date", [d.strftime("%Y-%m-%d") for d in missing],
-                            "missing_session", "expected sessions with no rows at all")
-    o, h, lo, c = (df[col].to_numpy(dtype=float) for col in ("open", "high", "low", "close"))
-    _reject(name, "high", h < np.maximum(o, c), df, "ohlc_inconsistent",
-            "high is below open or close")
-    _reject(name, "low", lo > np.minimum(o, c), df, "ohlc_inconsistent",
-            "low is above open or close")
+    schemas = _schemas()
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"{dataset}: expected a pandas DataFrame, got {type(df).__name__}")
+    contract = schemas.DELIVERIES.get(dataset)
+    if contract is None:
+        raise ValueError(f"unknown dataset {dataset!r}; expected one of {sorted(schemas.DELIVERIES)}")
+    window = _session_index(sessions)
+    schema = schemas.delivery_schema(dataset)
+    _check_columns(dataset, df, schema)
+    _check_cells(dataset, df, schema)
+    _check_schema(dataset, df, schema)
+    _check_window(dataset, df, contract.date_col, window)
+    _check_symbols(dataset, df, contract.symbol_col, known_symbols)
+    if dataset == "option_quotes":
+        _check_option_times(dataset, df)
+    if dataset == "corporate_actions":
+        _check_dividends(dataset, df, closes)
+        _check_split_redelivery(dataset, df, history)
 
 
-def validate_corporate_actions(
-    df: pd.DataFrame, *, known_symbols: Collection[str] | None
-) -> None:
-    """Reject a corporate-action delivery that breaks the contract.
-
-    Rules: required columns; dates present and midnight; ``event_type`` in
-    {"split", "dividend"}; split ``ratio`` not NaN and > 0; dividend ``amount`` not NaN and
-    >= 0 (and ``ratio == 1`` on dividend rows); ``announce_date <= ex_date <= record_date <=
-    pay_date``; symbols known; no duplicate (symbol, event_type, ex_date).
-
-    Examples
-    --------
-    >>> ca = pd.DataFrame({"symbol": ["S0001"], "event_type": ["split"],
-    ...     "announce_date": pd.to_datetime(["2024-01-02"]),
-    ...     "ex_date": pd.to_datetime(["2024-01-10"]),
-    ...     "record_date": pd.to_datetime(["2024-01-11"]),
-    ...     "pay_date": pd.to_datetime(["2024-01-31"]), "ratio": [0.0], "amount": [0.0]})
-    >>> validate_corporate_actions(ca, known_symbols={"S0001"})
-    Traceback (most recent call last):
-    ...
-    quant_assets.market.errors.BadVendorData: corporate_actions: field 'ratio' has 1 bad \
-row(s) (non_positive) at rows [0]: split ratio must be > 0
-    """
-    name = "corporate_actions"
-    _require_columns(name, df, CORPORATE_ACTION_COLUMNS)
-    dates = {col: _dates(name, df, col)
-             for col in ("announce_date", "ex_date", "record_date", "pay_date")}
-    _no_nan(name, df, ["symbol"])
-    _allowed(name, df, "event_type", _EVENT_TYPES)
-    ratio = _numeric(name, df, "ratio")
-    amount = _numeric(name, df, "amount")
-    split = (df["event_type"] == "split").to_numpy()
-    _reject(name, "ratio", np.isnan(ratio), df, "nan")
-    _reject(name, "ratio", split & (ratio <= 0), df, "non_positive", "split ratio must be > 0")
-    _reject(name, "amount", np.isnan(amount), df, "nan")
-    _reject(name, "amount", amount < 0, df, "negative", "dividend amount must be >= 0")
-    _reject(name, "ratio", ~split & (ratio != 1.0), df, "not_one",
-            "dividend rows carry ratio 1.0")
-    _reject(name, "announce_date", dates["announce_date"] > dates["ex_date"], df,
-            "after_ex_date", "an event cannot be announced after it goes ex")
-    _reject(name, "record_date", dates["record_date"] < dates["ex_date"], df,
-            "before_ex_date")
-    _reject(name, "pay_date", dates["pay_date"] < dates["record_date"], df,
-            "before_record_date")
-    _known(name, df, "symbol", known_symbols)
-    _unique(name, df, ["symbol", "event_type", "ex_date"])
-
-
-def validate_delistings(df: pd.DataFrame, *, known_symbols: Collection[str] | None) -> None:
-    """Reject a delisting delivery that breaks the contract.
-
-    Rules: required columns; ``delist_date`` present and midnight; ``reason`` in
-    {"bankruptcy", "merger", "exchange_move"}; ``delisting_return`` not NaN and >= -1
-    (a holder cannot lose more than everything); symbols known; one delisting per symbol.
-
-    Examples
-    --------
-    >>> d = pd.DataFrame({"symbol": ["S0001"], "delist_date": pd.to_datetime(["2024-03-01"]),
-    ...                   "reason": ["bankruptcy"], "delisting_return": [-0.6]})
-    >>> validate_delistings(d, known_symbols={"S0001"})
-    """
-    name = "delistings"
-    _require_columns(name, df, DELISTING_COLUMNS)
-    _dates(name, df, "delist_date")
-    _no_nan(name, df, ["symbol"])
-    _allowed(name, df, "reason", _DELIST_REASONS)
-    dlret = _numeric(name, df, "delisting_return")
-    _reject(name, "delisting_return", np.isnan(dlret), df, "nan")
-    _reject(name, "delisting_return", dlret < -1.0, df, "below_minus_one")
-    _known(name, df, "symbol", known_symbols)
-    _unique(name, df, ["symbol"])
-
-
-def validate_rates(df: pd.DataFrame) -> None:
-    """Reject a rate-curve delivery: NaN rates, ``tenor_days <= 0``, duplicate (date, tenor).
-
-    Examples
-    --------
-    >>> r = pd.DataFrame({"date": pd.to_datetime(["2024-01-02"]), "tenor_days": [0],
-    ...                   "rate": [0.05]})
-    >>> validate_rates(r)
-    Traceback (most recent call last):
-    ...
-    quant_assets.market.errors.BadVendorData: rates: field 'tenor_days' has 1 bad row(s) \
-(non_positive) at rows [0]
-    """
-    name = "rates"
-    _require_columns(name, df, RATE_COLUMNS)
-    _dates(name, df, "date")
-    _positive(name, df, ["tenor_days"])
-    rate = _numeric(name, df, "rate")
-    _reject(name, "rate", ~np.isfinite(rate), df, "nan")
-    _unique(name, df, ["date", "tenor_days"])
-
-
-def validate_fundamentals(
-    df: pd.DataFrame, *, known_symbols: Collection[str] | None = None
-) -> None:
-    """Reject a fundamentals delivery.
-
-    Rules: required columns; dates present and midnight; ``shares_outstanding`` not NaN and
-    > 0; ``book_equity`` not NaN (it may be negative); ``report_date > period_end`` (a report
-    cannot arrive before, or on, the last day of its own period); symbols known; no duplicate
-    (symbol, period_end, report_date).
-
-    Examples
-    --------
-    >>> f = pd.DataFrame({"symbol": ["S0001"], "period_end": pd.to_datetime(["2024-03-29"]),
-    ...     "report_date": pd.to_datetime(["2024-05-01"]), "book_equity": [1e9],
-    ...     "shares_outstanding": [1e8], "eps": [0.4]})
-    >>> validate_fundamentals(f, known_symbols={"S0001"})
-    """
-    name = "fundamentals"
-    _require_columns(name, df, FUNDAMENTAL_COLUMNS)
-    period_end = _dates(name, df, "period_end")
-    report = _dates(name, df, "report_date")
-    _no_nan(name, df, ["symbol"])
-    _positive(name, df, ["shares_outstanding"])
-    _reject(name, "book_equity", np.isnan(_numeric(name, df, "book_equity")), df, "nan")
-    _reject(name, "report_date", report <= period_end, df, "not_after_period_end",
-            "report_date must be after period_end")
-    _known(name, df, "symbol", known_symbols)
-    _unique(name, df, ["symbol", "period_end", "report_date"])
-
-
-def validate_option_quotes(df: pd.DataFrame) -> None:
-    """Reject an option-quote delivery that breaks the contract.
-
-    Rules: required columns; ``cp_flag`` in {"C", "P"}; strike > 0; bid, ask not NaN and
-    >= 0; sizes, volume, open interest >= 0; ``nbbo_mid`` not NaN; ``expiry >= date``;
-    timestamps in delivery order: ``ts_ns`` never decreases within a contract stream
-    (underlier, expiry, strike, cp_flag) nor across the whole file; no duplicate
-    (contract, ts_ns). Crossed and locked quotes are *not* errors (see
-    :func:`flag_option_quotes`).
-
-    Examples
-    --------
-    >>> q = pd.DataFrame({"date": pd.to_datetime(["2024-01-02"] * 2),
-    ...     "ts_ns": [2, 1], "underlier": ["S0001"] * 2,
-    ...     "expiry": pd.to_datetime(["2024-01-19"] * 2), "strike": [100.0, 105.0],
-    ...     "cp_flag": ["C", "C"], "bid": [1.0, 0.5], "ask": [1.1, 0.6], "bid_size": [1, 1],
-    ...     "ask_size": [1, 1], "nbbo_mid": [1.05, 0.55], "exchs_bitmap": [3, 3],
-    ...     "volume": [0, 0], "open_interest": [10, 10]})
-    >>> validate_option_quotes(q)
-    Traceback (most recent call last):
-    ...
-    quant_assets.market.errors.BadVendorData: option_quotes: field 'ts_ns' has 1 bad row(s) \
-(out_of_order) at rows [1]: ts_ns decreases in delivery order
-    """
-    name = "option_quotes"
-    _require_columns(name, df, OPTION_QUOTE_COLUMNS)
-    dates = _dates(name, df, "date")
-    _no_nan(name, df, ["underlier", "expiry"])
-    _allowed(name, df, "cp_flag", _CP_FLAGS)
-    _positive(name, df, ["strike"])
-    _non_negative(name, df, ["bid", "ask", "bid_size", "ask_size", "volume", "open_interest"])
-    _reject(name, "nbbo_mid", df["nbbo_mid"].isna(), df, "nan")
-    _reject(name, "expiry", df["expiry"] < dates, df, "expired", "expiry before quote date")
-    ts = _numeric(name, df, "ts_ns")
-    _reject(name, "ts_ns", np.isnan(ts), df, "nan")
-    ts_int = df["ts_ns"].astype("int64")
-    stream_back = ts_int.groupby([df[c] for c in _STREAM_KEY], sort=False).diff() < 0
-    _reject(name, "ts_ns", stream_back, df, "out_of_order",
-            "ts_ns decreases within a contract stream (underlier, expiry, strike, cp_flag)")
-    _reject(name, "ts_ns", ts_int.diff() < 0, df, "out_of_order",
-            "ts_ns decreases in delivery order")
-    _unique(name, df, [*_STREAM_KEY, "ts_ns"])
+def _check_stored_extras(dataset: str, df: pd.DataFrame) -> pd.DataFrame:
+    """Validate lineage (and an option ``qc_flag``); return the delivery columns."""
+    lineage = [c for c in LINEAGE_COLUMNS if c in df.columns]
+    missing = [c for c in LINEAGE_COLUMNS if c not in df.columns]
+    if missing:
+        raise BadVendorData(dataset, missing[0], [], "missing_column", "lineage columns are required")
+    _check_schema(dataset, df[lineage], _schemas().Lineage.to_schema())
+    extras = lineage
+    if dataset == "option_quotes" and "qc_flag" in df.columns:
+        _reject(dataset, "qc_flag", ~df["qc_flag"].isin(QC_FLAGS), df, "unknown_value",
+                f"allowed values are {list(QC_FLAGS)}")
+        extras = [*lineage, "qc_flag"]
+    return df.drop(columns=extras)
 
 
 # ---------------------------------------------------------------------- option QC flags
@@ -394,9 +355,8 @@ def flag_option_quotes(df: pd.DataFrame) -> pd.DataFrame:
     >>> flag_option_quotes(q)["qc_flag"].tolist()
     ['ok', 'crossed', 'locked', 'zero_bid']
     """
-    _require_columns("option_quotes", df, ["bid", "ask"])
-    bid = _numeric("option_quotes", df, "bid")
-    ask = _numeric("option_quotes", df, "ask")
+    bid = df["bid"].to_numpy(dtype=float)
+    ask = df["ask"].to_numpy(dtype=float)
     flag = np.select([bid > ask, bid == ask, bid == 0.0], ["crossed", "locked", "zero_bid"],
                      default="ok")
     out = df.copy()
@@ -430,30 +390,31 @@ def ingest_validated(
     dataset: str,
     df: pd.DataFrame,
     *,
-    validator: Callable[[pd.DataFrame], None],
-    date_col: str,
-    partitions: Sequence[Any],
+    sessions: Sequence[Any],
+    known_symbols: Collection[str] | None = None,
+    closes: pd.DataFrame | None = None,
     layer: str = "raw",
     immutable: bool = True,
     force: bool = False,
 ) -> list[WriteResult]:
-    """Validate a delivery, then write it; nothing is written if validation fails.
+    """Validate a delivery with :func:`validate_feed` and its lineage, then write its window.
+
+    Nothing is written if validation fails. ``dataset`` is both the contract and the stored
+    dataset name; the window's partitions are ``sessions`` (empty ones are written empty). For
+    corporate actions the stored events within :data:`SPLIT_REDELIVERY_LOOKBACK` before the
+    window are the ``history`` a re-delivered split is detected against.
 
     Parameters
     ----------
     store : ParquetStore
         Target store.
     dataset : str
-        Dataset name, e.g. ``"bars"``.
+        Contract and dataset name, e.g. ``"bars"``.
     df : pandas.DataFrame
-        The delivery with lineage columns (see :func:`~quant_assets.market.lineage.add_lineage`).
-    validator : callable
-        ``validator(df)`` raising :class:`BadVendorData` on bad input, e.g.
-        ``functools.partial(validate_bars, known_symbols=..., expected_sessions=...)``.
-    date_col : str
-        Partitioning column.
-    partitions : sequence of date-like
-        Partitions the delivery covers (empty ones are written empty).
+        The delivery with lineage columns (see :func:`~quant_assets.market.lineage.add_lineage`)
+        and, for option quotes, optionally the ``qc_flag`` of :func:`flag_option_quotes`.
+    sessions, known_symbols, closes
+        As in :func:`validate_feed`.
     layer : str, default "raw"
     immutable : bool, default True
     force : bool, default False
@@ -463,7 +424,13 @@ def ingest_validated(
     -------
     list of WriteResult
     """
-    validator(df)
-    validate_lineage(df)
-    return store.write_window(layer, dataset, df, date_col, partitions,
-                              immutable=immutable, force=force)
+    window = _session_index(sessions)
+    delivery = _check_stored_extras(dataset, df)
+    history = None
+    if dataset == "corporate_actions":
+        history = store.read_window(layer, dataset, window[0] - SPLIT_REDELIVERY_LOOKBACK, window[-1],
+                                    allow_missing=True)
+    validate_feed(dataset, delivery, sessions=window, known_symbols=known_symbols, closes=closes,
+                  history=history)
+    date_col = _schemas().DELIVERIES[dataset].date_col
+    return store.write_window(layer, dataset, df, date_col, list(window), immutable=immutable, force=force)
