@@ -21,7 +21,7 @@ from quant_assets.calendars import sessions_in_range
 from quant_assets.config import Profile, load_profile
 from quant_assets.market.lineage import config_fingerprint
 from quant_assets.market.local_files import LAYOUT_VERSION, LAYOUTS, LocalFiles, MissingSessionsWarning
-from quant_assets.market.store import ParquetStore
+from quant_assets.market.store import ParquetStore, view_name
 
 RAW_LAYERS = frozenset({"raw", "reference", "oracle"})
 
@@ -165,7 +165,12 @@ class PITParquetIOManager(dg.ConfigurableIOManager):
     immutable (identical re-ingestion is a no-op, different content is an error unless
     ``force_raw`` is set, and the old file is kept). ``partition_expr`` metadata names the
     date column that assigns rows to session partitions. Each run writes exactly the
-    partitions of its window, so re-runs and backfills are safe.
+    partitions of its window, so re-runs and backfills are safe. Inputs are read back with
+    every file checked against the store's manifest.
+
+    After each write, the dataset's view in the profile's DuckDB catalog (:func:`catalog_path`,
+    the ``duckdb`` resource) is refreshed to list exactly the committed files; its name is
+    reported as ``duckdb_view`` metadata.
     """
 
     profile: str
@@ -198,14 +203,17 @@ class PITParquetIOManager(dg.ConfigurableIOManager):
             immutable=layer in RAW_LAYERS,
             force=self.force_raw,
         )
+        # views list the committed files; duckdb_connect() and verify() re-check their bytes
+        store.write_duckdb_catalog(catalog_path(self.profile), verify=False,
+                                   datasets=[(layer, dataset)])
         statuses = pd.Series([r.status for r in results]).value_counts().to_dict()
         context.add_output_metadata(
             {
                 "path": dg.MetadataValue.path(str(store.dataset_dir(layer, dataset))),
                 "row_count": int(len(obj)),
-                "partitions_written": int(statuses.get("written", 0) + statuses.get("replaced", 0)),
+                "partitions_written": int(sum(statuses.get(s, 0) for s in ("written", "replaced", "restored"))),
                 "partitions_unchanged": int(statuses.get("unchanged", 0)),
-                "duckdb_view": f"{layer}_{dataset}",
+                "duckdb_view": view_name(layer, dataset),
             }
         )
 

@@ -898,15 +898,7 @@ class ParquetStore:
 
         con = duckdb.connect(database)
         try:
-            for layer, dataset in self.datasets():
-                files = self.committed_files(layer, dataset, verify=verify)
-                if not files:
-                    continue
-                listing = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
-                con.execute(
-                    f'CREATE OR REPLACE VIEW "{view_name(layer, dataset)}" AS SELECT * FROM '
-                    f"read_parquet([{listing}], hive_partitioning = false, union_by_name = true)"
-                )
+            self._create_views(con, self.datasets(), verify=verify)
             if read_only:
                 quoted = (str(self.root.resolve()).rstrip("/") + "/").replace("'", "''")
                 con.execute(f"SET allowed_directories = ['{quoted}']")
@@ -917,14 +909,45 @@ class ParquetStore:
             raise
         return con
 
-    def write_duckdb_catalog(self, path: str | os.PathLike[str], *, verify: bool = True) -> Path:
+    def _create_views(self, con: Any, datasets: Sequence[tuple[str, str]], *, verify: bool) -> None:
+        for layer, dataset in datasets:
+            files = self.committed_files(layer, dataset, verify=verify)
+            view = view_name(layer, dataset)
+            if not files:
+                con.execute(f'DROP VIEW IF EXISTS "{view}"')
+                continue
+            listing = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+            con.execute(
+                f'CREATE OR REPLACE VIEW "{view}" AS SELECT * FROM '
+                f"read_parquet([{listing}], hive_partitioning = false, union_by_name = true)"
+            )
+
+    def write_duckdb_catalog(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        verify: bool = True,
+        datasets: Sequence[tuple[str, str]] | None = None,
+    ) -> Path:
         """Persist the views of :meth:`duckdb_connect` in a DuckDB file (atomically replaced).
 
         The file holds only view definitions over the committed Parquet files, so any DuckDB
         client (``duckdb <path>``, ``dagster_duckdb.DuckDBResource``) queries the store as of
-        this call; rewrite it after writes to keep it current. With ``verify`` the files are
-        checked first; clients of the catalog read them later without checks.
+        this call; rewrite it after writes to keep it current.
+
+        Parameters
+        ----------
+        path : path-like
+            The catalog file.
+        verify : bool, default True
+            Check the files of the (re)written views against their manifests first. Clients of
+            the catalog read the files later without checks.
+        datasets : sequence of (layer, dataset), optional
+            Refresh only these views of an existing catalog (binding a view reads the footer of
+            each of its files, so a full rewrite costs more as the store grows); default all.
         """
+        import duckdb
+
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o666)
@@ -934,7 +957,15 @@ class ParquetStore:
                 stale.unlink()
             tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
             try:
-                self.duckdb_connect(read_only=False, database=str(tmp), verify=verify).close()
+                if datasets is not None and path.exists():
+                    shutil.copyfile(path, tmp)
+                else:
+                    datasets = self.datasets()
+                con = duckdb.connect(str(tmp))
+                try:
+                    self._create_views(con, datasets, verify=verify)
+                finally:
+                    con.close()
                 os.replace(tmp, path)
             finally:
                 tmp.unlink(missing_ok=True)

@@ -454,3 +454,21 @@ def test_a_committed_write_interrupted_before_it_is_applied_is_finished_by_the_n
     assert entry["sha256"] == hashlib.sha256(parquet_bytes(changed)).hexdigest()
     assert [h["sha256"] for h in entry["history"]] == [hashlib.sha256(parquet_bytes(df)).hexdigest()]
     assert store.verify("curated", "prices") == []
+
+
+def test_catalog_refresh_of_one_dataset_keeps_the_other_views(tmp_path):
+    import duckdb
+
+    store = ParquetStore(tmp_path / "store")
+    bars = frames.bars()
+    early = bars[bars["date"] < frames.SESSIONS[3]]
+    store.write_window("raw", "bars", early, "date", frames.SESSIONS[:3], immutable=True)
+    ca = frames.corporate_actions()
+    store.write_window("raw", "corporate_actions", ca, "ex_date", frames.SESSIONS, immutable=True)
+    catalog = store.write_duckdb_catalog(tmp_path / "catalog.duckdb")
+    store.write_window("raw", "bars", bars, "date", frames.SESSIONS, immutable=True)
+    store.write_duckdb_catalog(catalog, datasets=[("raw", "bars")])
+    con = duckdb.connect(str(catalog), read_only=True)
+    counts = {v: con.execute(f"select count(*) from {v}").fetchone()[0]
+              for v in ("raw_bars", "raw_corporate_actions")}
+    assert counts == {"raw_bars": len(bars), "raw_corporate_actions": len(ca)}
