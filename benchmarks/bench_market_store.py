@@ -13,7 +13,9 @@ Measured side by side in one process:
 3. ``ParquetStore.write_window`` (validated deterministic bytes, fsync + atomic rename,
    manifest) for the first ``--store-sessions`` sessions of bars vs
    ``pyarrow.parquet.write_to_dataset`` (no checksums, no atomicity) on the same rows, and
-   ``read_window`` of them back.
+   ``read_window`` of them back. ``read_window`` checks each file's sha256 against the manifest
+   before decoding it: the hash alone is timed against the decode and the whole read, and
+   ``duckdb_connect`` with and without its verification pass.
 
 Each timing is the best of a few repeats (this machine is noisy). Peak memory is the process
 max RSS. Target: the full profile curates in well under a minute.
@@ -25,6 +27,7 @@ Usage: ``python benchmarks/bench_market_store.py [--names 1500] [--sessions 2520
 from __future__ import annotations
 
 import argparse
+import hashlib
 import resource
 import tempfile
 import time
@@ -181,6 +184,20 @@ def main() -> None:
         assert len(back) == len(window)
         print(f"bars re-ingest noop  : {t_w2:6.2f} s   read_window {t_r:5.2f} s "
               f"({len(back):,} rows)")
+        t_r, _ = timed(store.read_window, "raw", "bars", days[0], days[-1], expected=days, repeat=3)
+        blobs = [store.partition_path("raw", "bars", d).read_bytes() for d in days]
+        t_hash, _ = timed(lambda: [hashlib.sha256(b).digest() for b in blobs], repeat=5)
+        t_dec, _ = timed(lambda: pa.concat_tables(
+            [pq.read_table(pa.BufferReader(b)) for b in blobs]).to_pandas(), repeat=3)
+        mb = sum(map(len, blobs)) / 1e6
+        print(f"verify on read       : sha256 {t_hash / per * 1e3:5.2f} ms/partition "
+              f"({mb / t_hash:,.0f} MB/s over {mb:.0f} MB) vs read_window {t_r / per * 1e3:5.2f} "
+              f"ms/partition (decode alone {t_dec / per * 1e3:5.2f}): {t_hash / t_r:5.1%} of the read")
+        t_con, con = timed(store.duckdb_connect, repeat=3)
+        con.close()
+        t_con0, con = timed(store.duckdb_connect, verify=False, repeat=3)
+        con.close()
+        print(f"duckdb_connect       : {t_con:5.2f} s verifying {per} files, {t_con0:5.2f} s without")
         events = ca.rename(columns={"ex_date": "date"})
         for durable in (True, False):
             store = ParquetStore(f"{tmp}/events_{durable}", durable=durable)
