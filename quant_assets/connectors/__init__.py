@@ -7,6 +7,7 @@ Shared parts: :mod:`~quant_assets.connectors.http` (timeouts, retries, rate limi
 format onto the delivery contracts of :mod:`quant_assets.schemas`.
 """
 
+from quant_assets.connectors.base import ClientOptions
 from quant_assets.connectors.errors import (
     BadResponse,
     ConnectorError,
@@ -20,6 +21,7 @@ from quant_assets.connectors.pages import PageKey, PageStore
 
 __all__ = [
     "BadResponse",
+    "ClientOptions",
     "ConnectorError",
     "HttpStatusError",
     "MissingPage",
