@@ -55,6 +55,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from quant_assets.calendars import sessions_in_range
 from quant_assets.calendars.sessions import CALENDAR_END, CALENDAR_START
@@ -177,7 +179,16 @@ def _fail(path: Path, unit: str, column: str, bad: pd.Series, values: pd.Series,
                           column=column, where=_where(bad[bad].index, unit), expected=expected)
 
 
+def _is_text(values: pd.Series) -> bool:
+    """Only strings (or missing cells): what every CSV column is."""
+    return values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+
+
 def _as_text(values: pd.Series) -> pd.Series:
+    """Strings stripped of surrounding blanks; other cells unchanged."""
+    if _is_text(values):
+        stripped = pc.utf8_trim_whitespace(pa.array(values, type=pa.string(), from_pandas=True))
+        return pd.Series(stripped.to_numpy(zero_copy_only=False), index=values.index, dtype=object)
     return values.map(lambda v: v.strip() if isinstance(v, str) else v)
 
 
@@ -191,16 +202,24 @@ def _coerce(path: Path, unit: str, col: Column, values: pd.Series) -> pd.Series:
                                   expected="dates without a time zone")
             out = values.astype("datetime64[ns]")
         else:
-            text = _as_text(values).map(lambda v: v.isoformat() if isinstance(v, _dt.date) else v)
-            out = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+            text = _as_text(values)
+            if not _is_text(text):  # e.g. Parquet date32 columns: datetime.date objects
+                text = text.map(lambda v: v.isoformat() if isinstance(v, _dt.date) else v)
+            if _is_text(text):
+                parsed = pc.strptime(pa.array(text, type=pa.string(), from_pandas=True), "%Y-%m-%d", "ns",
+                                     error_is_null=True)
+                out = pd.Series(parsed.to_numpy(zero_copy_only=False), index=text.index).astype("datetime64[ns]")
+            else:
+                out = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
             _fail(path, unit, col.name, out.isna() & text.notna(), text, "got", expected)
         _fail(path, unit, col.name, out.notna() & (out != out.dt.normalize()), out, "got",
               "a date without a time of day")
         return out
     if col.kind == "str":
         text = _as_text(values)
-        _fail(path, unit, col.name, text.notna() & ~text.map(lambda v: isinstance(v, str)), text, "got",
-              expected)
+        if not _is_text(text):
+            _fail(path, unit, col.name, text.notna() & ~text.map(lambda v: isinstance(v, str)), text, "got",
+                  expected)
         return text.where(text != "", None).astype(object)
     if col.kind == "bool":
         if pd.api.types.is_bool_dtype(values):
@@ -211,7 +230,7 @@ def _coerce(path: Path, unit: str, col: Column, values: pd.Series) -> pd.Series:
         return out.astype(object)
     if pd.api.types.is_bool_dtype(values):
         raise LayoutError(path, "holds true/false values", column=col.name, expected=expected)
-    text = _as_text(values) if values.dtype == object else values
+    text = values
     out = _to_float(text)
     _fail(path, unit, col.name, out.isna() & text.notna(), text, "got", expected)
     _fail(path, unit, col.name, np.isinf(out), text, "got", expected)
@@ -223,8 +242,11 @@ def _coerce(path: Path, unit: str, col: Column, values: pd.Series) -> pd.Series:
 def _to_float(values: pd.Series) -> pd.Series:
     """Correctly rounded floats (``pd.to_numeric`` is not); unparsable cells become NaN."""
     try:
+        if _is_text(values):
+            parsed = pc.cast(pa.array(values, type=pa.string(), from_pandas=True), pa.float64())
+            return pd.Series(parsed.to_numpy(zero_copy_only=False), index=values.index, dtype="float64")
         return values.astype("float64")
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, pa.ArrowInvalid):
         def one(v):
             try:
                 return float(v)
@@ -301,19 +323,17 @@ def read_dataset(files: list[Path], dataset: str, rename: Mapping[str, str | Non
     layout = LAYOUTS[dataset]
     rename = {str(k).strip().lower(): v for k, v in (rename or {}).items()}
     parts = [_parse_file(Path(f), layout, rename) for f in files]
-    origin = pd.DataFrame({
-        "file": np.concatenate([[p.attrs["where"][0]] * len(p) for p in parts] or [[]]),
-        "where": np.concatenate([_where(p.index, p.attrs["where"][1]) for p in parts] or [[]]),
-    })
+    origins = [p.attrs.pop("where") for p in parts]
     df = pd.concat(parts, ignore_index=True)
-    df.attrs = {}
     dup = df.duplicated(list(layout.key), keep=False).to_numpy()
     if dup.any():
         first = df.loc[dup, list(layout.key)].iloc[0]
-        same = (df[list(layout.key)] == first).all(axis=1).to_numpy()
-        places = [f"{f} {w}" for f, w in origin.loc[same, ["file", "where"]].itertuples(index=False)]
-        raise LayoutError(origin.loc[same, "file"].iloc[0], f"duplicate {dict(first.astype(str))} at "
-                          + ", ".join(places), column=",".join(layout.key), expected="one row per key")
+        same = np.flatnonzero((df[list(layout.key)] == first).all(axis=1).to_numpy())
+        part = np.repeat(np.arange(len(parts)), [len(p) for p in parts])[same]
+        row = same - np.concatenate([[0], np.cumsum([len(p) for p in parts])])[part]
+        places = [f"{origins[k][0]} {_where([r], origins[k][1])[0]}" for k, r in zip(part, row)]
+        raise LayoutError(origins[part[0]][0], f"duplicate {dict(first.astype(str))} at " + ", ".join(places),
+                          column=",".join(layout.key), expected="one row per key")
     return df.sort_values(list(layout.key), kind="stable").reset_index(drop=True)
 
 
