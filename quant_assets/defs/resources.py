@@ -92,7 +92,7 @@ class SyntheticMarketSource(MarketDataSource):
         return self._market().symbol_master()
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=2)
 def _local_files(path: str, start: str, end: str, columns: str, signature: tuple) -> LocalFiles:
     # ``signature`` (name, size, mtime of every file) makes a changed directory a new entry.
     return LocalFiles(path, start, end, json.loads(columns))
