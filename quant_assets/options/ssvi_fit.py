@@ -2,14 +2,26 @@ r"""Calibration of an SSVI surface (Gatheral & Jacquier 2014) across expiries.
 
 The surface :math:`w(k, \theta_t) = \tfrac{\theta_t}{2}(1 + \rho\varphi(\theta_t)k +
 \sqrt{(\varphi(\theta_t)k + \rho)^2 + 1 - \rho^2})` ("Arbitrage-free SVI volatility
-surfaces", Quantitative Finance 14(1), 2014, eq. 4.1) is fitted jointly: one ATM total variance
-:math:`\theta_i` per expiry, parameterised as cumulative sums of positive increments so that
-:math:`\theta` is increasing in maturity, plus :math:`\rho` and the parameters of the curvature
-function (power law :math:`\eta, \gamma` with :math:`0 \le \gamma \le 1`, or Heston-like
-:math:`\lambda`), both of which make :math:`\partial_\theta(\theta\varphi(\theta)) \ge 0`
-(Theorem 4.1). The butterfly conditions of Theorem 4.2 enter as penalty residuals, so the fit
-stays in the arbitrage-free region whenever the data allow. The weighted least-squares problem
-is solved with :func:`scipy.optimize.least_squares` from a few starting values of :math:`\rho`.
+surfaces", Quantitative Finance 14(1), 2014, eq. 4.1) is fitted jointly by weighted least
+squares over one ATM total variance :math:`\theta_i` per expiry, :math:`\rho` and the
+parameters of the curvature function :math:`\varphi`. Every parameter vector inside the box
+the optimiser searches is a surface free of static arbitrage:
+
+- calendar (Theorem 4.1): :math:`\theta_i` are cumulative sums of non-negative increments, and
+  both families have :math:`0 \le \partial_\theta(\theta\varphi) \le \varphi` (power law with
+  :math:`0\le\gamma\le1`, Heston-like with :math:`\lambda>0`), below the bound
+  :math:`\varphi(1+\sqrt{1-\rho^2})/\rho^2 \ge \varphi`;
+- butterfly (Theorem 4.2), for every :math:`\theta` between the first and the last expiry's:
+  the power law's :math:`\eta` is a fraction :math:`a \in (0, 1]` of the largest admissible
+  value :func:`~quant_assets.options.ssvi_bounds.power_law_eta_max`, and the Heston-like
+  :math:`\lambda` exceeds :func:`~quant_assets.options.ssvi_bounds.heston_lambda_min`.
+
+The constraints are therefore bounds on the search variables, which
+:func:`scipy.optimize.least_squares` (trust-region reflective) handles exactly: an optimum on
+the arbitrage boundary is reached rather than approached through a penalty. The fit starts from
+a few values of :math:`\rho` and curvature and keeps the best. Active arbitrage constraints at
+the optimum are reported: then the data themselves are not arbitrage-free within the family and
+the result is the closest surface that is.
 """
 
 from __future__ import annotations
@@ -24,13 +36,16 @@ from scipy.optimize import least_squares
 
 from quant_assets.options.arbitrage import ssvi_butterfly_free, ssvi_calendar_free
 from quant_assets.options.ssvi import phi_heston, phi_power_law, ssvi_total_variance
+from quant_assets.options.ssvi_bounds import heston_lambda_min, power_law_eta_max
 
 __all__ = ["SSVIFit", "fit_ssvi_surface"]
 
 Array = NDArray[np.float64]
 _FAMILIES = ("power_law", "heston")
-_PENALTY = 1e3  # weight of the butterfly-condition residuals relative to the data
-_RHO_STARTS = (-0.7, -0.3, 0.2)
+_RHO_MAX = 0.999
+_STARTS = ((-0.7, 0.5), (-0.3, 0.5), (0.2, 0.5), (-0.5, 0.95))  # (rho, curvature) start values
+_ACTIVE = 1e-7  # a search variable this close (relative) to its bound is on it
+_MAX_NFEV = 5000
 
 
 @dataclass(frozen=True)
@@ -52,11 +67,21 @@ class SSVIFit:
         Weighted RMSE of total variance over all points.
     rmse_by_expiry : ndarray
     converged : bool
-        The optimiser reported success.
+        The optimiser stopped on its tolerances (not on the evaluation limit) and the fitted
+        surface passes :func:`ssvi_butterfly_free` for every expiry and
+        :func:`ssvi_calendar_free`.
     butterfly_free : ndarray of bool
         Theorem 4.2 condition per expiry.
     calendar_free : bool
         Theorem 4.1 condition (increasing theta and the bound on d(theta phi)/d theta).
+    active_constraints : tuple of str
+        Arbitrage constraints on which the optimum lies: ``"butterfly"`` (the data ask for
+        more curvature than Theorem 4.2 allows), ``"calendar"`` (for decreasing ATM total
+        variances, or a power-law :math:`\\gamma` outside [0, 1]), ``"rho"`` (:math:`|\\rho|`
+        at 0.999). Empty when the optimum is interior: the data are fitted as well as the
+        family can without the constraints mattering.
+    message : str
+        The optimiser's stopping reason, or why ``converged`` is False.
     """
 
     maturities: Array
@@ -69,6 +94,8 @@ class SSVIFit:
     converged: bool
     butterfly_free: NDArray[np.bool_]
     calendar_free: bool
+    active_constraints: tuple[str, ...] = ()
+    message: str = ""
 
     @property
     def eta(self) -> float:
@@ -79,6 +106,11 @@ class SSVIFit:
     def gamma(self) -> float:
         """Power-law :math:`\\gamma` (NaN for the Heston family)."""
         return self.params.get("gamma", float("nan"))
+
+    @property
+    def arbitrage_free(self) -> bool:
+        """Both Gatheral–Jacquier conditions hold on every fitted expiry."""
+        return bool(self.calendar_free and self.butterfly_free.all())
 
     def phi(self, theta: ArrayLike) -> Array:
         """The fitted curvature function :math:`\\varphi(\\theta)`."""
@@ -102,13 +134,80 @@ def _phi_function(family: str, params: dict[str, float]) -> Callable[[Array], An
 
 
 def _unpack(x: Array, family: str) -> tuple[float, dict[str, float], Array]:
+    """Search variables -> (rho, curvature parameters, thetas), arbitrage-free by construction.
+
+    ``x = [rho, gamma, a, d...]`` (power law, ``eta = a * eta_max``) or
+    ``[rho, lam_excess, d...]`` (Heston-like, ``lam = lam_min + lam_excess``), ``theta =
+    cumsum(d)`` with ``d >= 0`` (the first ``> 0``).
+    """
+    rho = float(x[0])
+    n_curv = 2 if family == "power_law" else 1
+    thetas = np.cumsum(x[1 + n_curv :])
     if family == "power_law":
-        rho, eta, gamma, u = x[0], x[1], x[2], x[3:]
-        params = {"eta": float(eta), "gamma": float(gamma)}
+        gamma = float(x[1])
+        eta = float(x[2]) * power_law_eta_max(float(thetas[0]), float(thetas[-1]), rho, gamma)
+        return rho, {"eta": float(eta), "gamma": gamma}, thetas
+    return rho, {"lam": float(heston_lambda_min(float(thetas[-1]), rho) + x[1])}, thetas
+
+
+def _validated(
+    k: ArrayLike, t: ArrayLike, total_variance: ArrayLike, weights: ArrayLike | None, family: str
+) -> tuple[Array, Array, Array, Array]:
+    if family not in _FAMILIES:
+        raise ValueError(f"family must be one of {_FAMILIES}, got {family!r}")
+    kk = np.asarray(k, dtype=float).ravel()
+    tt = np.asarray(t, dtype=float).ravel()
+    vv = np.asarray(total_variance, dtype=float).ravel()
+    if not (kk.size == tt.size == vv.size):
+        raise ValueError(f"k ({kk.size}), t ({tt.size}) and total_variance ({vv.size}) differ in length")
+    wt = np.ones_like(kk) if weights is None else np.asarray(weights, dtype=float).ravel()
+    if wt.size != kk.size:
+        raise ValueError(f"weights ({wt.size}) and k ({kk.size}) differ in length")
+    if not all(np.isfinite(a).all() for a in (kk, tt, vv, wt)):
+        raise ValueError("k, t, total_variance and weights must be finite (no NaN)")
+    if np.any(tt <= 0):
+        raise ValueError("t: maturities must be positive")
+    if np.any(wt < 0) or not wt.sum() > 0:
+        raise ValueError("weights must be non-negative with a positive sum")
+    return kk, tt, vv, wt
+
+
+def _initial_increments(kk: Array, vv: Array, expiry: Array, n_exp: int) -> tuple[Array, float]:
+    """Each expiry's quotes interpolated at k = 0, made increasing, as increments; and the
+    smallest first ATM total variance the search allows."""
+    theta0 = np.empty(n_exp)
+    for i in range(n_exp):
+        sel = expiry == i
+        order = np.argsort(kk[sel])
+        theta0[i] = np.interp(0.0, kk[sel][order], vv[sel][order])
+    scale = max(float(np.max(np.abs(vv))), 1e-12)
+    theta0 = np.maximum.accumulate(np.maximum(theta0, 1e-3 * scale))
+    incr = np.diff(np.r_[0.0, theta0])
+    return np.maximum(incr, 1e-3 * theta0[-1]), 1e-10 * scale
+
+
+def _active_constraints(x: Array, lo: Array, hi: Array, family: str, thetas: Array) -> tuple:
+    n_curv = 2 if family == "power_law" else 1
+    head = slice(0, 1 + n_curv)  # rho and the curvature parameters (finite bounds)
+    width = hi[head] - lo[head]
+    at_lo = x[head] - lo[head] <= _ACTIVE * width
+    at_hi = hi[head] - x[head] <= _ACTIVE * width
+    active = []
+    if family == "power_law":
+        butterfly = bool(at_hi[2])
+        calendar = bool(at_lo[1] or at_hi[1])
     else:
-        rho, lam, u = x[0], x[1], x[2:]
-        params = {"lam": float(lam)}
-    return float(rho), params, np.cumsum(np.exp(u))
+        butterfly = bool(at_lo[1]) and heston_lambda_min(thetas[-1], float(x[0])) > 0
+        calendar = False
+    # a flat step of theta between expiries: the data's ATM variances decrease there
+    calendar |= bool(np.any(x[2 + n_curv :] <= 1e-9 * thetas[1:]))
+    if butterfly:
+        active.append("butterfly")
+    if calendar:
+        active.append("calendar")
+    if at_lo[0] or at_hi[0]:
+        active.append("rho")
+    return tuple(active)
 
 
 def fit_ssvi_surface(
@@ -118,12 +217,14 @@ def fit_ssvi_surface(
     weights: ArrayLike | None = None,
     family: str = "power_law",
 ) -> SSVIFit:
-    r"""Fit an SSVI surface to total implied variances across expiries.
+    r"""Fit an SSVI surface, free of static arbitrage, to total implied variances.
 
     Minimises :math:`\sum_i w_i (w(k_i, \theta_{t_i}) - v_i)^2` over one ATM total variance
-    per expiry (constrained increasing), :math:`\rho` and the :math:`\varphi` family's
-    parameters (Gatheral & Jacquier 2014, §4–5), with the butterfly conditions of their
-    Theorem 4.2 as penalties.
+    per expiry, :math:`\rho` and the :math:`\varphi` family's parameters (Gatheral & Jacquier
+    2014, §4–5) subject to their calendar (Theorem 4.1) and butterfly (Theorem 4.2)
+    conditions, imposed by construction (see the module docstring): every surface the
+    optimiser visits satisfies them for every :math:`\theta` between the first and the last
+    expiry's.
 
     Parameters
     ----------
@@ -141,6 +242,9 @@ def fit_ssvi_surface(
     Returns
     -------
     SSVIFit
+        ``active_constraints`` names the arbitrage conditions the optimum lies on (the data
+        are not arbitrage-free within the family there); ``converged`` is False if the
+        optimiser stopped on its evaluation limit or the result fails a check.
 
     Raises
     ------
@@ -155,72 +259,38 @@ def fit_ssvi_surface(
     >>> th = np.repeat([0.02, 0.04], 9)
     >>> w = ssvi_total_variance(kk, th, -0.6, phi_power_law(th, 1.2, 0.4))
     >>> fit = fit_ssvi_surface(kk, tt, w)
-    >>> round(fit.rho, 4), round(fit.eta, 4), round(fit.gamma, 4)
-    (-0.6, 1.2, 0.4)
+    >>> round(fit.rho, 4), round(fit.eta, 4), round(fit.gamma, 4), fit.active_constraints
+    (-0.6, 1.2, 0.4, ())
     """
-    if family not in _FAMILIES:
-        raise ValueError(f"family must be one of {_FAMILIES}, got {family!r}")
-    kk = np.asarray(k, dtype=float).ravel()
-    tt = np.asarray(t, dtype=float).ravel()
-    vv = np.asarray(total_variance, dtype=float).ravel()
-    if not (kk.size == tt.size == vv.size):
-        raise ValueError(
-            f"k ({kk.size}), t ({tt.size}) and total_variance ({vv.size}) differ in length"
-        )
-    wt = np.ones_like(kk) if weights is None else np.asarray(weights, dtype=float).ravel()
-    if wt.size != kk.size:
-        raise ValueError(f"weights ({wt.size}) and k ({kk.size}) differ in length")
-    if not (
-        np.isfinite(kk).all()
-        and np.isfinite(tt).all()
-        and np.isfinite(vv).all()
-        and np.isfinite(wt).all()
-    ):
-        raise ValueError("k, t, total_variance and weights must be finite (no NaN)")
-    if np.any(tt <= 0):
-        raise ValueError("t: maturities must be positive")
-    if np.any(wt < 0) or not wt.sum() > 0:
-        raise ValueError("weights must be non-negative with a positive sum")
+    kk, tt, vv, wt = _validated(k, t, total_variance, weights, family)
     maturities, expiry = np.unique(tt, return_inverse=True)
     n_exp = maturities.size
-    n_par = n_exp + (3 if family == "power_law" else 2)
+    n_curv = 2 if family == "power_law" else 1
+    n_par = n_exp + 1 + n_curv
     if kk.size < n_par:
         raise ValueError(f"need at least {n_par} quotes for {n_exp} expiries, got {kk.size}")
-
-    # initial ATM total variances: interpolate each expiry's quotes at k = 0, then make them
-    # strictly increasing
-    theta0 = np.empty(n_exp)
-    for i in range(n_exp):
-        sel = expiry == i
-        order = np.argsort(kk[sel])
-        theta0[i] = np.interp(0.0, kk[sel][order], vv[sel][order])
-    theta0 = np.maximum.accumulate(np.maximum(theta0, 1e-8))
-    incr = np.diff(np.r_[0.0, theta0])
-    u0 = np.log(np.maximum(incr, 1e-6 * theta0[-1]))
+    d0, theta_min = _initial_increments(kk, vv, expiry, n_exp)
     sqrt_w = np.sqrt(wt / wt.sum())
 
     def residuals(x: Array) -> Array:
         rho, params, thetas = _unpack(x, family)
-        th = thetas[expiry]
         phi = np.asarray(_phi_function(family, params)(thetas))
-        model = np.asarray(ssvi_total_variance(kk, th, rho, phi[expiry]))
-        one_rho = 1.0 + abs(rho)
-        pen1 = np.maximum(thetas * phi * one_rho - 4.0 * (1 - 1e-6), 0.0)
-        pen2 = np.maximum(thetas * phi * phi * one_rho - 4.0, 0.0)
-        scale = _PENALTY * np.sqrt(np.mean(vv * vv))
-        return np.concatenate([sqrt_w * (model - vv), scale * pen1, scale * pen2])
+        return sqrt_w * (ssvi_total_variance(kk, thetas[expiry], rho, phi[expiry]) - vv)
 
-    if family == "power_law":
-        lo = np.r_[-0.999, 1e-6, 0.0, np.full(n_exp, -50.0)]
-        hi = np.r_[0.999, 50.0, 1.0, np.full(n_exp, 5.0)]
-        extra = [1.0, 0.5]
-    else:
-        lo = np.r_[-0.999, 1e-6, np.full(n_exp, -50.0)]
-        hi = np.r_[0.999, 1e6, np.full(n_exp, 5.0)]
-        extra = [1.0 / max(theta0.mean(), 1e-6)]
+    if family == "power_law":  # rho, gamma, fraction of eta_max
+        lo_c, hi_c = [0.0, 1e-9], [1.0, 1.0]
+    else:  # rho, lambda above its minimum
+        lo_c, hi_c = [1e-6], [1e6]
+    lo = np.r_[-_RHO_MAX, lo_c, theta_min, np.zeros(n_exp - 1)]
+    hi = np.r_[_RHO_MAX, hi_c, np.full(n_exp, np.inf)]
+    inner = np.minimum(1e-9 * np.where(np.isfinite(hi), hi - lo, 1.0), theta_min)
     best = None
-    for rho0 in _RHO_STARTS:
-        x0 = np.clip(np.r_[rho0, extra, u0], lo + 1e-9, hi - 1e-9)
+    for rho0, c0 in _STARTS:
+        if family == "power_law":
+            curv0 = [0.5, c0]
+        else:  # c0 sets lambda * theta_max
+            curv0 = [4.0 * c0 / d0.sum()]
+        x0 = np.clip(np.r_[rho0, curv0, d0], lo + inner, hi - inner)
         res = least_squares(
             residuals,
             x0,
@@ -228,21 +298,42 @@ def fit_ssvi_surface(
             method="trf",
             x_scale="jac",
             xtol=1e-12,
-            ftol=1e-12,
+            ftol=1e-10,
             gtol=1e-12,
-            max_nfev=2000,
+            max_nfev=_MAX_NFEV,
         )
         if best is None or res.cost < best.cost:
             best = res
     assert best is not None
+    return _result(best, lo, hi, family, kk, vv, wt, expiry, maturities)
+
+
+def _result(
+    best: Any,
+    lo: Array,
+    hi: Array,
+    family: str,
+    kk: Array,
+    vv: Array,
+    wt: Array,
+    expiry: Array,
+    maturities: Array,
+) -> SSVIFit:
     rho, params, thetas = _unpack(best.x, family)
     phi_fn = _phi_function(family, params)
-    model = np.asarray(
-        ssvi_total_variance(kk, thetas[expiry], rho, np.asarray(phi_fn(thetas))[expiry])
-    )
-    sq = wt * (model - vv) ** 2
+    phi = np.asarray(phi_fn(thetas))
+    sq = wt * (np.asarray(ssvi_total_variance(kk, thetas[expiry], rho, phi[expiry])) - vv) ** 2
     rmse = float(np.sqrt(sq.sum() / wt.sum()))
     by_exp = np.sqrt(np.bincount(expiry, sq) / np.maximum(np.bincount(expiry, wt), 1e-300))
+    butterfly = np.atleast_1d(np.asarray(ssvi_butterfly_free(thetas, rho, phi)))
+    calendar = ssvi_calendar_free(thetas, rho, phi_fn)
+    converged = bool(best.status > 0) and bool(butterfly.all()) and calendar
+    if best.status <= 0:
+        message = f"stopped without converging: {best.message}"
+    elif not (butterfly.all() and calendar):
+        message = "the fitted surface fails a Gatheral-Jacquier check (numerical)"
+    else:
+        message = str(best.message)
     return SSVIFit(
         maturities=maturities,
         thetas=thetas,
@@ -251,7 +342,9 @@ def fit_ssvi_surface(
         family=family,
         rmse=rmse,
         rmse_by_expiry=by_exp,
-        converged=bool(best.success),
-        butterfly_free=np.atleast_1d(np.asarray(ssvi_butterfly_free(thetas, rho, phi_fn(thetas)))),
-        calendar_free=ssvi_calendar_free(thetas, rho, phi_fn),
+        converged=converged,
+        butterfly_free=butterfly,
+        calendar_free=calendar,
+        active_constraints=_active_constraints(best.x, lo, hi, family, thetas),
+        message=message,
     )
