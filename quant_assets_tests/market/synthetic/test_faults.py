@@ -59,12 +59,12 @@ def test_every_kind_is_injected_and_deterministic(dirty):
 
 def test_dirt_passes_boundary_validation(dirty):
     known = set(dirty.symbol_master()["symbol"])
-    quality.validate_bars(_all(dirty, "bars"), known_symbols=known,
-                          expected_sessions=dirty.sessions)
-    quality.validate_corporate_actions(_all(dirty, "corporate_actions"), known_symbols=known)
-    b = _all(dirty, "bars")
-    assert ((b["low"] <= b["vwap"]) & (b["vwap"] <= b["high"])).all()
-    assert (b["close"] <= 1e6).all() and (b["trades"] <= b["volume"]).all()
+    bars = _all(dirty, "bars")
+    for dataset in ("bars", "corporate_actions", "symbols"):
+        quality.validate_feed(dataset, _all(dirty, dataset), sessions=dirty.sessions,
+                              known_symbols=known, closes=bars[["date", "symbol", "close"]])
+    assert ((bars["low"] <= bars["vwap"]) & (bars["vwap"] <= bars["high"])).all()
+    assert (bars["close"] <= 1e6).all() and (bars["trades"] <= bars["volume"]).all()
 
 
 def test_faults_change_only_the_listed_bars_and_never_the_truth(clean, dirty):
