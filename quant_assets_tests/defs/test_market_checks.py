@@ -228,3 +228,45 @@ def test_a_delisting_return_is_not_an_outlier():
     dl = pd.DataFrame({"symbol": ["A"], "delist_date": [DATES[3]], "delisting_return": [-0.9]})
     curated = curate_prices(bars, NO_PREV, SPLIT_AND_DIVIDEND, dl)
     assert curated["ret_total"].min() < -0.5 and checks.return_outliers(curated).empty
+
+
+# --- realistic dirt from the synthetic feed: WARN checks see it, blocking checks pass --------
+
+DIRT = {"fault_missing_bar_rate": 0.003, "fault_halt_rate": 1.0, "fault_zero_volume_rate": 0.003,
+        "fault_bad_print_rate": 0.003, "fault_late_action_share": 0.5}
+
+
+@pytest.fixture(scope="module")
+def dirty_market():
+    from quant_assets.calendars import sessions_in_range
+    from quant_assets.config import load_profile
+    from quant_assets.market.feeds import curate_window
+    from quant_assets.market.synthetic import MarketConfig, SyntheticMarket
+
+    cfg = MarketConfig.from_dict({**load_profile("tiny").market, **DIRT})
+    sessions = sessions_in_range(cfg.start, cfg.end)
+    mkt = SyntheticMarket(cfg, sessions)
+    first, last = sessions[0], sessions[-1]
+    frames = {name: getattr(mkt, name)(first, last)
+              for name in ("bars", "symbols", "corporate_actions", "delistings")}
+    frames["curated"] = curate_window(sessions, frames["bars"], frames["corporate_actions"],
+                                      frames["delistings"], config_fingerprint="test")
+    return mkt.injected_faults(), sessions, frames
+
+
+def _pairs(df: pd.DataFrame, date_col: str = "date") -> set[tuple[str, pd.Timestamp]]:
+    return set(zip(df["symbol"], pd.to_datetime(df[date_col])))
+
+
+def test_injected_dirt_warns_and_never_fails_a_blocking_check(dirty_market):
+    faults, sessions, f = dirty_market
+    assert {"missing_bar", "halt", "bad_print", "late_action"} <= set(faults["kind"])
+    # Blocking checks pass on dirt.
+    assert checks.row_count_mismatches(f["curated"], f["bars"], sessions).empty
+    assert checks.corporate_action_mismatches(f["curated"], f["bars"], f["corporate_actions"]).empty
+    assert checks.coverage_by_session(f["bars"], f["symbols"])["share"].max() <= checks.COVERAGE_ERROR_SHARE
+    # Every bar not delivered is a coverage gap; every bad print a return outlier.
+    gaps = _pairs(checks.missing_bars(f["bars"], f["symbols"]))
+    assert _pairs(faults[faults["kind"] == "missing_bar"], "start_date") <= gaps
+    outliers = _pairs(checks.return_outliers(f["curated"]))
+    assert _pairs(faults[faults["kind"] == "bad_print"], "start_date") <= outliers
