@@ -238,6 +238,7 @@ class VendorHttp:
         page_field: str,
         transform_id: str,
         max_pages: int = 10_000,
+        tag: Mapping[str, Any] | None = None,
     ) -> Iterator[Page]:
         """Pages of a query to the end, stored as they arrive, resumed from the store.
 
@@ -245,9 +246,11 @@ class VendorHttp:
         :class:`~quant_assets.connectors.errors.BadResponse`); ``next_params(parsed, params)``
         gives the next request's parameters or None at the end. ``page_field`` names the paging
         field in errors (a next request seen before is an error: a repeated page token loops).
+        ``tag`` adds to the stored pages' address without being sent (e.g. the session of a
+        snapshot endpoint that takes no date).
         """
-        base = dict(params)
-        request = dict(base)
+        base = {**params, **{f"@{k}": v for k, v in (tag or {}).items()}}
+        request = dict(params)
         seen = {json.dumps(request, sort_keys=True, default=str)}
         for number in range(max_pages):
             key = PageKey(self.vendor, endpoint, base, number)
@@ -280,8 +283,8 @@ class VendorHttp:
         return list(self.paginate(endpoint, params, **kwargs))
 
     def one(self, endpoint: str, params: Mapping[str, Any], *, parse: Callable[[bytes], Any],
-            transform_id: str) -> Page:
+            transform_id: str, tag: Mapping[str, Any] | None = None) -> Page:
         """A single (unpaged) response, stored and resumed like a one-page query."""
         return self.fetch_all(endpoint, params, parse=parse, next_params=lambda parsed, request: None,
-                              page_field="", transform_id=transform_id)[0]
+                              page_field="", transform_id=transform_id, tag=tag)[0]
 

@@ -8,6 +8,7 @@ ways (a missing field, a wrong symbol). The tests run every driver through the s
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,11 @@ import pandas as pd
 from werkzeug import Request, Response
 
 from quant_assets.connectors.alpaca import AlpacaBars
+from quant_assets.connectors.alphavantage import AlphaVantage
 from quant_assets.connectors.base import ClientOptions
+from quant_assets.connectors.edgar import Edgar
+from quant_assets.connectors.finnhub import Finnhub
+from quant_assets.connectors.fmp import Fmp
 from quant_assets.connectors.fred import Fred
 from quant_assets.connectors.treasury import FiscalData
 from quant_assets_tests.connectors.conftest import FAKE_KEY
@@ -43,7 +48,7 @@ class Driver:
     """A connector and its local server."""
 
     vendor: str
-    path: str
+    path: str | re.Pattern
     route: Callable[[Request], Response]
     call: Callable[[str, ClientOptions], pd.DataFrame]
     first_body: bytes
@@ -51,6 +56,10 @@ class Driver:
     wrong_symbol: bytes | None = None
     dataset: str | None = None
     content_type: str = "application/json"
+    endpoint: str = ""
+
+    def __post_init__(self):
+        self.endpoint = self.endpoint or str(self.path).strip("/")
 
 
 # ------------------------------------------------------------------ Alpaca
@@ -101,4 +110,81 @@ TREASURY = Driver(
     dataset="rates",
 )
 
-DRIVERS = [ALPACA, FRED, TREASURY]
+
+
+# ------------------------------------------------------------------ SEC EDGAR
+def _edgar_route(request: Request) -> Response:
+    assert "@" in request.headers.get("User-Agent", "")
+    name = "edgar_submissions.json" if "submissions" in request.path else "edgar_companyfacts.json"
+    return json_response(fixture(name))
+
+
+EDGAR = Driver(
+    "edgar", re.compile(r"^/(submissions|api/xbrl/companyfacts)/CIK0001234567\.json$"), _edgar_route,
+    lambda url, opt: Edgar("Example Research admin@example.com", base_url=url, options=opt).fundamentals(
+        "AAA", 1234567),
+    fixture("edgar_companyfacts.json"),
+    (edit_json("edgar_companyfacts.json", lambda d: d.pop("facts")), "facts"),
+    edit_json("edgar_companyfacts.json", lambda d: d.update(cik=7654321)),
+    dataset="fundamentals", endpoint="api/xbrl/companyfacts/CIK0001234567.json",
+)
+
+
+# ------------------------------------------------------------------ Alpha Vantage
+def _av_route(request: Request) -> Response:
+    assert request.args["apikey"] == FAKE_KEY
+    function = request.args["function"]
+    if function == "LISTING_STATUS":
+        return Response(fixture("av_listing_delisted.csv"), content_type="application/x-download")
+    return json_response(fixture(f"av_{function.lower()}_{request.args['symbol'].lower()}.json"))
+
+
+ALPHAVANTAGE = Driver(
+    "alphavantage", "/query", _av_route,
+    lambda url, opt: AlphaVantage(FAKE_KEY, base_url=url, options=opt).corporate_actions(["AAA"]),
+    fixture("av_splits_aaa.json"),
+    (edit_json("av_splits_aaa.json", lambda d: d["data"][0].pop("split_factor")), "data[0].split_factor"),
+    edit_json("av_splits_aaa.json", lambda d: d.update(symbol="AAPL")),
+    dataset="corporate_actions",
+)
+ALPHAVANTAGE_LISTINGS = Driver(
+    "alphavantage", "/query", _av_route,
+    lambda url, opt: AlphaVantage(FAKE_KEY, base_url=url, options=opt).listing_status("delisted"),
+    fixture("av_listing_delisted.csv"),
+    (fixture("av_listing_delisted.csv").replace(b",delistingDate", b""), "delistingDate"),
+    content_type="text/csv",
+)
+
+
+# ------------------------------------------------------------------ Financial Modeling Prep
+def _fmp_route(request: Request) -> Response:
+    assert request.args["apikey"] == FAKE_KEY
+    return json_response(fixture(f"fmp_delisted_p{request.args['page']}.json"))
+
+
+FMP = Driver(
+    "fmp", "/api/v3/delisted-companies", _fmp_route,
+    lambda url, opt: Fmp(FAKE_KEY, base_url=url, options=opt).delisted(),
+    fixture("fmp_delisted_p0.json"),
+    (b'[{"symbol": "CCC", "companyName": "CCC Corp", "exchange": "NYSE", "ipoDate": "2001-05-10"}]',
+     "[0].delistedDate"),
+)
+
+
+# ------------------------------------------------------------------ Finnhub
+def _finnhub_route(request: Request) -> Response:
+    assert request.headers.get("X-Finnhub-Token") == FAKE_KEY
+    return json_response(fixture(f"finnhub_chain_{request.args['symbol'].lower()}.json"))
+
+
+FINNHUB = Driver(
+    "finnhub", "/stock/option-chain", _finnhub_route,
+    lambda url, opt: Finnhub(FAKE_KEY, base_url=url, options=opt).option_quotes("AAA", "2024-01-02"),
+    fixture("finnhub_chain_aaa.json"),
+    (edit_json("finnhub_chain_aaa.json", lambda d: d["data"][0]["options"]["PUT"][0].pop("ask")),
+     "data[0].options.PUT[0].ask"),
+    edit_json("finnhub_chain_aaa.json", lambda d: d.update(code="AAPL")),
+    dataset="option_quotes",
+)
+
+DRIVERS = [ALPACA, FRED, TREASURY, EDGAR, ALPHAVANTAGE, ALPHAVANTAGE_LISTINGS, FMP, FINNHUB]
