@@ -23,7 +23,7 @@ Pages
 Secrets
     keys are sent as the vendor documents (header or query parameter) and registered with
     :mod:`quant_assets.connectors.redact`; logs, errors and stored metadata see redacted
-    URLs only.
+    URLs only, and urllib3's own DEBUG request lines are scrubbed by a logging filter.
 """
 
 from __future__ import annotations
@@ -48,11 +48,12 @@ from quant_assets.connectors.errors import (
     TransportError,
 )
 from quant_assets.connectors.pages import PageKey, PageStore
-from quant_assets.connectors.redact import redact_url, register_secret, scrub
+from quant_assets.connectors.redact import redact_url, register_secret, scrub, scrub_library_logs
 
 __all__ = ["Page", "RetryPolicy", "VendorHttp", "parse_retry_after"]
 
 log = logging.getLogger("quant_assets.connectors")
+scrub_library_logs()
 
 
 @dataclass(frozen=True)

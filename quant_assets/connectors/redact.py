@@ -17,12 +17,14 @@ Example
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["REDACTED", "SECRET_HEADERS", "SECRET_PARAMS", "redact_headers", "redact_params", "redact_url",
+__all__ = ["REDACTED", "ScrubFilter", "scrub_library_logs",
+           "SECRET_HEADERS", "SECRET_PARAMS", "redact_headers", "redact_params", "redact_url",
            "register_secret", "scrub"]
 
 REDACTED = "REDACTED"
@@ -70,3 +72,23 @@ def redact_url(url: str) -> str:
     parts = urlsplit(url)
     query = urlencode(list(redact_params(dict(parse_qsl(parts.query, keep_blank_values=True))).items()))
     return scrub(urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment)))
+
+
+class ScrubFilter(logging.Filter):
+    """A logging filter that rewrites each record's message through :func:`scrub`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = scrub(record.getMessage()), ()
+        return True
+
+
+LIBRARY_LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry", "requests")
+"""Loggers of the HTTP stack that write request lines (urllib3 logs ``"GET /path?query"`` at DEBUG)."""
+
+
+def scrub_library_logs() -> None:
+    """Attach :class:`ScrubFilter` to the HTTP stack's loggers (idempotent)."""
+    for name in LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, ScrubFilter) for f in logger.filters):
+            logger.addFilter(ScrubFilter())
