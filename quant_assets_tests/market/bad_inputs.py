@@ -145,7 +145,9 @@ def _global_out_of_order(df):
 
 
 def _expiry_before_date(df):
-    return df.assign(expiry=df["date"] - pd.Timedelta(days=1))
+    df = df.copy()
+    df.loc[df.index[0], "expiry"] = df["date"].iloc[0] - pd.Timedelta(days=1)
+    return df
 
 
 def _earnings_before_announce(df):
