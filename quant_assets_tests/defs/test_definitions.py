@@ -29,6 +29,7 @@ def test_every_asset_check_job_schedule_and_sensor_resolves(graph):
             "option_quotes", "oracle_expected_returns", "oracle_option_surface"} <= keys
     job = defs.resolve_job_def("market_data_job")
     assert job.partitions_def is not None
+    assert "raw_bars_bar_coverage" in job.graph.node_dict  # the daily job runs the checks too
     assert defs.resolve_schedule_def("market_data_schedule").job_name == "market_data_job"
     names = {}
     for key in graph.asset_check_keys:
