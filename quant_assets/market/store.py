@@ -443,8 +443,9 @@ class ParquetStore:
                 os.replace(staged, part)
             elif check_file(part, action["sha256"], None) is not None:
                 raise StoreIntegrityError(
-                    staged, "missing", f"a committed write of {part} cannot be finished; "
-                    + _RECOVERY
+                    staged, "missing", f"a committed write of {part} cannot be finished; delete "
+                    f"{directory / JOURNAL_FILE} to abandon it, then run verify() and restore "
+                    "or re-ingest what it reports"
                 )
             for stale in part_dir.glob(".*.tmp"):  # left by earlier versions of the store
                 stale.unlink()
@@ -668,6 +669,7 @@ class ParquetStore:
                                 "staged": f"{STAGING_DIR}/{tx}/{item.key}.parquet"})
             if self.durable:
                 fsync_dir(stage)
+                fsync_dir(stage.parent)
             manifest.update(format=_FORMAT, tx=tx)
             journal = {"tx": tx, "actions": actions, "manifest": manifest,
                        "log": {"tx": tx, "at": now, "changes": changes}}
@@ -761,7 +763,7 @@ class ParquetStore:
                 if missing:
                     raise MissingPartitionsError(f"{layer}/{dataset}", missing)
             blobs = [read_verified(directory / _part_rel(k), entries[k]["sha256"],
-                                   entries[k].get("size")) for k in stored]
+                                   entries[k].get("size"), hint=_RECOVERY) for k in stored]
         if not blobs:
             return pd.DataFrame(columns=list(columns) if columns is not None else [])
         cols = list(columns) if columns else None

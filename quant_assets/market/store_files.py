@@ -216,17 +216,21 @@ def check_file(path: Path, sha: str, size: int | None) -> str | None:
     return None if file_sha256(path) == sha else "checksum"
 
 
-def read_verified(path: Path, sha: str, size: int | None) -> bytes:
-    """The bytes of ``path``, checked against the recorded size and sha256 before use."""
+def read_verified(path: Path, sha: str, size: int | None, *, hint: str = "") -> bytes:
+    """The bytes of ``path``, checked against the recorded size and sha256 before use.
+
+    Raises :class:`StoreIntegrityError` naming ``path`` (with ``hint`` appended) otherwise.
+    """
+    expected = _expected(sha, size) + (f"; {hint}" if hint else "")
     try:
         with open(path, "rb") as handle:
             data = handle.read()
     except FileNotFoundError:
-        raise StoreIntegrityError(path, "missing", _expected(sha, size)) from None
+        raise StoreIntegrityError(path, "missing", expected) from None
     if size is not None and len(data) != size:
-        raise StoreIntegrityError(path, "size", f"{len(data)} bytes; {_expected(sha, size)}")
+        raise StoreIntegrityError(path, "size", f"{len(data)} bytes; {expected}")
     if sha256(data) != sha:
-        raise StoreIntegrityError(path, "checksum", _expected(sha, size))
+        raise StoreIntegrityError(path, "checksum", expected)
     return data
 
 

@@ -7,7 +7,8 @@ The scenario writes two raw windows, rewrites a curated dataset twice and force-
 raw partition. A forked writer counts the file-system calls the store makes (write, fsync,
 rename, link, unlink, mkdir, ...) and SIGKILLs itself at the N-th one (a write is cut in half
 first), for N drawn with a fixed seed over the whole scenario; the retry resumes at the step
-that was running, as an orchestrator retrying a failed step would.
+that was running, as an orchestrator retrying a failed step would. In every other trial the
+retry, and the recovery it starts with, is killed as well before a last retry.
 """
 
 from __future__ import annotations
@@ -75,8 +76,9 @@ def _run(store: ParquetStore, steps) -> None:
         store.write_window(layer, dataset, df, "date", parts, immutable=immutable, force=force)
 
 
-def _writer(root: str, kill_at: int, progress: str, store_cls=ParquetStore) -> None:
-    """Run the scenario, SIGKILLing this process at the ``kill_at``-th counted os call."""
+def _writer(root: str, kill_at: int, progress: str, store_cls=ParquetStore, start: int = 0) -> None:
+    """Run the scenario from step ``start``, SIGKILLing this process at the ``kill_at``-th
+    counted os call (recovery of an earlier kill included)."""
     calls = [0]
 
     def counted(name, fn):
@@ -92,16 +94,17 @@ def _writer(root: str, kill_at: int, progress: str, store_cls=ParquetStore) -> N
     for name in _COUNTED_OS_CALLS:
         setattr(os, name, counted(name, getattr(os, name)))
     store = store_cls(root)
-    for i, step in enumerate(STEPS):
+    for i, step in enumerate(STEPS[start:], start=start):
         Path(progress).write_text(str(i))
         _run(store, [step])
     Path(progress).write_text(f"done {calls[0]}")
 
 
-def _fork_writer(root: Path, kill_at: int, store_cls=ParquetStore) -> tuple[int | None, str]:
+def _fork_writer(root: Path, kill_at: int, store_cls=ParquetStore, start: int = 0
+                 ) -> tuple[int | None, str]:
     progress = root.parent / f"{root.name}.progress"
-    proc = mp.get_context("fork").Process(target=_writer,
-                                           args=(str(root), kill_at, str(progress), store_cls))
+    proc = mp.get_context("fork").Process(
+        target=_writer, args=(str(root), kill_at, str(progress), store_cls, start))
     proc.start()
     proc.join(60)
     return proc.exitcode, progress.read_text() if progress.exists() else "0"
@@ -162,6 +165,11 @@ def test_kill_at_any_point_then_retry(trial, total_calls, tmp_path):
     root = tmp_path / "store"
     code, progress = _fork_writer(root, points[trial])
     assert code == -signal.SIGKILL, f"writer was not killed at call {points[trial]}"
+    if trial % 2:  # the retry (and the recovery it starts with) is killed too
+        second = int(np.random.default_rng(trial).integers(1, 40))
+        code, progress = _fork_writer(root, second, start=int(progress))
+        assert code in (0, -signal.SIGKILL)
+        progress = "5" if progress.startswith("done") else progress
     store = ParquetStore(root)
     check_committed_state(store)
     _run(store, STEPS[int(progress):])
