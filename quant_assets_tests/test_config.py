@@ -49,7 +49,8 @@ def test_source_block_selects_local_files_and_resolves_the_path(tmp_path):
     path.write_text(yaml.safe_dump(spec))
     assert load_profile(str(path)).source["columns"] == {"Ticker": "symbol"}  # no market section needed
     for source, message in [
-        ({"kind": "vendor"}, "source.kind must be one of"),
+        ({"kind": "bloomberg"}, "source.kind must be one of"),
+        ({"kind": "vendor"}, "source.symbols"),
         ({"kind": "local_files"}, "source.path"),
         ({"kind": "local_files", "path": "x", "colums": {}}, r"unknown source keys \['colums'\]"),
     ]:

@@ -29,8 +29,9 @@ DATA_ENV = "QUANT_ASSETS_DATA"
 DEFAULT_PROFILE = "demo"
 PROFILE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PROFILE_DIR.parents[1]
-SOURCE_KINDS = ("synthetic", "local_files")
-_SOURCE_KEYS = {"synthetic": {"kind"}, "local_files": {"kind", "path", "columns"}}
+SOURCE_KINDS = ("synthetic", "local_files", "vendor")
+_SOURCE_KEYS = {"synthetic": {"kind"}, "local_files": {"kind", "path", "columns"},
+                "vendor": {"kind", "symbols", "ciks", "options_underliers", "base_urls", "pages_dir", "offline"}}
 
 __all__ = ["Profile", "load_profile", "available_profiles", "data_root"]
 
@@ -108,6 +109,8 @@ def _source(path: Path, source: dict) -> dict:
     unknown = sorted(set(source) - _SOURCE_KEYS[kind])
     if unknown:
         raise ValueError(f"profile {path}: unknown source keys {unknown} for kind {kind!r}")
+    if kind == "vendor" and not source.get("symbols"):
+        raise ValueError(f"profile {path}: source.symbols (the universe to fetch) is required for vendor")
     if kind == "local_files":
         if not source.get("path"):
             raise ValueError(f"profile {path}: source.path (the data directory) is required for local_files")

@@ -232,6 +232,10 @@ def catalog_path(profile: Profile | str) -> Path:
 
 def market_source(profile: Profile) -> MarketDataSource:
     """The source named by the profile's ``source`` block (default: the synthetic market)."""
+    if profile.source["kind"] == "vendor":
+        from quant_assets.defs.vendor_source import vendor_source  # imports this module
+
+        return vendor_source(profile)
     if profile.source["kind"] == "local_files":
         return LocalFilesSource(
             profile=profile.name, path=profile.source["path"], columns=profile.source["columns"],

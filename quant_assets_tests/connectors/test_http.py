@@ -210,3 +210,12 @@ def test_a_body_without_its_metadata_counts_as_absent(store):
     assert store.get(key) is None
     store.put(key, b"full", source_uri="http://h/e", transform_id="t", content_type="text/plain")
     assert store.get(key) == b"full"
+
+
+def test_the_client_side_rate_limit_spaces_requests(httpserver):
+    httpserver.expect_request("/x").respond_with_json({})
+    http = VendorHttp("ratelimited", httpserver.url_for("/"), rate=(3, 0.5), retry=FAST)
+    t0 = time.monotonic()
+    for _ in range(6):
+        http.get("x")
+    assert time.monotonic() - t0 >= 0.45  # the 4th request waits for the 0.5 s window
