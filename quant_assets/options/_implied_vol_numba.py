@@ -1,14 +1,18 @@
-r"""Optional numba kernel for :func:`~quant_assets.options.implied_vol` (``engine="numba"``).
+r"""Element-wise implied-volatility kernel for ``implied_vol(..., engine="numba")``.
 
 The same algorithm as the NumPy reference in :mod:`quant_assets.options.implied_volatility`
 (normalised out-of-the-money Black price, tangent/asymptotic initial guesses, bracketed
-third-order Householder iterations on :math:`\ln b` below the inflection point and on
-:math:`\ln(b_{max} - b)` above it, same constants, stopping rules and Householder update, the
-latter compiled from the very same function), written element by element so that numba compiles
-it into one loop without temporaries. Scalar special functions: :math:`\Phi` from ``math.erfc``;
+third-order Householder iterations on :math:`\ln b` where :math:`\beta` is below both the
+inflection value and the gap to the upper bound, on :math:`\ln(b_{max} - b)` elsewhere), with
+the same constants, stopping rules and Householder update (all from
+:mod:`quant_assets.options._iv_kernel`), written element by element so that numba compiles it
+into one loop without temporaries. Scalar special functions: :math:`\Phi` from ``math.erfc``;
 ``erfcx`` as :math:`e^{z^2}\operatorname{erfc}(z)` for :math:`z < 5` and Laplace's continued
 fraction beyond; the normal quantile (only needed for the initial guess) from Abramowitz &
-Stegun 26.2.23. The loop over options runs in parallel threads (``numba.prange``). Requires the ``bench`` extra (numba).
+Stegun 26.2.23. The loop over options runs in parallel threads (``numba.prange``).
+
+Without numba (:mod:`quant_assets.options._numba`) the functions are plain Python: correct but
+slow, used by the tests to check the kernel against the reference on a few options.
 """
 
 from __future__ import annotations
@@ -16,24 +20,24 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
 from numpy.typing import NDArray
 
+from quant_assets.options._iv_kernel import (
+    BRACKET_TOLERANCE,
+    FINISH_STEP,
+    MAX_ITERATIONS,
+    S_MAX,
+    householder_step,
+)
 from quant_assets.options._normalised_black import (
     _DIRECT_MIN_ARGUMENT,
     _DIRECT_REGION,
     _TAYLOR_DELTA,
     _TAYLOR_T,
 )
-from quant_assets.options.implied_volatility import (
-    _BRACKET_TOLERANCE,
-    _FINISH_STEP,
-    _MAX_ITERATIONS,
-    _S_MAX,
-    householder_step,
-)
+from quant_assets.options._numba import jit, prange
 
-__all__ = ["solve_normalised_numba"]
+__all__ = ["erfcx", "solve_normalised_numba"]
 
 _SQRT2 = math.sqrt(2.0)
 _SQRT_HALF = math.sqrt(0.5)
@@ -43,15 +47,15 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _THREE_SQRT3 = 3.0 * math.sqrt(3.0)
 
-_householder_step = njit(cache=True, error_model="numpy")(householder_step)
+_householder_step = jit()(householder_step)
 
 
-@njit(cache=True)
+@jit()
 def _ncdf(z: float) -> float:
     return 0.5 * math.erfc(-z / _SQRT2)
 
 
-@njit(cache=True)
+@jit()
 def erfcx(z: float) -> float:
     """Scaled complementary error function exp(z²) erfc(z) (used for z > -1)."""
     if z < 5.0:
@@ -62,7 +66,7 @@ def erfcx(z: float) -> float:
     return 1.0 / (_SQRT_PI * f)
 
 
-@njit(cache=True)
+@jit()
 def _ndtri_lower(p: float) -> float:
     """Normal quantile for 0 < p < 0.5 (0 for p >= 0.5), absolute error < 4.5e-4: enough
     for an initial guess that the Halley iterations refine."""
@@ -76,7 +80,7 @@ def _ndtri_lower(p: float) -> float:
     )
 
 
-@njit(cache=True)
+@jit()
 def _erfcx_difference(h: float, t: float) -> float:
     u = -h * _SQRT_HALF
     delta = t * _SQRT_HALF
@@ -89,7 +93,7 @@ def _erfcx_difference(h: float, t: float) -> float:
     return erfcx(u - delta) - erfcx(u + delta)
 
 
-@njit(cache=True)
+@jit()
 def _lower(x: float, ex: float, s: float, log_beta: float) -> tuple[float, float]:
     h = x / s
     t = 0.5 * s
@@ -108,7 +112,7 @@ def _lower(x: float, ex: float, s: float, log_beta: float) -> tuple[float, float
     return log_b - log_beta, ratio
 
 
-@njit(cache=True)
+@jit()
 def _upper(x: float, ex: float, s: float, log_gap: float) -> tuple[float, float]:
     h = x / s
     t = 0.5 * s
@@ -118,18 +122,19 @@ def _upper(x: float, ex: float, s: float, log_gap: float) -> tuple[float, float]
     return math.log(gap) - log_gap, -math.exp(-0.5 * (h * h + t * t)) / (_SQRT_2PI * gap)
 
 
-@njit(cache=True)
-def _solve_one(x: float, beta: float, gap: float) -> tuple[float, bool]:
+@jit()
+def _solve_one(x: float, log_beta: float, gap: float) -> tuple[float, bool]:
     s_c = math.sqrt(-2.0 * x)
     ex = math.exp(0.5 * x)
     half_bmax = 0.5 * ex
     b_c = half_bmax - _ncdf(-s_c) / ex
+    beta = math.exp(log_beta)
     tangent = s_c + (beta - b_c) / (half_bmax * 2.0 / _SQRT_2PI)
     lower = beta < b_c
     if lower:
         lo, hi = 0.0, s_c
-        target = math.log(beta)
-        z = _ndtri_lower(min(math.pow(_THREE_SQRT3 * beta / (2.0 * math.pi * -x), 1.0 / 3.0), 0.5))
+        u = math.exp((math.log(_THREE_SQRT3 / (2.0 * math.pi * -x)) + log_beta) / 3.0)
+        z = _ndtri_lower(min(u, 0.5))
         guess = -x / (math.sqrt(3.0) * -z) if z < 0.0 else math.inf
         if math.isfinite(guess) and guess > 0.0:
             s = min(guess, tangent)
@@ -138,12 +143,12 @@ def _solve_one(x: float, beta: float, gap: float) -> tuple[float, bool]:
         if not s > 0.0:
             s = 0.5 * s_c
     else:
-        lo, hi = s_c, _S_MAX
-        target = math.log(gap)
-        s = min(max(tangent, s_c), _S_MAX)
-    xx = x * x
-    for _ in range(_MAX_ITERATIONS):
-        if lower:
+        lo, hi = s_c, S_MAX
+        s = min(max(tangent, s_c), S_MAX)
+    on_log_b = lower or beta < gap  # ln b is the better conditioned objective there
+    target = log_beta if on_log_b else math.log(gap)
+    for _ in range(MAX_ITERATIONS):
+        if on_log_b:
             f, f1 = _lower(x, ex, s, target)
             too_low = not f >= 0.0
         else:
@@ -153,35 +158,36 @@ def _solve_one(x: float, beta: float, gap: float) -> tuple[float, bool]:
             lo = s
         else:
             hi = s
-        step = _householder_step(f, f1, xx, s)
+        step = _householder_step(f, f1, x, s)
         new = s + step
         inside = lo <= new <= hi
         if not inside:
             new = math.sqrt(lo * hi) if lo > 0.0 else 0.5 * hi
-        done = (inside and abs(step) <= _FINISH_STEP * new) or f == 0.0
-        done = done or hi - lo <= _BRACKET_TOLERANCE * hi
+        done = (inside and abs(step) <= FINISH_STEP * new) or f == 0.0
+        done = done or hi - lo <= BRACKET_TOLERANCE * hi
         s = new
         if done:
             return s, True
     return s, False
 
 
-@njit(cache=True, parallel=True)
-def _solve_all(x: NDArray[np.float64], beta: NDArray[np.float64], gap: NDArray[np.float64]):
+@jit(parallel=True)
+def _solve_all(x: NDArray[np.float64], log_beta: NDArray[np.float64], gap: NDArray[np.float64]):
     n = x.size
     s = np.empty(n)
     ok = np.empty(n, dtype=np.bool_)
     for i in prange(n):
-        s[i], ok[i] = _solve_one(x[i], beta[i], gap[i])
+        s[i], ok[i] = _solve_one(x[i], log_beta[i], gap[i])
     return s, ok
 
 
 def solve_normalised_numba(
-    x: NDArray[np.float64], beta: NDArray[np.float64], gap: NDArray[np.float64]
+    x: NDArray[np.float64], log_beta: NDArray[np.float64], gap: NDArray[np.float64]
 ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-    """Solve b(x, s) = β element by element (x <= 0, 0 < β < e^{x/2}, gap = e^{x/2} − β)."""
+    """Solve b(x, s) = β element by element (x <= 0, 0 < β < e^{x/2}, gap = e^{x/2} − β),
+    given ln β (finite even where β underflows)."""
     return _solve_all(
         np.ascontiguousarray(x, dtype=np.float64),
-        np.ascontiguousarray(beta, dtype=np.float64),
+        np.ascontiguousarray(log_beta, dtype=np.float64),
         np.ascontiguousarray(gap, dtype=np.float64),
     )

@@ -8,19 +8,28 @@ Method
    :math:`\beta = (P - \iota)/\sqrt{FK}` at :math:`x = -|\ln(F/K)| \le 0` (put–call parity
    turns every in-the-money option into an out-of-the-money one). The distance to the upper
    bound :math:`e^{x/2} - \beta = (U - P)/\sqrt{FK}`, with :math:`U = F` for calls and
-   :math:`K` for puts, is taken straight from the input.
+   :math:`K` for puts, is taken straight from the input. For out-of-the-money options
+   :math:`\ln\beta = \ln V + rT - \ln\sqrt{FK}` is taken from the logarithm of the price,
+   so that prices down to the smallest subnormal double (5e-324) stay solvable.
 2. Solve :math:`b(x, s) = \beta` for :math:`s = \sigma\sqrt T`. The inflection point
    :math:`s_c = \sqrt{2|x|}` splits the problem (as in Jäckel 2015): below
    :math:`b_c = b(x, s_c)` the objective is :math:`\ln b(s) - \ln\beta` (concave, evaluated
    in logarithms so that prices far below the smallest double stay solvable), above it
-   :math:`\ln(b_{max} - b(s)) - \ln(b_{max} - \beta)`. Each bracket, :math:`(0, s_c]` or
-   :math:`[s_c, \infty)`, is known in advance.
+   :math:`\ln(b_{max} - b(s)) - \ln(b_{max} - \beta)` where :math:`\beta \ge b_{max}/2`
+   and again :math:`\ln b(s) - \ln\beta` where :math:`\beta < b_{max}/2`: the rounding of
+   whichever of :math:`\beta` and :math:`b_{max} - \beta` is smaller moves :math:`s` least
+   (at the money forward with :math:`s \sim 10^{-10}`, :math:`b_{max} - \beta = 1 - O(s)`
+   keeps none of the digits of :math:`\beta`; there :math:`b = 2\Phi(s/2) - 1`). Each
+   bracket, :math:`(0, s_c]` or :math:`[s_c, \infty)`, is known in advance. Solutions with
+   :math:`s` below ``S_MIN`` = 1e-305 (only at, or within ~1e-290 of, the money forward with
+   normalised prices below ~4e-306) are reported as ``VOL_UNDERFLOW`` instead.
 3. Initial guesses: :math:`b` is convex below :math:`s_c` and concave above, so the tangent
    at the inflection point, with :math:`b'(s_c) = e^{x/2}/\sqrt{2\pi}`, bounds the root from
    above in the lower region and from below in the upper one (where it is the guess). In the
    lower region the smaller of it and the inverse of Jäckel's small-:math:`s` asymptotic
    :math:`b \approx \tfrac{2\pi|x|}{3\sqrt3}\Phi(-|x|/(\sqrt3 s))^3` is used.
-4. Third-order Householder iterations (the update Jäckel 2015 uses), whose second and third
+4. Third-order Householder iterations (the update Jäckel 2015 uses, in scale-free form: see
+   :func:`~quant_assets.options._iv_kernel.householder_step`), whose second and third
    derivatives follow in closed form from the first, safeguarded by the bracket (bisection
    whenever a step leaves it), until a step is below 3e-5 relative (the quartic convergence
    then leaves ~1e-18) or the bracket is below 1e-12 relative (where rounding noise in the
@@ -28,6 +37,13 @@ Method
 
 The inputs are processed in blocks of ``_BLOCK`` options so that the temporaries of the
 element-wise arithmetic stay in the processor cache.
+
+Engines: this vectorised NumPy code is the reference and the default. The same algorithm,
+element by element, is in :mod:`quant_assets.options._implied_vol_numba` (both share
+:mod:`quant_assets.options._iv_kernel`); compiled with numba it was measured at only ~1.1-1.2x
+the NumPy engine's throughput (``benchmarks/bench_implied_vol.py``, 1,000,000 options, 2
+threads on a 2-core machine), plus a one-off compile of ~4 s per process: both engines
+spend their time in the same special functions (erfc, exp, log).
 """
 
 from __future__ import annotations
@@ -45,6 +61,14 @@ from quant_assets.options._inputs import (
     broadcast_float_arrays,
     scalar_or_array,
 )
+from quant_assets.options._iv_kernel import (
+    BRACKET_TOLERANCE,
+    FINISH_STEP,
+    MAX_ITERATIONS,
+    S_MAX,
+    S_MIN,
+    householder_step,
+)
 from quant_assets.options._normalised_black import log_otm_black
 
 __all__ = ["IVReason", "implied_vol"]
@@ -53,13 +77,7 @@ Array = NDArray[np.float64]
 Objective = Callable[[Array, Array, Array], tuple[Array, Array]]
 Solver = Callable[[Array, Array, Array], tuple[Array, NDArray[np.bool_]]]
 
-_MAX_ITERATIONS = 60
-_S_MAX = 60.0  # erfcx/ndtr-based evaluation is finite up to here; vol*sqrt(t) = 60 is absurd
-# Householder(3) leaves an error ~C*step^4 with C*s^3 = O(1) for these log objectives, so a
-# relative step below 3e-5 is ~1e-18 from the root
-_FINISH_STEP = 3e-5
 _COMPACT_FRACTION = 0.25
-_BRACKET_TOLERANCE = 1e-12  # a root bracketed this tightly is accepted despite noisy f
 _ROUNDING_ULPS = 4.0
 _BLOCK = 1 << 14  # options per block: the temporaries (128 kB each) stay in the cache
 _THREE_SQRT3 = 3.0 * np.sqrt(3.0)
@@ -77,6 +95,7 @@ class IVReason(IntEnum):
     NO_TIME_VALUE = 4
     ABOVE_UPPER_BOUND = 5
     NOT_CONVERGED = 6
+    VOL_UNDERFLOW = 7
 
 
 def _lower_objective(x: Array, s: Array, log_beta: Array) -> tuple[Array, Array]:
@@ -95,23 +114,6 @@ def _upper_objective(x: Array, s: Array, log_gap: Array) -> tuple[Array, Array]:
     return np.log(gap) - log_gap, slope
 
 
-def householder_step(f: Array, f1: Array, xx: Array, s: Array) -> Array:
-    r"""Third-order Householder step for ``f = ln g(s) - const``, ``g = b`` or ``b_max - b``.
-
-    With :math:`\rho = f'` and :math:`c = b''/b' = x^2/s^3 - s/4` (Jäckel 2015, eq. 2.5),
-    the higher derivatives follow from the first: :math:`h_2 = f''/f' = c - \rho` and
-    :math:`h_3 = f^{(3)}/f' = c' + h_2(h_2 - \rho)` with :math:`c' = -3x^2/s^4 - 1/4`. The
-    step is :math:`\nu(1 + h_2\nu/2)/(1 + \nu(h_2 + h_3\nu/6))` with :math:`\nu = -f/f'`
-    (Householder's method of order 3: quartic convergence). ``xx`` is :math:`x^2`.
-    """
-    inv_s = 1.0 / s
-    xx_s3 = xx * inv_s * inv_s * inv_s
-    h2 = xx_s3 - 0.25 * s - f1
-    h3 = h2 * (h2 - f1) - 3.0 * xx_s3 * inv_s - 0.25
-    nu = -f / f1
-    return nu * (1.0 + 0.5 * h2 * nu) / (1.0 + nu * (h2 + h3 * nu / 6.0))
-
-
 def _householder(
     objective: Objective,
     increasing: bool,
@@ -123,35 +125,34 @@ def _householder(
 ) -> tuple[Array, NDArray[np.bool_]]:
     """Safeguarded Householder(3) iterations on ``objective(x, s, target) = 0`` in ``[lo, hi]``.
 
-    An entry is finished when a step inside the bracket is below ``_FINISH_STEP`` relative
+    An entry is finished when a step inside the bracket is below ``FINISH_STEP`` relative
     (quartic convergence leaves an error of order step⁴), when the bracket has shrunk below
-    ``_BRACKET_TOLERANCE`` relative, or when the objective is exactly zero. Finished entries
+    ``BRACKET_TOLERANCE`` relative, or when the objective is exactly zero. Finished entries
     are dropped from the working set in batches (compaction costs a gather per array).
     """
     s_out = s.copy()
     converged = np.zeros(s.shape, dtype=bool)
     idx = np.arange(s.size)
     xa, ta, sa, la, ha = x, target, s, lo, hi
-    xx = x * x
     finished = np.zeros(s.shape, dtype=bool)
-    for iteration in range(_MAX_ITERATIONS):
+    for iteration in range(MAX_ITERATIONS):
         f, f1 = objective(xa, sa, ta)
         # s below the root (NaN counts: only underflow at tiny s produces it)
         too_low = ~(f >= 0) if increasing else ~(f <= 0)
         la = np.where(too_low, sa, la)
         ha = np.where(too_low, ha, sa)
-        step = householder_step(f, f1, xx, sa)
+        step = householder_step(f, f1, xa, sa)
         new = sa + step
         inside = (new >= la) & (new <= ha)  # False for NaN
         if not inside.all():  # bisection (geometric once bounded away from 0)
             out = np.flatnonzero(~inside)
             lo_o, hi_o = la.take(out), ha.take(out)
             new[out] = np.where(lo_o > 0, np.sqrt(lo_o * hi_o), 0.5 * hi_o)
-        finished |= inside & (np.abs(step) <= _FINISH_STEP * new)
-        finished |= (f == 0) | (ha - la <= _BRACKET_TOLERANCE * ha)
+        finished |= inside & (np.abs(step) <= FINISH_STEP * new)
+        finished |= (f == 0) | (ha - la <= BRACKET_TOLERANCE * ha)
         sa = new  # finished entries keep iterating harmlessly until the next compaction
         n_finished = np.count_nonzero(finished)
-        last = iteration == _MAX_ITERATIONS - 1
+        last = iteration == MAX_ITERATIONS - 1
         if n_finished == finished.size or n_finished > _COMPACT_FRACTION * finished.size or last:
             done = np.flatnonzero(finished)
             where = idx.take(done)
@@ -161,19 +162,20 @@ def _householder(
                 return s_out, converged
             keep = np.flatnonzero(~finished)
             idx, xa, ta, sa = idx.take(keep), xa.take(keep), ta.take(keep), sa.take(keep)
-            la, ha, xx = la.take(keep), ha.take(keep), xx.take(keep)
+            la, ha = la.take(keep), ha.take(keep)
             finished = np.zeros(idx.size, dtype=bool)
     s_out[idx] = sa
     return s_out, converged
 
 
-def _solve_normalised(x: Array, beta: Array, gap: Array) -> tuple[Array, NDArray[np.bool_]]:
-    """Solve b(x, s) = β for s, x <= 0, 0 < β < e^{x/2}, gap = e^{x/2} − β."""
+def _solve_normalised(x: Array, log_beta: Array, gap: Array) -> tuple[Array, NDArray[np.bool_]]:
+    """Solve b(x, s) = β for s, x <= 0, 0 < β < e^{x/2}, gap = e^{x/2} − β, given ln β."""
     s = np.empty_like(x)
     ok = np.empty(x.shape, dtype=bool)
     s_c = np.sqrt(-2.0 * x)
     half_bmax = 0.5 * np.exp(0.5 * x)
     b_c = half_bmax - np.exp(-0.5 * x) * ndtr(-s_c)
+    beta = np.exp(log_beta)
     # b is convex below s_c and concave above (b''(s_c) = 0): the tangent at s_c, with slope
     # b'(s_c) = e^{x/2}/√(2π), bounds the root from above in the lower region and from below
     # in the upper region
@@ -181,22 +183,36 @@ def _solve_normalised(x: Array, beta: Array, gap: Array) -> tuple[Array, NDArray
     is_lower = beta < b_c
     lower = np.flatnonzero(is_lower)
     if lower.size:
-        xl, bl, scl, tl = x.take(lower), beta.take(lower), s_c.take(lower), tangent.take(lower)
-        u = np.cbrt(_THREE_SQRT3 * bl / (2.0 * np.pi * -xl))
+        xl, ll, scl, tl = x.take(lower), log_beta.take(lower), s_c.take(lower), tangent.take(lower)
+        u = np.exp((np.log(_THREE_SQRT3 / (2.0 * np.pi * -xl)) + ll) / 3.0)
         guess = -xl / (np.sqrt(3.0) * -ndtri(np.minimum(u, 0.5)))
         guess = np.where(np.isfinite(guess) & (guess > 0), np.minimum(guess, tl), tl)
         guess = np.where(guess > 0, guess, 0.5 * scl)
-        s[lower], ok[lower] = _householder(
-            _lower_objective, True, xl, np.log(bl), guess, np.zeros_like(xl), scl
-        )
-    upper = np.flatnonzero(~is_lower)
-    if upper.size:
-        xu, gu, scu = x.take(upper), gap.take(upper), s_c.take(upper)
-        guess = np.clip(tangent.take(upper), scu, _S_MAX)
-        s[upper], ok[upper] = _householder(
-            _upper_objective, False, xu, np.log(gu), guess, scu, np.full_like(xu, _S_MAX)
-        )
+        s[lower], ok[lower] = _householder(_lower_objective, True, xl, ll, guess, np.zeros_like(xl), scl)
+    # above s_c: on ln b while β < b_max − β (its rounding then moves s least: near the money
+    # with tiny σ√T the gap is 1 − O(σ√T) and carries no digits of β), else on ln(b_max − b)
+    for on_log_b in (True, False):
+        upper = np.flatnonzero(~is_lower & ((beta < gap) == on_log_b))
+        if upper.size:
+            xu, scu = x.take(upper), s_c.take(upper)
+            guess = np.clip(tangent.take(upper), scu, S_MAX)
+            objective, target = (
+                (_lower_objective, log_beta.take(upper)) if on_log_b else (_upper_objective, np.log(gap.take(upper)))
+            )
+            s[upper], ok[upper] = _householder(
+                objective, on_log_b, xu, target, guess, scu, np.full_like(xu, S_MAX)
+            )
     return s, ok
+
+
+def _flag_vol_underflow(code: NDArray[np.int8], log_fk: Array, log_beta: Array) -> None:
+    """Mark ``VOL_UNDERFLOW`` where β < b(x, S_MIN): σ√T below ``S_MIN`` (only possible for
+    β far below the smallest normal double, at or extremely near the money forward)."""
+    tiny = np.flatnonzero((code == IVReason.OK) & (log_beta < np.log(S_MIN)))
+    if tiny.size:
+        x = -np.abs(log_fk.take(tiny))
+        floor, _ = log_otm_black(x, np.full(x.shape, S_MIN))
+        code[tiny[log_beta.take(tiny) < floor]] = IVReason.VOL_UNDERFLOW
 
 
 def _normalise_block(
@@ -224,15 +240,21 @@ def _normalise_block(
     scale = np.sqrt(forward * k)
     time_value = undiscounted - intrinsic
     beta = time_value / scale
+    # out of the money ln β straight from ln(price): finite where β (or e^{rT} P) underflows
+    log_scale = 0.5 * (np.log(sp) + growth + np.log(k))
+    log_beta = np.where(intrinsic > 0, np.log(beta), np.log(p) + rr * tt - log_scale)
     gap = (np.where(call, forward, k) - undiscounted) / scale
     code[positive & (beta < 0)] = IVReason.BELOW_INTRINSIC
-    # a time value within rounding of zero carries no information about the volatility
+    # a time value within rounding of zero carries no information about the volatility (for
+    # an out-of-the-money option only a zero price, however small the price is)
     rounding = _ROUNDING_ULPS * np.finfo(float).eps * np.maximum(undiscounted, intrinsic)
-    code[positive & (np.abs(time_value) <= rounding)] = IVReason.NO_TIME_VALUE
-    code[positive & ~(gap > 0) & (beta > 0)] = IVReason.ABOVE_UPPER_BOUND
+    no_time_value = np.where(intrinsic > 0, np.abs(time_value) <= rounding, p == 0)
+    code[positive & no_time_value] = IVReason.NO_TIME_VALUE
+    code[positive & ~(gap > 0) & (log_beta > -np.inf)] = IVReason.ABOVE_UPPER_BOUND
+    _flag_vol_underflow(code, log_fk, log_beta)
     idx = np.flatnonzero(code == IVReason.OK)
     x = -np.abs(log_fk.take(idx))
-    return code, (idx, x, beta.take(idx), gap.take(idx), np.sqrt(tt.take(idx)))
+    return code, (idx, x, log_beta.take(idx), gap.take(idx), np.sqrt(tt.take(idx)))
 
 
 def _solve_into(
@@ -240,11 +262,11 @@ def _solve_into(
 ) -> None:
     """Solve the normalised problems collected in ``parts`` and write vols and failures."""
     if len(parts) == 1:
-        idx, x, beta, gap, root_t = parts[0]
+        idx, x, log_beta, gap, root_t = parts[0]
     else:
-        idx, x, beta, gap, root_t = (np.concatenate(a) for a in zip(*parts, strict=True))
+        idx, x, log_beta, gap, root_t = (np.concatenate(a) for a in zip(*parts, strict=True))
     if idx.size:
-        s, ok = solve(x, beta, gap)
+        s, ok = solve(x, log_beta, gap)
         vol[idx] = np.where(ok, s / root_t, np.nan)
         reason[idx[~ok]] = IVReason.NOT_CONVERGED
 
@@ -287,8 +309,9 @@ def implied_vol(
         Also return an array of :class:`IVReason` codes.
     engine : {"numpy", "numba"}, default "numpy"
         ``"numpy"`` is the vectorised reference implementation. ``"numba"`` runs the same
-        algorithm as a compiled element-wise loop (several times faster; needs the optional
-        ``numba`` package from the ``bench`` extra).
+        algorithm as a compiled element-wise loop in parallel threads; it is not meaningfully
+        faster (measured ~1.1-1.2x on 2 cores, after a ~4 s compile per process, nothing
+        cached on disk) and needs the optional ``numba`` package.
 
     Returns
     -------
@@ -300,7 +323,10 @@ def implied_vol(
         (price below the discounted forward intrinsic :math:`e^{-rT}\max(\theta(F-K),0)`),
         ``NO_TIME_VALUE`` (price equal to it: volatility 0 or undetermined),
         ``ABOVE_UPPER_BOUND`` (price >= :math:`Se^{-qT}` for calls, :math:`Ke^{-rT}` for
-        puts), ``NOT_CONVERGED`` (not expected to occur).
+        puts), ``VOL_UNDERFLOW`` (:math:`\sigma\sqrt T` below 1e-305: at the money forward
+        with a price below ~4e-306 :math:`\sqrt{FK}`), ``NOT_CONVERGED`` (not expected to
+        occur). Every positive price below the upper bound, down to 5e-324, is either solved
+        or flagged ``VOL_UNDERFLOW``.
 
     Raises
     ------
@@ -318,10 +344,12 @@ def implied_vol(
     if engine == "numpy":
         solve: Solver = _solve_normalised
     elif engine == "numba":
-        try:
-            from quant_assets.options._implied_vol_numba import solve_normalised_numba
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError("engine='numba' needs numba: pip install numba") from exc
+        from quant_assets.options._numba import HAS_NUMBA
+
+        if not HAS_NUMBA:  # pragma: no cover - depends on the environment
+            raise ImportError("engine='numba' needs numba: pip install numba")
+        from quant_assets.options._implied_vol_numba import solve_normalised_numba
+
         solve = solve_normalised_numba
     else:
         raise ValueError(f"engine must be 'numpy' or 'numba', got {engine!r}")

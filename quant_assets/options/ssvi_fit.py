@@ -45,6 +45,7 @@ _FAMILIES = ("power_law", "heston")
 _RHO_MAX = 0.999
 _STARTS = ((-0.7, 0.5), (-0.3, 0.5), (0.2, 0.5), (-0.5, 0.95))  # (rho, curvature) start values
 _ACTIVE = 1e-7  # a search variable this close (relative) to its bound is on it
+_BINDING = 1e-8  # ... and binds if crossing it would cut the cost by this much (relative)
 _MAX_NFEV = 5000
 
 
@@ -186,28 +187,27 @@ def _initial_increments(kk: Array, vv: Array, expiry: Array, n_exp: int) -> tupl
     return np.maximum(incr, 1e-3 * theta0[-1]), 1e-10 * scale
 
 
-def _active_constraints(x: Array, lo: Array, hi: Array, family: str, thetas: Array) -> tuple:
+def _active_constraints(best: Any, lo: Array, hi: Array, family: str, data_cost: float) -> tuple:
+    """Arbitrage constraints the optimum lies on: search variables on a bound whose cost
+    gradient points out of the box, i.e. crossing the bound through its range would cut the
+    cost by more than ``_BINDING`` of the data's sum of squares (Lagrange multiplier > 0).
+    Variables the data leave undetermined (e.g. gamma with one expiry) never count."""
+    x, grad = best.x, best.grad
+    rho, _, thetas = _unpack(x, family)
+    width = np.where(np.isfinite(hi), hi - lo, thetas[-1])
+    near_lo = x - lo <= _ACTIVE * width
+    near_hi = hi - x <= _ACTIVE * width
+    pushes = _BINDING * data_cost
+    binding = (near_lo & (grad * width > pushes)) | (near_hi & (-grad * width > pushes))
     n_curv = 2 if family == "power_law" else 1
-    head = slice(0, 1 + n_curv)  # rho and the curvature parameters (finite bounds)
-    width = hi[head] - lo[head]
-    at_lo = x[head] - lo[head] <= _ACTIVE * width
-    at_hi = hi[head] - x[head] <= _ACTIVE * width
-    active = []
     if family == "power_law":
-        butterfly = bool(at_hi[2])
-        calendar = bool(at_lo[1] or at_hi[1])
+        butterfly, calendar = bool(binding[2]), bool(binding[1])
     else:
-        butterfly = bool(at_lo[1]) and heston_lambda_min(thetas[-1], float(x[0])) > 0
+        butterfly = bool(binding[1]) and heston_lambda_min(float(thetas[-1]), rho) > 0
         calendar = False
-    # a flat step of theta between expiries: the data's ATM variances decrease there
-    calendar |= bool(np.any(x[2 + n_curv :] <= 1e-9 * thetas[1:]))
-    if butterfly:
-        active.append("butterfly")
-    if calendar:
-        active.append("calendar")
-    if at_lo[0] or at_hi[0]:
-        active.append("rho")
-    return tuple(active)
+    calendar |= bool(binding[2 + n_curv :].any())  # the data's ATM variances decrease
+    names = ("butterfly", "calendar", "rho")
+    return tuple(n for n, on in zip(names, (butterfly, calendar, bool(binding[0])), strict=True) if on)
 
 
 def fit_ssvi_surface(
@@ -299,7 +299,7 @@ def fit_ssvi_surface(
             x_scale="jac",
             xtol=1e-12,
             ftol=1e-10,
-            gtol=1e-12,
+            gtol=1e-15,
             max_nfev=_MAX_NFEV,
         )
         if best is None or res.cost < best.cost:
@@ -345,6 +345,6 @@ def _result(
         converged=converged,
         butterfly_free=butterfly,
         calendar_free=calendar,
-        active_constraints=_active_constraints(best.x, lo, hi, family, thetas),
+        active_constraints=_active_constraints(best, lo, hi, family, 0.5 * float(wt @ vv**2) / wt.sum()),
         message=message,
     )
