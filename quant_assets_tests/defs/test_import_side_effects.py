@@ -17,7 +17,7 @@ from quant_assets_tests.defs.dagster_processes import tail
 
 PROBE = textwrap.dedent(
     """
-    import importlib, json, os, pkgutil, warnings
+    import importlib, json, os, pkgutil, sys, warnings
     import dagster, dagster_duckdb, dagster_pandera, pandas, pandera.pandas  # third-party setup first
 
     reads = []
@@ -29,7 +29,20 @@ PROBE = textwrap.dedent(
             return super().__getitem__(key)
 
     os.environ.__class__ = Spy
-    filters = list(warnings.filters)
+
+    # Warning filters installed by our own modules (third-party libraries set theirs on import).
+    own_filters = []
+
+    def _spy(install):
+        def wrapper(*args, **kwargs):
+            caller = sys._getframe(1).f_globals.get("__name__", "")
+            if caller.split(".")[0] == "quant_assets":
+                own_filters.append(caller)
+            return install(*args, **kwargs)
+        return wrapper
+
+    warnings.filterwarnings = _spy(warnings.filterwarnings)
+    warnings.simplefilter = _spy(warnings.simplefilter)
 
     import quant_assets
     import quant_assets.defs
@@ -45,7 +58,7 @@ PROBE = textwrap.dedent(
         "modules": names,
         "env_reads": reads,
         "sqlite_hook": event.contains(Engine, "connect", instance_tuning._relax_sqlite_sync),
-        "warning_filters_changed": warnings.filters != filters,
+        "warning_filters_changed": bool(own_filters),
     }))
     """
 )
