@@ -123,17 +123,19 @@ def _upper(x: float, ex: float, s: float, log_gap: float) -> tuple[float, float]
 
 
 @jit()
-def _solve_one(x: float, log_beta: float, gap: float) -> tuple[float, bool]:
+def _solve_one(x: float, beta: float, log_beta: float, gap: float) -> tuple[float, bool]:
     s_c = math.sqrt(-2.0 * x)
     ex = math.exp(0.5 * x)
     half_bmax = 0.5 * ex
     b_c = half_bmax - _ncdf(-s_c) / ex
-    beta = math.exp(log_beta)
     tangent = s_c + (beta - b_c) / (half_bmax * 2.0 / _SQRT_2PI)
     lower = beta < b_c
     if lower:
         lo, hi = 0.0, s_c
-        u = math.exp((math.log(_THREE_SQRT3 / (2.0 * math.pi * -x)) + log_beta) / 3.0)
+        if beta > 1e-290:
+            u = math.pow(_THREE_SQRT3 * beta / (2.0 * math.pi * -x), 1.0 / 3.0)
+        else:  # β underflowed: from ln β
+            u = math.exp((math.log(_THREE_SQRT3 / (2.0 * math.pi * -x)) + log_beta) / 3.0)
         z = _ndtri_lower(min(u, 0.5))
         guess = -x / (math.sqrt(3.0) * -z) if z < 0.0 else math.inf
         if math.isfinite(guess) and guess > 0.0:
@@ -172,22 +174,26 @@ def _solve_one(x: float, log_beta: float, gap: float) -> tuple[float, bool]:
 
 
 @jit(parallel=True)
-def _solve_all(x: NDArray[np.float64], log_beta: NDArray[np.float64], gap: NDArray[np.float64]):
+def _solve_all(
+    x: NDArray[np.float64],
+    beta: NDArray[np.float64],
+    log_beta: NDArray[np.float64],
+    gap: NDArray[np.float64],
+):
     n = x.size
     s = np.empty(n)
     ok = np.empty(n, dtype=np.bool_)
     for i in prange(n):
-        s[i], ok[i] = _solve_one(x[i], log_beta[i], gap[i])
+        s[i], ok[i] = _solve_one(x[i], beta[i], log_beta[i], gap[i])
     return s, ok
 
 
 def solve_normalised_numba(
-    x: NDArray[np.float64], log_beta: NDArray[np.float64], gap: NDArray[np.float64]
+    x: NDArray[np.float64],
+    beta: NDArray[np.float64],
+    log_beta: NDArray[np.float64],
+    gap: NDArray[np.float64],
 ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     """Solve b(x, s) = β element by element (x <= 0, 0 < β < e^{x/2}, gap = e^{x/2} − β),
-    given ln β (finite even where β underflows)."""
-    return _solve_all(
-        np.ascontiguousarray(x, dtype=np.float64),
-        np.ascontiguousarray(log_beta, dtype=np.float64),
-        np.ascontiguousarray(gap, dtype=np.float64),
-    )
+    given β and ln β (finite where β underflows)."""
+    return _solve_all(*(np.ascontiguousarray(a, dtype=np.float64) for a in (x, beta, log_beta, gap)))

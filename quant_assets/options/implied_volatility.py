@@ -75,9 +75,10 @@ __all__ = ["IVReason", "implied_vol"]
 
 Array = NDArray[np.float64]
 Objective = Callable[[Array, Array, Array], tuple[Array, Array]]
-Solver = Callable[[Array, Array, Array], tuple[Array, NDArray[np.bool_]]]
+Solver = Callable[[Array, Array, Array, Array], tuple[Array, NDArray[np.bool_]]]
 
 _COMPACT_FRACTION = 0.25
+_TINY = 1e-290  # below this β (and the guess's cube root argument) is taken from logarithms
 _ROUNDING_ULPS = 4.0
 _BLOCK = 1 << 14  # options per block: the temporaries (128 kB each) stay in the cache
 _THREE_SQRT3 = 3.0 * np.sqrt(3.0)
@@ -168,14 +169,16 @@ def _householder(
     return s_out, converged
 
 
-def _solve_normalised(x: Array, log_beta: Array, gap: Array) -> tuple[Array, NDArray[np.bool_]]:
-    """Solve b(x, s) = β for s, x <= 0, 0 < β < e^{x/2}, gap = e^{x/2} − β, given ln β."""
+def _solve_normalised(
+    x: Array, beta: Array, log_beta: Array, gap: Array
+) -> tuple[Array, NDArray[np.bool_]]:
+    """Solve b(x, s) = β for s, x <= 0, 0 < β < e^{x/2}, gap = e^{x/2} − β, given β and ln β
+    (finite where β underflows)."""
     s = np.empty_like(x)
     ok = np.empty(x.shape, dtype=bool)
     s_c = np.sqrt(-2.0 * x)
     half_bmax = 0.5 * np.exp(0.5 * x)
     b_c = half_bmax - np.exp(-0.5 * x) * ndtr(-s_c)
-    beta = np.exp(log_beta)
     # b is convex below s_c and concave above (b''(s_c) = 0): the tangent at s_c, with slope
     # b'(s_c) = e^{x/2}/√(2π), bounds the root from above in the lower region and from below
     # in the upper region
@@ -184,7 +187,10 @@ def _solve_normalised(x: Array, log_beta: Array, gap: Array) -> tuple[Array, NDA
     lower = np.flatnonzero(is_lower)
     if lower.size:
         xl, ll, scl, tl = x.take(lower), log_beta.take(lower), s_c.take(lower), tangent.take(lower)
-        u = np.exp((np.log(_THREE_SQRT3 / (2.0 * np.pi * -xl)) + ll) / 3.0)
+        u = np.cbrt(_THREE_SQRT3 * beta.take(lower) / (2.0 * np.pi * -xl))
+        tiny = np.flatnonzero(u < _TINY)  # β underflowed: from ln β
+        if tiny.size:
+            u[tiny] = np.exp((np.log(_THREE_SQRT3 / (2.0 * np.pi * -xl[tiny])) + ll[tiny]) / 3.0)
         guess = -xl / (np.sqrt(3.0) * -ndtri(np.minimum(u, 0.5)))
         guess = np.where(np.isfinite(guess) & (guess > 0), np.minimum(guess, tl), tl)
         guess = np.where(guess > 0, guess, 0.5 * scl)
@@ -205,21 +211,30 @@ def _solve_normalised(x: Array, log_beta: Array, gap: Array) -> tuple[Array, NDA
     return s, ok
 
 
-def _flag_vol_underflow(code: NDArray[np.int8], log_fk: Array, log_beta: Array) -> None:
-    """Mark ``VOL_UNDERFLOW`` where β < b(x, S_MIN): σ√T below ``S_MIN`` (only possible for
-    β far below the smallest normal double, at or extremely near the money forward)."""
-    tiny = np.flatnonzero((code == IVReason.OK) & (log_beta < np.log(S_MIN)))
-    if tiny.size:
-        x = -np.abs(log_fk.take(tiny))
-        floor, _ = log_otm_black(x, np.full(x.shape, S_MIN))
-        code[tiny[log_beta.take(tiny) < floor]] = IVReason.VOL_UNDERFLOW
+def _tiny_prices(
+    code: NDArray[np.int8], tiny: NDArray[np.intp], arrays: list[Array], intrinsic: Array
+) -> tuple[NDArray[np.intp], Array]:
+    """Out-of-the-money entries among ``tiny`` (β below ``_TINY``, possibly underflowed, as
+    may be e^{rT}P) with a positive price: ln β straight from ln(price), code ``OK``, or
+    ``VOL_UNDERFLOW`` where β < b(x, S_MIN), i.e. σ√T below ``S_MIN`` (only possible at or
+    extremely near the money forward). Returns the solvable ones and their ln β."""
+    p, sp, k, tt, rr, qq = (a.take(tiny) for a in arrays)
+    keep = (intrinsic.take(tiny) == 0) & (p > 0) & (sp > 0) & (k > 0) & (tt > 0)
+    keep &= np.isin(code.take(tiny), (IVReason.OK, IVReason.NO_TIME_VALUE))
+    tiny, p, sp, k, tt, rr, qq = (a[keep] for a in (tiny, p, sp, k, tt, rr, qq))
+    growth = (rr - qq) * tt
+    log_beta = np.log(p) + rr * tt - 0.5 * (np.log(sp) + growth + np.log(k))
+    floor, _ = log_otm_black(-np.abs(np.log(sp / k) + growth), np.full(tiny.shape, S_MIN))
+    under = log_beta < floor
+    code[tiny] = np.where(under, IVReason.VOL_UNDERFLOW, IVReason.OK)
+    return tiny[~under], log_beta[~under]
 
 
 def _normalise_block(
     arrays: list[Array], call: NDArray[np.bool_]
-) -> tuple[NDArray[np.int8], tuple[NDArray[np.intp], Array, Array, Array, Array]]:
+) -> tuple[NDArray[np.int8], tuple[NDArray[np.intp], Array, Array, Array, Array, Array]]:
     """Reason codes of one block of flat inputs (NaN propagating), and for the solvable
-    entries their indices, x, β, the gap to the upper bound and √T."""
+    entries their indices, x, β, ln β, the gap to the upper bound and √T."""
     p, sp, k, tt, rr, qq = arrays
     positive = (p >= 0) & (sp > 0) & (k > 0) & (tt > 0)
     code = np.zeros(p.shape, dtype=np.int8)
@@ -240,21 +255,22 @@ def _normalise_block(
     scale = np.sqrt(forward * k)
     time_value = undiscounted - intrinsic
     beta = time_value / scale
-    # out of the money ln β straight from ln(price): finite where β (or e^{rT} P) underflows
-    log_scale = 0.5 * (np.log(sp) + growth + np.log(k))
-    log_beta = np.where(intrinsic > 0, np.log(beta), np.log(p) + rr * tt - log_scale)
     gap = (np.where(call, forward, k) - undiscounted) / scale
     code[positive & (beta < 0)] = IVReason.BELOW_INTRINSIC
-    # a time value within rounding of zero carries no information about the volatility (for
-    # an out-of-the-money option only a zero price, however small the price is)
+    # a time value within rounding of zero carries no information about the volatility
     rounding = _ROUNDING_ULPS * np.finfo(float).eps * np.maximum(undiscounted, intrinsic)
-    no_time_value = np.where(intrinsic > 0, np.abs(time_value) <= rounding, p == 0)
-    code[positive & no_time_value] = IVReason.NO_TIME_VALUE
-    code[positive & ~(gap > 0) & (log_beta > -np.inf)] = IVReason.ABOVE_UPPER_BOUND
-    _flag_vol_underflow(code, log_fk, log_beta)
+    code[positive & (np.abs(time_value) <= rounding)] = IVReason.NO_TIME_VALUE
+    code[positive & ~(gap > 0) & (beta > 0)] = IVReason.ABOVE_UPPER_BOUND
+    tiny = np.flatnonzero(beta < _TINY)
+    if tiny.size:
+        tiny, log_tiny = _tiny_prices(code, tiny, arrays, intrinsic)
     idx = np.flatnonzero(code == IVReason.OK)
     x = -np.abs(log_fk.take(idx))
-    return code, (idx, x, log_beta.take(idx), gap.take(idx), np.sqrt(tt.take(idx)))
+    beta_ok = beta.take(idx)
+    log_beta = np.log(beta_ok)
+    if tiny.size:
+        log_beta[np.searchsorted(idx, tiny)] = log_tiny
+    return code, (idx, x, beta_ok, log_beta, gap.take(idx), np.sqrt(tt.take(idx)))
 
 
 def _solve_into(
@@ -262,11 +278,11 @@ def _solve_into(
 ) -> None:
     """Solve the normalised problems collected in ``parts`` and write vols and failures."""
     if len(parts) == 1:
-        idx, x, log_beta, gap, root_t = parts[0]
+        idx, x, beta, log_beta, gap, root_t = parts[0]
     else:
-        idx, x, log_beta, gap, root_t = (np.concatenate(a) for a in zip(*parts, strict=True))
+        idx, x, beta, log_beta, gap, root_t = (np.concatenate(a) for a in zip(*parts, strict=True))
     if idx.size:
-        s, ok = solve(x, log_beta, gap)
+        s, ok = solve(x, beta, log_beta, gap)
         vol[idx] = np.where(ok, s / root_t, np.nan)
         reason[idx[~ok]] = IVReason.NOT_CONVERGED
 

@@ -290,10 +290,10 @@ def test_element_wise_kernel_matches_numpy_reference_without_compiling():
     pick = np.r_[np.arange(0, 20_000, 100), np.arange(20_000, price.size)]
     arrays = [price[pick], np.full(pick.size, 100.0), k[pick], t[pick], r[pick], q[pick]]
     with np.errstate(all="ignore"):
-        reason, (idx, x, log_beta, gap, root_t) = _normalise_block(arrays, c[pick])
+        reason, (idx, *normalised, root_t) = _normalise_block(arrays, c[pick])
     ref = implied_vol(*arrays[:-1], q[pick], c[pick])
     solve_one = getattr(kernel._solve_one, "py_func", kernel._solve_one)
-    s = np.array([solve_one(*args)[0] for args in zip(x, log_beta, gap, strict=True)])
+    s = np.array([solve_one(*args)[0] for args in zip(*normalised, strict=True)])
     np.testing.assert_allclose(s / root_t, ref[idx], rtol=1e-13, atol=0)
     assert (reason == IVReason.OK).sum() == idx.size > 300
 
