@@ -304,7 +304,7 @@ def validate_feed(
     Traceback (most recent call last):
     ...
     quant_assets.market.errors.BadVendorData: bars: column 'close' breaks rule \
-'less_than_or_equal_to(1000000.0)' at 1 row(s) [0], values [inf]
+'less_than_or_equal_to(1000000.0)' at 1 row(s) [0], values [inf]: schema RawBars...
     """
     schemas = _schemas()
     if not isinstance(df, pd.DataFrame):
