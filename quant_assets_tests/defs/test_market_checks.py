@@ -119,6 +119,15 @@ def test_a_session_missing_more_than_the_threshold_is_an_error():
     assert (result.passed, result.severity) == (False, ERROR)
 
 
+def test_one_name_missing_in_a_small_universe_is_a_warning_not_an_outage():
+    master = _master(5)
+    bars = master.drop(index=[0])  # 20% of the names, but a single name
+    result = checks.coverage_result(bars, master)
+    assert (result.passed, result.severity) == (False, WARN)
+    bars = master.drop(index=range(3))  # three of five names on one session: an outage
+    assert checks.coverage_result(bars, master).severity == ERROR
+
+
 def test_bars_of_names_off_the_master_are_not_coverage_gaps():
     master = _master(3)
     bars = pd.concat([master, pd.DataFrame({"date": DATES[:1], "symbol": ["ZZZ"]})])

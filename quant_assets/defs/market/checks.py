@@ -53,6 +53,9 @@ CHECK_RETURN_OUTLIERS = "return_outliers"
 COVERAGE_ERROR_SHARE = 0.10
 """A session missing bars for more than this share of its listed names fails with ERROR."""
 
+COVERAGE_ERROR_MIN_NAMES = 3
+"""... and for at least this many names: in a small universe one halted name is a WARN, not an outage."""
+
 OUTLIER_ABS_RETURN = 0.5
 """Absolute daily return above which a row without a corporate action or delisting is flagged."""
 
@@ -287,16 +290,22 @@ def coverage_result(bars: pd.DataFrame, symbols: pd.DataFrame) -> dg.AssetCheckR
     """WARN listing the names without a bar; ERROR when a session misses too many."""
     gaps = coverage_by_session(bars, symbols)
     worst = float(gaps["share"].max()) if not gaps.empty else 0.0
-    error = worst > COVERAGE_ERROR_SHARE
+    outage = gaps[(gaps["share"] > COVERAGE_ERROR_SHARE) & (gaps["missing"] >= COVERAGE_ERROR_MIN_NAMES)]
+    error = not outage.empty
     return check_result(
         gaps.assign(date=gaps["date"].dt.strftime("%Y-%m-%d")),
         severity=dg.AssetCheckSeverity.ERROR if error else dg.AssetCheckSeverity.WARN,
         description=(
             f"{int(gaps['missing'].sum()) if not gaps.empty else 0} listed name-session(s) without "
             f"a bar; worst session misses {worst:.1%} of its names "
-            f"({'above' if error else 'within'} the {COVERAGE_ERROR_SHARE:.0%} error threshold)"
+            f"({'above' if error else 'within'} the error threshold: more than {COVERAGE_ERROR_SHARE:.0%} "
+            f"and at least {COVERAGE_ERROR_MIN_NAMES} names)"
         ),
-        metadata={"worst_session_share": worst, "error_share": COVERAGE_ERROR_SHARE},
+        metadata={
+            "worst_session_share": worst,
+            "error_share": COVERAGE_ERROR_SHARE,
+            "error_min_names": COVERAGE_ERROR_MIN_NAMES,
+        },
     )
 
 
