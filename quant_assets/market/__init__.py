@@ -28,6 +28,7 @@ from quant_assets.market.quality import (
 from quant_assets.market.store import (
     ParquetStore,
     PartitionMismatch,
+    StoreIntegrityError,
     WriteResult,
     parquet_bytes,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "LINEAGE_COLUMNS",
     "QC_FLAGS",
     "BadVendorData",
+    "StoreIntegrityError",
     "ImmutablePartitionError",
     "MissingPartitionsError",
     "ParquetStore",
