@@ -9,7 +9,9 @@ the same constants, stopping rules and Householder update (all from
 into one loop without temporaries. Scalar special functions: :math:`\Phi` from ``math.erfc``;
 ``erfcx`` as :math:`e^{z^2}\operatorname{erfc}(z)` for :math:`z < 5` and Laplace's continued
 fraction beyond; the normal quantile (only needed for the initial guess) from Abramowitz &
-Stegun 26.2.23. The loop over options runs in parallel threads (``numba.prange``).
+Stegun 26.2.23. The loop over options runs in parallel threads (``numba.prange``). Measured
+slower than the NumPy engine (0.6-0.7x its throughput on 2 cores, see
+``benchmarks/bench_implied_vol.py``), hence not the default.
 
 Without numba (:mod:`quant_assets.options._numba`) the functions are plain Python: correct but
 slow, used by the tests to check the kernel against the reference on a few options.

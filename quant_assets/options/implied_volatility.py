@@ -40,10 +40,11 @@ element-wise arithmetic stay in the processor cache.
 
 Engines: this vectorised NumPy code is the reference and the default. The same algorithm,
 element by element, is in :mod:`quant_assets.options._implied_vol_numba` (both share
-:mod:`quant_assets.options._iv_kernel`); compiled with numba it was measured at only ~1.1-1.2x
-the NumPy engine's throughput (``benchmarks/bench_implied_vol.py``, 1,000,000 options, 2
-threads on a 2-core machine), plus a one-off compile of ~4 s per process: both engines
-spend their time in the same special functions (erfc, exp, log).
+:mod:`quant_assets.options._iv_kernel`). Compiled with numba it is not faster: measured at
+0.6-0.7x the NumPy engine's throughput (``benchmarks/bench_implied_vol.py``, 1,000,000
+options, 2 threads on a 2-core machine; ~1.1x only when the machine was heavily loaded),
+plus a compile of 2-5 s once per process. Both engines spend their time in the same special
+functions (erfc, exp, log), which NumPy already evaluates in compiled loops.
 """
 
 from __future__ import annotations
@@ -325,9 +326,9 @@ def implied_vol(
         Also return an array of :class:`IVReason` codes.
     engine : {"numpy", "numba"}, default "numpy"
         ``"numpy"`` is the vectorised reference implementation. ``"numba"`` runs the same
-        algorithm as a compiled element-wise loop in parallel threads; it is not meaningfully
-        faster (measured ~1.1-1.2x on 2 cores, after a ~4 s compile per process, nothing
-        cached on disk) and needs the optional ``numba`` package.
+        algorithm as a compiled element-wise loop in parallel threads; it is not faster
+        (measured 0.6-0.7x the NumPy engine on 2 cores, after a 2-5 s compile per process,
+        nothing cached on disk) and needs the optional ``numba`` package.
 
     Returns
     -------
