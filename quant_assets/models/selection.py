@@ -1,0 +1,331 @@
+"""Model selection for the equities sleeve: CPCV on net decile long/short paths, PBO, DSR, gate.
+
+:func:`select_model` joins the feature panel (scores for session ``t`` from data to the close
+of ``t - 1``) with the labels entered at ``t``, keeps only labels whose every exit is before
+the as-of date (a model trained as of ``d`` sees labels with ``exit_date < d``), seals the dark
+hold-out away, and evaluates every candidate of :func:`~quant_assets.models.candidates.build_candidates`
+with :func:`~quant_assets.validation.run_cpcv` (purging on the label's last exit, embargo in
+sessions) on the net tranche returns of :class:`~quant_assets.models.portfolio.DecileLongShort`.
+
+Assessment of the selection (the candidate with the best mean path Sharpe):
+
+* PBO across the candidates (Bailey, Borwein, López de Prado and Zhu 2017), from ``run_cpcv``;
+* the expected maximum Sharpe of all trials so far and the DSR (Bailey and López de Prado
+  2014) with the real trial count and Sharpe dispersion of the multiplicity log, and with the
+  number of independent observations ``T / horizon`` (tranches overlap ``horizon`` sessions);
+* walk-forward (expanding window) of the selected candidate as a realism check (reported,
+  not gated);
+* the gate (:func:`~quant_assets.models.gate.evaluate_gate`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.base import clone
+
+from quant_assets.execution import DEFAULT_IMPACT_Y, CostModel
+from quant_assets.models.candidates import CandidateSpec, build_candidates
+from quant_assets.models.gate import GateConfig, GateVerdict, evaluate_gate
+from quant_assets.models.holdout import DarkHoldout, SealedFrame, seal
+from quant_assets.models.portfolio import (
+    SESSIONS_PER_YEAR,
+    CostInputs,
+    DecileLongShort,
+    annualized_sharpe,
+    max_drawdown,
+)
+from quant_assets.models.scoring import ScoringModel
+from quant_assets.models.trials import TrialsLog
+from quant_assets.validation import deflated_sharpe_ratio, expected_max_sharpe, run_cpcv
+
+__all__ = ["SelectionConfig", "SelectionResult", "research_panel", "select_model"]
+
+
+@dataclass(frozen=True)
+class SelectionConfig:
+    """Settings of a selection run (the profile's ``models`` block).
+
+    ``book_size`` is the capital of the whole book in USD: costs (impact especially) are stated
+    at that size.
+    """
+
+    horizon: int = 5
+    n_folds: int = 8
+    n_test_folds: int = 2
+    embargo_days: int = 10
+    pbo_blocks: int = 16
+    book_size: float = 10_000_000.0
+    fee_bps: float = 0.5
+    spread_bps: float = 5.0
+    impact_y: float = DEFAULT_IMPACT_Y
+    quantile: float = 0.1
+    walk_forward_steps: int = 4
+    n_jobs: int = 1
+    gate: GateConfig = field(default_factory=GateConfig)
+    candidates: CandidateSpec = field(default_factory=CandidateSpec)
+    holdout: DarkHoldout | None = None
+
+    @property
+    def target(self) -> str:
+        return f"xret_{self.horizon}"
+
+    def cost_model(self) -> CostModel:
+        return CostModel(fee_bps=self.fee_bps, impact_y=self.impact_y)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> SelectionConfig:
+        """From a profile's ``models`` block (``gate``, ``holdout``, ``candidates`` sub-blocks)."""
+        d = dict(d or {})
+        gate = GateConfig.from_dict(d.pop("gate", None))
+        holdout = DarkHoldout.from_dict(d.pop("holdout", None))
+        cand = dict(d.pop("candidates", None) or {})
+        horizon = int(d.get("horizon", 5))
+        cand.setdefault("xret_target", f"xret_{horizon}")
+        d.pop("tracking", None)
+        d.pop("top_n", None)
+        known = {f for f in cls.__dataclass_fields__} - {"gate", "candidates", "holdout"}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown models settings {unknown}")
+        return cls(**d, gate=gate, holdout=holdout, candidates=CandidateSpec(**cand))
+
+
+@dataclass
+class SelectionResult:
+    """Everything a selection run produced (see :func:`select_model`)."""
+
+    selected: str
+    candidates: pd.DataFrame
+    path_returns: dict[str, pd.DataFrame]
+    pbo: Any
+    pbo_value: float
+    dsr: dict[str, float]
+    gate: GateVerdict
+    walk_forward: dict[str, float]
+    scorer: ScoringModel
+    trials: list[dict[str, Any]]
+    cpcv: dict[str, Any]
+    data_hash: str
+    n_rows: int
+    n_sessions: int
+    holdout: SealedFrame | None = None
+    as_of: pd.Timestamp | None = None
+
+    def headline(self) -> dict[str, Any]:
+        """The numbers worth a glance: selection, OOS net Sharpe, drawdown, PBO, DSR, verdict."""
+        row = self.candidates.loc[self.selected]
+        return {
+            "selected": self.selected,
+            "oos_net_sharpe": float(row["sharpe_ann"]),
+            "max_drawdown": float(row["max_drawdown"]),
+            "rank_ic": float(row["rank_ic"]),
+            "pbo": self.pbo_value,
+            "dsr": self.dsr["dsr"],
+            "expected_max_sharpe_ann": self.dsr["expected_max_sharpe_ann"],
+            "n_trials": int(self.dsr["n_trials"]),
+            "walk_forward_sharpe": self.walk_forward.get("sharpe_ann", float("nan")),
+            "gate_passed": self.gate.passed,
+            "gate_reasons": "; ".join(self.gate.reasons) or "all checks passed",
+            "n_rows": self.n_rows,
+            "n_sessions": self.n_sessions,
+            "data_hash": self.data_hash,
+        }
+
+
+def research_panel(features: pd.DataFrame, labels: pd.DataFrame, as_of=None, horizon: int = 5,
+                   costs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Features at ``asof = t`` joined with labels entered at ``t``, usable as of ``as_of``.
+
+    A row is kept only if its triple-barrier exit and its ``horizon`` exit are both before
+    ``as_of`` (all rows if ``as_of`` is None) and its ``xret_<horizon>`` is known. Adds
+    ``label_end`` (the later exit, what purging uses) and, when given, the cost inputs of ``costs``
+    (``date, symbol, price, spread, adv_dollar, daily_vol``) at the entry session.
+    """
+    target, exit_h = f"xret_{horizon}", f"exit_date_{horizon}"
+    lab = labels.rename(columns={"entry_date": "asof"})
+    panel = features.merge(lab, on=["asof", "symbol"], how="inner", validate="one_to_one")
+    panel = panel[np.isfinite(panel[target].to_numpy(dtype=np.float64))]
+    end = pd.to_datetime(panel[exit_h]) if exit_h in panel.columns else pd.to_datetime(panel["exit_date"])
+    panel = panel.assign(label_end=np.maximum(pd.to_datetime(panel["exit_date"]).fillna(end), end))
+    if as_of is not None:
+        panel = panel[panel["label_end"] < pd.Timestamp(as_of)]
+    if costs is not None:
+        panel = panel.merge(costs.rename(columns={"date": "asof"}), on=["asof", "symbol"], how="left")
+    return panel.sort_values(["asof", "symbol"], kind="mergesort").reset_index(drop=True)
+
+
+def _data_hash(panel: pd.DataFrame) -> str:
+    h = hashlib.sha256()
+    h.update(",".join(panel.columns).encode())
+    h.update(pd.util.hash_pandas_object(panel, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def _moments(frame: pd.DataFrame) -> tuple[float, float]:
+    x = frame.to_numpy(dtype=np.float64)
+    x = x[np.isfinite(x).all(axis=1)]
+    return (float(np.mean(stats.skew(x, axis=0, bias=True))),
+            float(np.mean(stats.kurtosis(x, axis=0, fisher=False, bias=True))))
+
+
+def _walk_forward(panel: pd.DataFrame, estimator, returns_fn: DecileLongShort, cfg: SelectionConfig,
+                  target: np.ndarray) -> dict[str, float]:
+    """Expanding-window walk-forward of one candidate over the second half of the sessions."""
+    sessions = np.unique(panel["asof"].to_numpy())
+    if sessions.size < 4 * cfg.walk_forward_steps or cfg.walk_forward_steps < 1:
+        return {}
+    starts = np.array_split(sessions[sessions.size // 2:], cfg.walk_forward_steps)
+    pieces = []
+    asof, end = panel["asof"].to_numpy(), panel["label_end"].to_numpy()
+    for block in starts:
+        first = block[0]
+        cut = sessions[max(0, np.searchsorted(sessions, first) - cfg.embargo_days)]
+        train = np.flatnonzero(end < cut)
+        test = np.flatnonzero(np.isin(asof, block))
+        if train.size == 0 or test.size == 0:
+            continue
+        model = clone(estimator).fit(panel.iloc[train], target[train])
+        pred = np.asarray(model.predict(panel.iloc[test]), dtype=np.float64)
+        pieces.append(returns_fn(pred, target[test], asof[test]))
+    if not pieces:
+        return {}
+    r = pd.concat(pieces)
+    return {"sharpe_ann": annualized_sharpe(r, cfg.horizon),
+            "max_drawdown": max_drawdown(r / cfg.horizon), "n_sessions": int(r.size)}
+
+
+def select_model(
+    features: pd.DataFrame,
+    labels: pd.DataFrame,
+    config: SelectionConfig | None = None,
+    *,
+    costs: pd.DataFrame | None = None,
+    as_of=None,
+    trials_log: TrialsLog | None = None,
+    run_id: str = "",
+    diagram_path: str | Path | None = None,
+    walk_forward: bool = True,
+) -> SelectionResult:
+    """Evaluate the candidates under CPCV, select one, assess it and apply the gate.
+
+    Parameters
+    ----------
+    features : DataFrame
+        ``asof, symbol, feature_*`` (``quant_assets.features.build_feature_panel``).
+    labels : DataFrame
+        ``entry_date, symbol, exit_date, label, xret_<h>, exit_date_<h>`` and more
+        (``quant_assets.labels.build_label_panel``).
+    config : SelectionConfig, optional
+    costs : DataFrame, optional
+        Cost inputs (:func:`~quant_assets.models.costs.cost_inputs_from_wide`); without them
+        every name trades at a 1 USD price, ``spread_bps`` spread, the median ADV of 1e6 USD
+        and 2% daily volatility.
+    as_of : date-like, optional
+        Training as of this session: only labels with every exit before it.
+    trials_log : TrialsLog, optional
+        The multiplicity log; this run's trials are appended to it (in memory if None).
+    run_id : str
+        Written with every trial.
+    diagram_path : path, optional
+        Where the CPCV fold diagram PNG goes.
+    walk_forward : bool
+        Run the walk-forward realism check.
+    """
+    cfg = config or SelectionConfig()
+    log = trials_log if trials_log is not None else TrialsLog()
+    panel = research_panel(features, labels, as_of=as_of, horizon=cfg.horizon, costs=costs)
+    panel, sealed = seal(panel, cfg.holdout, date_cols=("asof", "label_end"))
+    panel = panel.reset_index(drop=True)
+    if panel.empty:
+        raise ValueError("no labelled rows are usable for selection (check as_of and the hold-out)")
+    feature_cols = [c for c in features.columns if c.startswith("feature_")]
+    cands = build_candidates(feature_cols, cfg.candidates)
+    y = panel[cfg.target].to_numpy(dtype=np.float64)
+    cost_frame = panel if costs is not None else pd.DataFrame(
+        {"price": 1.0, "spread": cfg.spread_bps * 1e-4, "adv_dollar": 1e6, "daily_vol": 0.02}, index=panel.index)
+    returns_fn = DecileLongShort(panel["asof"].to_numpy(), panel["symbol"].to_numpy(),
+                                 CostInputs.from_frame(cost_frame), cfg.horizon, cfg.book_size,
+                                 cfg.cost_model(), cfg.quantile)
+    prior = len(log)
+    out = run_cpcv(
+        panel, y, panel["asof"].to_numpy(), cfg.embargo_days, label_end=panel["label_end"].to_numpy(),
+        candidates=cands, n_folds=cfg.n_folds, n_test_folds=cfg.n_test_folds, n_jobs=cfg.n_jobs,
+        n_trials=prior + len(cands), returns_fn=returns_fn, pbo_blocks=cfg.pbo_blocks,
+        diagram_path=diagram_path,
+    )
+    names = list(cands)
+    ann = math.sqrt(SESSIONS_PER_YEAR / cfg.horizon)
+    sharpe_obs = out["path_sharpe"].mean(axis=1)
+    by_cand = out["metrics"].groupby("candidate")
+    rows = []
+    for n in names:
+        paths = out["path_returns"][n]
+        dd = [max_drawdown(paths[c] / cfg.horizon) for c in paths.columns]
+        rows.append({"candidate": n, "sharpe_obs": float(sharpe_obs[n]), "sharpe_ann": float(sharpe_obs[n] * ann),
+                     "sharpe_ann_min_path": float(out["path_sharpe"].loc[n].min() * ann),
+                     "max_drawdown": float(np.median(dd)), "mean_return": float(paths.mean().mean()),
+                     "rank_ic": float(by_cand.get_group(n)["rank_ic"].mean()),
+                     "ic": float(by_cand.get_group(n)["ic"].mean()),
+                     "n_features": len(getattr(cands[n], "features", ()))})
+    table = pd.DataFrame(rows).set_index("candidate")
+    selected = out["selected"]
+    table["selected"] = table.index == selected
+
+    # DSR with every trial so far: count and Sharpe dispersion from the log plus this run.
+    n_trials, var_trials = log.sharpe_stats(table["sharpe_obs"].tolist())
+    sr = float(table.loc[selected, "sharpe_obs"])
+    n_sessions = int(np.unique(panel["asof"]).size)
+    n_obs = max(n_sessions / cfg.horizon, 2.0)
+    skew, kurt = _moments(out["path_returns"][selected])
+    sr0 = float(expected_max_sharpe(n_trials, var_trials))
+    ok = np.isfinite([sr, skew, kurt]).all()
+    dsr = float(deflated_sharpe_ratio(sr, n_obs, skew, max(kurt, 1 + skew**2), n_trials, var_trials)) if ok \
+        else float("nan")
+    dsr_info = {"dsr": dsr, "sharpe_obs": sr, "expected_max_sharpe_obs": sr0, "expected_max_sharpe_ann": sr0 * ann,
+                "n_trials": float(n_trials), "var_trials": var_trials, "n_obs_effective": n_obs,
+                "skew": skew, "kurtosis": kurt}
+    verdict = evaluate_gate(sharpe=float(table.loc[selected, "sharpe_ann"]),
+                            max_drawdown=float(table.loc[selected, "max_drawdown"]), pbo=out["pbo_value"],
+                            sharpe_obs=sr, expected_max_sharpe_obs=sr0, dsr=dsr, config=cfg.gate)
+    wf = _walk_forward(panel, cands[selected], returns_fn, cfg, y) if walk_forward else {}
+
+    final = clone(cands[selected]).fit(panel, y)
+    scorer = ScoringModel(final, getattr(final, "features", ()), cfg.horizon, selected).fit(panel, y)
+    data_hash = _data_hash(panel[["asof", "symbol", *feature_cols, cfg.target]])
+    recorded = pd.Timestamp.now(tz="UTC").isoformat()
+    trials = log.append([
+        {"run_id": run_id, "recorded_at": recorded, "candidate": n, "feature_set": n.removeprefix("ridge_minus_")
+         if n.startswith("ridge_minus_") else "all", "n_features": int(table.loc[n, "n_features"]),
+         "params": _params(cands[n]), "data_hash": data_hash, "sharpe_obs": float(table.loc[n, "sharpe_obs"]),
+         "sharpe_ann": float(table.loc[n, "sharpe_ann"]), "max_drawdown": float(table.loc[n, "max_drawdown"]),
+         "rank_ic": float(table.loc[n, "rank_ic"]), "selected": n == selected}
+        for n in names
+    ])
+    return SelectionResult(
+        selected=selected, candidates=table, path_returns=out["path_returns"], pbo=out["pbo"],
+        pbo_value=float(out["pbo_value"]), dsr=dsr_info, gate=verdict, walk_forward=wf, scorer=scorer,
+        trials=trials, cpcv=out, data_hash=data_hash, n_rows=len(panel), n_sessions=n_sessions, holdout=sealed,
+        as_of=None if as_of is None else pd.Timestamp(as_of),
+    )
+
+
+def _params(estimator) -> dict[str, Any]:
+    """Flat, JSON-friendly hyper-parameters of a candidate (feature lists as counts)."""
+    out = {}
+    for k, v in estimator.get_params(deep=True).items():
+        if k in ("features", "signs") or k.endswith("__features"):
+            out[k] = len(v) if v is not None else None
+        elif isinstance(v, (int, float, str, bool)) or v is None:
+            out[k] = v
+        elif isinstance(v, (list, tuple)) and len(v) < 50:
+            out[k] = list(v)
+    return out
