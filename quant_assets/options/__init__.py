@@ -10,6 +10,7 @@ from quant_assets.options.arbitrage import (
 from quant_assets.options.black_scholes import Greeks, bs_greeks, bs_price
 from quant_assets.options.implied_volatility import IVReason, implied_vol
 from quant_assets.options.ssvi import phi_heston, phi_power_law, ssvi_total_variance
+from quant_assets.options.ssvi_bounds import heston_lambda_min, power_law_eta_max
 from quant_assets.options.ssvi_fit import SSVIFit, fit_ssvi_surface
 from quant_assets.options.svi import svi_g, svi_total_variance
 from quant_assets.options.svi_fit import SVIFit, fit_svi_slice, fit_svi_slices
@@ -25,9 +26,11 @@ __all__ = [
     "fit_ssvi_surface",
     "fit_svi_slice",
     "fit_svi_slices",
+    "heston_lambda_min",
     "implied_vol",
     "phi_heston",
     "phi_power_law",
+    "power_law_eta_max",
     "ssvi_butterfly_free",
     "ssvi_calendar_free",
     "ssvi_total_variance",
