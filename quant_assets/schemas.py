@@ -388,3 +388,67 @@ def delivery_schema(dataset: str) -> pa.DataFrameSchema:
         raise KeyError(f"unknown dataset {dataset!r}; expected one of {sorted(DELIVERIES)}")
     schema = DELIVERIES[dataset].schema.to_schema()
     return schema.remove_columns([c for c in _ADDED_AT_INGESTION if c in schema.columns])
+
+
+# ================================================================== research (equities sleeve)
+# Point-in-time universe, features and labels (quant_assets.research, .features, .labels).
+
+
+class Universe(Lineage):
+    """Top-N names by 60-session average dollar volume, ranked on data through the session before."""
+
+    date: Series[pd.Timestamp] = pa.Field(description="Session the universe is for (ranked at the close before)")
+    symbol: Series[str] = pa.Field(description="Member")
+    rank: Series[int] = pa.Field(ge=1, description="1 = highest average dollar volume")
+    adv_60: Series[float] = pa.Field(gt=0, description="Mean raw close x volume over the 60 sessions to t-1, USD")
+
+    class Config:
+        unique = ["date", "symbol"]
+
+
+class EquityFeatures(Lineage):
+    """Equity features of session ``asof`` from data known at the close before (quant_assets.features).
+
+    Cross-sectional features are winsorized z-scores (|z| <= 3); NaN where undefined, with a
+    ``feature_<name>_missing`` flag (1.0 / 0.0).
+    """
+
+    asof: Series[pd.Timestamp] = pa.Field(description="Session scored; data through the session before")
+    symbol: Series[str] = pa.Field(description="Universe member of asof")
+    feature: Series[float] = pa.Field(alias="^feature_", regex=True, nullable=True, ge=-4.0, le=4.0,
+                                      description="Standardized feature value or missing flag")
+
+    class Config:
+        unique = ["asof", "symbol"]
+
+
+class EquityLabels(Lineage):
+    """Triple-barrier labels and 5/20-session (excess) returns from the open of ``entry_date``.
+
+    Stored in the partition of ``known_date``: the session by whose close every target of the
+    row is known, so no partition holds a label before its exit.
+    """
+
+    entry_date: Series[pd.Timestamp] = pa.Field(description="Entry session; filled at its open")
+    symbol: Series[str]
+    exit_date: Series[pd.Timestamp] = pa.Field(description="Barrier touch, delisting or vertical barrier session")
+    label: Series[int] = pa.Field(isin=[-1, 0, 1], description="1 take-profit, -1 stop, 0 neither")
+    outcome: Series[str] = pa.Field(isin=["tp", "sl", "vertical", "delisted"])
+    ret_fwd_5: Series[float] = pa.Field(ge=-1.0, description="Total return open(t) -> close(t+4), fraction")
+    ret_fwd_20: Series[float] = pa.Field(ge=-1.0, description="Total return open(t) -> close(t+19), fraction")
+    xret_5: Series[float] = pa.Field(description="ret_fwd_5 minus the universe mean at entry")
+    xret_20: Series[float] = pa.Field(description="ret_fwd_20 minus the universe mean at entry")
+    exit_date_5: Series[pd.Timestamp] = pa.Field(description="Session t+4 (5-session target known)")
+    exit_date_20: Series[pd.Timestamp] = pa.Field(description="Session t+19 (20-session target known)")
+    known_date: Series[pd.Timestamp] = pa.Field(description="Latest of the exits: the partition")
+
+    class Config:
+        unique = ["entry_date", "symbol"]
+
+    @frame_rule("exit_date")
+    def exit_after_entry(cls, df: pd.DataFrame) -> Series[bool]:
+        return (df["exit_date"] >= df["entry_date"]) & (df["exit_date"] <= df["known_date"])
+
+    @frame_rule("known_date")
+    def known_after_horizons(cls, df: pd.DataFrame) -> Series[bool]:
+        return (df["known_date"] >= df["exit_date_5"]) & (df["known_date"] >= df["exit_date_20"])

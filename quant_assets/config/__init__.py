@@ -46,6 +46,8 @@ class Profile:
     market: dict = field(repr=False)
     raw: dict = field(repr=False)
     source: dict = field(default_factory=lambda: {"kind": "synthetic"}, repr=False)
+    research: dict = field(default_factory=dict, repr=False)
+    """The ``research:`` section: universe size and label thresholds (``quant_assets.research``)."""
 
     @property
     def synthetic(self) -> bool:
@@ -98,7 +100,8 @@ def load_profile(name: str | os.PathLike | None = None) -> Profile:
         if key in market and pd.Timestamp(market[key]) != pd.Timestamp(raw["calendar"][key]):
             raise ValueError(f"profile {raw['name']}: market.{key} differs from calendar.{key}")
         market[key] = str(pd.Timestamp(raw["calendar"][key]).date())
-    return Profile(name=str(raw["name"]), start=start, end=end, market=market, raw=raw, source=source)
+    return Profile(name=str(raw["name"]), start=start, end=end, market=market, raw=raw, source=source,
+                   research=dict(raw.get("research") or {}))
 
 
 def _source(path: Path, source: dict) -> dict:
