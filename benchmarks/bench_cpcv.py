@@ -69,9 +69,7 @@ def afml_removed(t, end, test, embargo: int):
     times = np.unique(t)
     tj, ej = t[test], end[test]
     purged = ((t[:, None] <= ej[None, :]) & (end[:, None] >= tj[None, :])).any(axis=1)
-    after = np.searchsorted(times, t, side="right")[:, None] - np.searchsorted(
-        times, ej, side="right"
-    )[None, :]
+    after = np.searchsorted(times, t, side="right")[:, None] - np.searchsorted(times, ej, side="right")[None, :]
     embargoed = ((t[:, None] > ej[None, :]) & (after <= embargo)).any(axis=1)
     return (purged | embargoed) & ~test
 
@@ -140,14 +138,9 @@ def main() -> None:
     if sys.argv[1:2] == ["--purging"]:
         report_purging()
         return
-    n_dates, n_names, n_feat = (
-        (int(a) for a in sys.argv[1:4]) if len(sys.argv) >= 4 else (500, 200, 20)
-    )
+    n_dates, n_names, n_feat = (int(a) for a in sys.argv[1:4]) if len(sys.argv) >= 4 else (500, 200, 20)
     X, y, t = make_panel(n_dates, n_names, n_feat)
-    print(
-        f"panel {n_dates} dates x {n_names} names x {n_feat} features ({t.size:,} rows), "
-        f"{os.cpu_count()} CPUs"
-    )
+    print(f"panel {n_dates} dates x {n_names} names x {n_feat} features ({t.size:,} rows), {os.cpu_count()} CPUs")
     runs = {}
     for n_jobs in (1, 2):
         out = run_cpcv(X, y, t, 5, label_end=t + 5, n_jobs=n_jobs)
@@ -158,17 +151,13 @@ def main() -> None:
             f"n_jobs={n_jobs}: wall {tm['wall_seconds']:.2f} s, fit+predict (summed over splits) "
             f"{tm['fit_seconds']:.2f} s"
             + (
-                f", outside fitting {outside:.1%} (target < 5%) -> "
-                f"{'PASS' if outside < 0.05 else 'FAIL'}"
+                f", outside fitting {outside:.1%} (target < 5%) -> {'PASS' if outside < 0.05 else 'FAIL'}"
                 if n_jobs == 1
                 else ""
             )
         )
     w1, w2 = runs[1]["timing"]["wall_seconds"], runs[2]["timing"]["wall_seconds"]
-    same = all(
-        runs[1]["path_returns"][c].equals(runs[2]["path_returns"][c])
-        for c in runs[1]["path_returns"]
-    )
+    same = all(runs[1]["path_returns"][c].equals(runs[2]["path_returns"][c]) for c in runs[1]["path_returns"])
     print(f"speed-up n_jobs=2 vs 1: x{w1 / w2:.2f}; identical path returns: {same}")
     print(
         f"for scale, a pure-CPU task reaches x{machine_parallel_speedup():.2f} with 2 jobs "

@@ -50,10 +50,7 @@ def bench_costs(n: int = 1_000_000, n_ref: int = 100_000) -> None:
     fast = _best(lambda: cm.costs(q, p, s, adv, vol).total)
     ref = _best(loop, repeat=1) * n / n_ref
     err = np.max(
-        np.abs(
-            np.asarray(cm.costs(q[:n_ref], p[:n_ref], s[:n_ref], adv[:n_ref], vol[:n_ref]).total)
-            - np.array(loop())
-        )
+        np.abs(np.asarray(cm.costs(q[:n_ref], p[:n_ref], s[:n_ref], adv[:n_ref], vol[:n_ref]).total) - np.array(loop()))
     )
     print(
         f"CostModel.costs      : {n / fast:,.0f} trades/s vectorized vs {n / ref:,.0f} "

@@ -89,9 +89,7 @@ def _report(
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     o = random_options(n)
-    vega = np.asarray(
-        bs_greeks(o["spot"], o["strike"], o["t"], o["r"], o["q"], o["vol"], o["is_call"]).vega
-    )
+    vega = np.asarray(bs_greeks(o["spot"], o["strike"], o["t"], o["r"], o["q"], o["vol"], o["is_call"]).vega)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         noise = _EPS * np.maximum(o["price"], 1e-300) / vega
     solvable = np.isfinite(noise) & (noise <= 1e-11)

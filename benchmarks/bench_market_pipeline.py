@@ -109,13 +109,23 @@ def _pipeline() -> dict:
         if feed.name in ("raw_bars", "raw_corporate_actions", "raw_delistings"):
             frames[feed.name] = df
     t = time.perf_counter()
-    curated = curate_window(sessions, frames["raw_bars"], frames["raw_corporate_actions"],
-                            frames["raw_delistings"], config_fingerprint=PROFILE.fingerprint())
+    curated = curate_window(
+        sessions,
+        frames["raw_bars"],
+        frames["raw_corporate_actions"],
+        frames["raw_delistings"],
+        config_fingerprint=PROFILE.fingerprint(),
+    )
     store.write_window("curated", "adjusted_prices", curated, "date", list(sessions), immutable=False)
     timings["adjusted_prices"] = time.perf_counter() - t
     rows["adjusted_prices"] = len(curated)
-    return {"timings": timings, "rows": rows, "sessions": len(sessions),
-            "files": sum(1 for _ in store.root.rglob("part.parquet")), "pd": pd.__version__}
+    return {
+        "timings": timings,
+        "rows": rows,
+        "sessions": len(sessions),
+        "files": sum(1 for _ in store.root.rglob("part.parquet")),
+        "pd": pd.__version__,
+    }
 
 
 def _run(stage: str, profile: str, data: str) -> dict:
@@ -123,7 +133,9 @@ def _run(stage: str, profile: str, data: str) -> dict:
     t0 = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, __file__, "--child", stage],
-        env=env, capture_output=True, text=True,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     if proc.returncode != 0:
         print(proc.stdout[-3000:], proc.stderr[-3000:], file=sys.stderr)
@@ -138,7 +150,9 @@ def _demo(data: str) -> float:
     t0 = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "quant_assets.demo", "--profile", "demo"],
-        env=env, capture_output=True, text=True,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     if proc.returncode != 0:
         print(proc.stdout[-3000:], proc.stderr[-3000:], file=sys.stderr)
@@ -165,32 +179,46 @@ def main() -> None:
 
     gib = 1024.0
     print(f"profile {args.profile}")
-    print(f"  generate         : {gen['wall_s']:7.1f} s   peak {gen['peak_rss_mib'] / gib:5.2f} GiB"
-          f"   ({gen['bar_rows']:,} bar rows, {gen['events']:,} corporate actions)")
-    print(f"  generate + ingest + curate (no orchestration): {pipe['wall_s']:7.1f} s   "
-          f"peak {pipe['peak_rss_mib'] / gib:5.2f} GiB   ({pipe['sessions']} sessions, {pipe['files']:,} files)")
+    print(
+        f"  generate         : {gen['wall_s']:7.1f} s   peak {gen['peak_rss_mib'] / gib:5.2f} GiB"
+        f"   ({gen['bar_rows']:,} bar rows, {gen['events']:,} corporate actions)"
+    )
+    print(
+        f"  generate + ingest + curate (no orchestration): {pipe['wall_s']:7.1f} s   "
+        f"peak {pipe['peak_rss_mib'] / gib:5.2f} GiB   ({pipe['sessions']} sessions, {pipe['files']:,} files)"
+    )
     for name, sec in pipe["timings"].items():
         n = pipe["rows"].get(name)
         print(f"      {name:<28} {sec:7.2f} s" + (f"  {n:>12,} rows" if n is not None else ""))
     n_parts = sum(1 for _ in graph["rows"]) * graph["sessions"]
     per_part_ms = 1000 * graph["wall_s"] / n_parts
-    print(f"  through Dagster  : {graph['wall_s']:7.1f} s   peak {graph['peak_rss_mib'] / gib:5.2f} GiB"
-          f"   (one run, {len(graph['rows'])} assets x {graph['sessions']} sessions = {n_parts:,} "
-          f"asset-partitions, {per_part_ms:.1f} ms each incl. the data work)")
+    print(
+        f"  through Dagster  : {graph['wall_s']:7.1f} s   peak {graph['peak_rss_mib'] / gib:5.2f} GiB"
+        f"   (one run, {len(graph['rows'])} assets x {graph['sessions']} sessions = {n_parts:,} "
+        f"asset-partitions, {per_part_ms:.1f} ms each incl. the data work)"
+    )
     whole = per_part_ms * len(graph["rows"]) * graph["total_sessions"] / 1000
-    print(f"      extrapolated to all {graph['total_sessions']} sessions: ~{whole / 60:.1f} min "
-          f"(ephemeral instance; chunked single runs in `make demo` bound memory)")
+    print(
+        f"      extrapolated to all {graph['total_sessions']} sessions: ~{whole / 60:.1f} min "
+        f"(ephemeral instance; chunked single runs in `make demo` bound memory)"
+    )
     per_session = opts["wall_s"] / opts["sessions"]
-    print(f"  option quotes    : {opts['wall_s']:7.1f} s   peak {opts['peak_rss_mib'] / gib:5.2f} GiB"
-          f"   ({opts['sessions']} sessions, {per_session:.2f} s/session, "
-          f"~{per_session * opts['total_sessions'] / 60:.1f} min for all {opts['total_sessions']})")
+    print(
+        f"  option quotes    : {opts['wall_s']:7.1f} s   peak {opts['peak_rss_mib'] / gib:5.2f} GiB"
+        f"   ({opts['sessions']} sessions, {per_session:.2f} s/session, "
+        f"~{per_session * opts['total_sessions'] / 60:.1f} min for all {opts['total_sessions']})"
+    )
     for name, n in sorted(opts["rows"].items()):
         print(f"      {name:<28} {n:>12,} rows")
-    print(f"  target (data work): curated < 120 s -> {'met' if pipe['wall_s'] < 120 else 'MISSED'}; "
-          f"peak < 4 GiB -> {'met' if pipe['peak_rss_mib'] < 4 * gib else 'MISSED'}")
+    print(
+        f"  target (data work): curated < 120 s -> {'met' if pipe['wall_s'] < 120 else 'MISSED'}; "
+        f"peak < 4 GiB -> {'met' if pipe['peak_rss_mib'] < 4 * gib else 'MISSED'}"
+    )
     if demo_s is not None:
-        print(f"  make demo equivalent (demo profile, fresh): {demo_s:.1f} s "
-              f"(target < 180 s -> {'met' if demo_s < 180 else 'MISSED'})")
+        print(
+            f"  make demo equivalent (demo profile, fresh): {demo_s:.1f} s "
+            f"(target < 180 s -> {'met' if demo_s < 180 else 'MISSED'})"
+        )
 
 
 if __name__ == "__main__":

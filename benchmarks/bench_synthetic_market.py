@@ -27,33 +27,44 @@ def _peak_rss_bytes() -> int:
 
 
 def main(n_symbols: int = 1500) -> None:
-    cfg = MarketConfig(seed=7, n_symbols=n_symbols, start="2015-01-02", end="2024-12-31",
-                       n_option_underliers=50)
+    cfg = MarketConfig(seed=7, n_symbols=n_symbols, start="2015-01-02", end="2024-12-31", n_option_underliers=50)
     cal = xcals.get_calendar("XNYS", start="2015-01-01", end="2027-12-31")
     sessions = cal.sessions_in_range(cfg.start, cfg.end)
     base_rss = _peak_rss_bytes()
     mkt = SyntheticMarket(cfg, sessions)
     a, b = cfg.start, cfg.end
     t0 = time.perf_counter()
-    for name in ("bars", "corporate_actions", "delistings", "fundamentals", "earnings_calendar",
-                 "symbols", "rates", "oracle", "option_oracle"):
+    for name in (
+        "bars",
+        "corporate_actions",
+        "delistings",
+        "fundamentals",
+        "earnings_calendar",
+        "symbols",
+        "rates",
+        "oracle",
+        "option_oracle",
+    ):
         t1 = time.perf_counter()
         n_rows = len(getattr(mkt, name)(a, b))  # a consumer ingests one feed at a time
         print(f"{name:18s} {n_rows:>10,d} rows  {time.perf_counter() - t1:5.1f} s")
     wall = time.perf_counter() - t0
     peak = _peak_rss_bytes()
-    print(f"equities + feeds: {wall:6.1f} s  (target {TARGET_SECONDS:.0f} s, ratio "
-          f"{wall / TARGET_SECONDS:.2f})")
-    print(f"peak RSS: {peak / 1024**3:5.2f} GiB (process start {base_rss / 1024**3:.2f} GiB; "
-          f"target {TARGET_BYTES / 1024**3:.0f} GiB, ratio {peak / TARGET_BYTES:.2f})")
+    print(f"equities + feeds: {wall:6.1f} s  (target {TARGET_SECONDS:.0f} s, ratio {wall / TARGET_SECONDS:.2f})")
+    print(
+        f"peak RSS: {peak / 1024**3:5.2f} GiB (process start {base_rss / 1024**3:.2f} GiB; "
+        f"target {TARGET_BYTES / 1024**3:.0f} GiB, ratio {peak / TARGET_BYTES:.2f})"
+    )
     times = []
     for day in sessions[[100, 1000, 2000]]:
         t0 = time.perf_counter()
         q = mkt.option_quotes(day, day)
         times.append(time.perf_counter() - t0)
-    print(f"option quotes, one session ({len(q):,d} rows): best {min(times):.3f} s of "
-          f"{len(times)} (target {TARGET_OPTION_SECONDS:.0f} s, ratio "
-          f"{min(times) / TARGET_OPTION_SECONDS:.2f})")
+    print(
+        f"option quotes, one session ({len(q):,d} rows): best {min(times):.3f} s of "
+        f"{len(times)} (target {TARGET_OPTION_SECONDS:.0f} s, ratio "
+        f"{min(times) / TARGET_OPTION_SECONDS:.2f})"
+    )
 
 
 if __name__ == "__main__":

@@ -31,8 +31,7 @@ def _ensure_dagster_home() -> Path:
 def _warnings(result) -> str:
     """``; warnings: check (asset) ...`` for the WARN checks that failed in a run, else ``''``."""
     failed = sorted(
-        f"{e.check_name} ({e.asset_key.to_user_string()})"
-        for e in result.get_asset_check_evaluations() if not e.passed
+        f"{e.check_name} ({e.asset_key.to_user_string()})" for e in result.get_asset_check_evaluations() if not e.passed
     )
     return f"; warnings: {', '.join(failed)}" if failed else ""
 
@@ -42,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default=os.environ.get("QUANT_ASSETS_PROFILE", "demo"))
     parser.add_argument("--rerun", action="store_true", help="materialize even if already stored")
     parser.add_argument(
-        "--chunk-sessions", type=int, default=252,
+        "--chunk-sessions",
+        type=int,
+        default=252,
         help="sessions per single-run window (bounds memory on large profiles)",
     )
     args = parser.parse_args(argv)
@@ -63,17 +64,17 @@ def main(argv: list[str] | None = None) -> int:
     all_assets = list(defs.assets)
     instance = dg.DagsterInstance.get()
     keys = session_partitions(profile).get_partition_keys()
-    missing = {
-        a.key.to_user_string(): len(keys) - len(instance.get_materialized_partitions(a.key))
-        for a in all_assets
-    }
+    missing = {a.key.to_user_string(): len(keys) - len(instance.get_materialized_partitions(a.key)) for a in all_assets}
     todo = {k: v for k, v in missing.items() if v}
     print(f"profile {profile.name}: {len(keys)} sessions {keys[0]}..{keys[-1]}, data in {profile.data_dir}")
     t0 = time.perf_counter()
     if todo or args.rerun:
         windows = [keys[i : i + args.chunk_sessions] for i in range(0, len(keys), args.chunk_sessions)]
-        print(f"materializing {len(all_assets)} assets in {len(windows)} single-run window(s) "
-              f"({sum(todo.values())} asset-partitions missing) ...", flush=True)
+        print(
+            f"materializing {len(all_assets)} assets in {len(windows)} single-run window(s) "
+            f"({sum(todo.values())} asset-partitions missing) ...",
+            flush=True,
+        )
         for n, window in enumerate(windows, 1):
             result = dg.materialize(
                 [*all_assets, *defs.asset_checks],
@@ -85,14 +86,21 @@ def main(argv: list[str] | None = None) -> int:
                 raise_on_error=False,
             )
             if not result.success:
-                print(f"run {result.run_id} for {window[0]}..{window[-1]} failed; "
-                      "see the Dagster logs above", file=sys.stderr)
+                print(
+                    f"run {result.run_id} for {window[0]}..{window[-1]} failed; see the Dagster logs above",
+                    file=sys.stderr,
+                )
                 return 1
-            print(f"[{n}/{len(windows)}] {window[0]}..{window[-1]}: run {result.run_id} ok "
-                  f"({time.perf_counter() - t0:.1f} s elapsed){_warnings(result)}", flush=True)
+            print(
+                f"[{n}/{len(windows)}] {window[0]}..{window[-1]}: run {result.run_id} ok "
+                f"({time.perf_counter() - t0:.1f} s elapsed){_warnings(result)}",
+                flush=True,
+            )
     else:
-        print("every asset partition is already materialized: re-using what is stored "
-              "(pass --rerun to run again; raw partitions are immutable and re-ingest as no-ops)")
+        print(
+            "every asset partition is already materialized: re-using what is stored "
+            "(pass --rerun to run again; raw partitions are immutable and re-ingest as no-ops)"
+        )
 
     store = PITParquetIOManager(profile=profile.name).store()
     catalog = store.write_duckdb_catalog(catalog_path(profile))
@@ -100,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\nstored datasets (DuckDB views over partitioned Parquet):")
     for row in report.datasets:
         print(f"  {row['view']:<36} {row['rows']:>12,} rows")
-    print(f"\nDuckDB catalog: {catalog}  (e.g. duckdb {catalog} \"select count(*) from raw_bars\")")
+    print(f'\nDuckDB catalog: {catalog}  (e.g. duckdb {catalog} "select count(*) from raw_bars")')
     print(f"reports: {report.markdown}")
     for png in report.figures:
         print(f"         {png}")

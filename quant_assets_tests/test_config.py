@@ -41,10 +41,12 @@ def test_unknown_profile_and_inconsistent_ranges_are_clear_errors(tmp_path):
 def test_source_block_selects_local_files_and_resolves_the_path(tmp_path):
     local = load_profile("local_example")
     assert not local.synthetic and load_profile("tiny").synthetic
-    assert local.source == {"kind": "local_files", "path": str(REPO_ROOT / "examples" / "local_data"),
-                            "columns": {}}
-    spec = {"name": "mine", "calendar": {"start": "2024-01-02", "end": "2024-01-31"},
-            "source": {"kind": "local_files", "path": str(tmp_path), "columns": {"Ticker": "symbol"}}}
+    assert local.source == {"kind": "local_files", "path": str(REPO_ROOT / "examples" / "local_data"), "columns": {}}
+    spec = {
+        "name": "mine",
+        "calendar": {"start": "2024-01-02", "end": "2024-01-31"},
+        "source": {"kind": "local_files", "path": str(tmp_path), "columns": {"Ticker": "symbol"}},
+    }
     path = tmp_path / "mine.yaml"
     path.write_text(yaml.safe_dump(spec))
     assert load_profile(str(path)).source["columns"] == {"Ticker": "symbol"}  # no market section needed

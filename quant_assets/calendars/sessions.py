@@ -41,10 +41,7 @@ def _ts(value) -> pd.Timestamp:
         ts = ts.tz_convert(EXCHANGE_TZ).tz_localize(None)
     ts = ts.normalize()
     if not (pd.Timestamp(CALENDAR_START) <= ts <= pd.Timestamp(CALENDAR_END)):
-        raise ValueError(
-            f"date {ts.date()} outside the supported calendar range "
-            f"{CALENDAR_START}..{CALENDAR_END}"
-        )
+        raise ValueError(f"date {ts.date()} outside the supported calendar range {CALENDAR_START}..{CALENDAR_END}")
     return ts
 
 
@@ -125,7 +122,5 @@ def session_closes_utc(dates) -> pd.DatetimeIndex:
     closes = _calendar().closes
     missing = idx[~idx.isin(closes.index)]
     if len(missing):
-        raise NotASessionError(
-            f"{len(missing)} dates are not {EXCHANGE} sessions, e.g. {missing[0].date()}"
-        )
+        raise NotASessionError(f"{len(missing)} dates are not {EXCHANGE} sessions, e.g. {missing[0].date()}")
     return _as_utc(closes.loc[idx])

@@ -29,8 +29,7 @@ ENDPOINT = "v2/stocks/bars"
 BASE_URL = "https://data.alpaca.markets"
 RATE = (200, 60.0)
 TRANSFORM_ID = "alpaca-bars-v1"
-BAR_FIELDS = {"t": "ts", "o": "open", "h": "high", "l": "low", "c": "close", "v": "volume", "n": "trades",
-              "vw": "vwap"}
+BAR_FIELDS = {"t": "ts", "o": "open", "h": "high", "l": "low", "c": "close", "v": "volume", "n": "trades", "vw": "vwap"}
 SPREAD_NOT_DELIVERED = 0.0
 """``nbbo_spread`` of bars from Alpaca, whose bars carry no quote."""
 
@@ -38,12 +37,22 @@ SPREAD_NOT_DELIVERED = 0.0
 class AlpacaBars:
     """Daily and minute bars, ``adjustment=raw``, paged with ``next_page_token``."""
 
-    def __init__(self, key_id: str, secret_key: str, *, base_url: str = BASE_URL, feed: str = "sip",
-                 options: ClientOptions = ClientOptions()):
+    def __init__(
+        self,
+        key_id: str,
+        secret_key: str,
+        *,
+        base_url: str = BASE_URL,
+        feed: str = "sip",
+        options: ClientOptions = ClientOptions(),
+    ):
         self.feed = feed
-        self.http = VendorHttp(VENDOR, base_url, auth_headers={"APCA-API-KEY-ID": key_id,
-                                                               "APCA-API-SECRET-KEY": secret_key},
-                               **options.http_kwargs(RATE))
+        self.http = VendorHttp(
+            VENDOR,
+            base_url,
+            auth_headers={"APCA-API-KEY-ID": key_id, "APCA-API-SECRET-KEY": secret_key},
+            **options.http_kwargs(RATE),
+        )
 
     def _parse(self, symbols: set[str]):
         def parse(body: bytes) -> dict:
@@ -57,8 +66,9 @@ class AlpacaBars:
                 raise BadResponse(VENDOR, ENDPOINT, "bars", f"expected an object by symbol, got {type(bars).__name__}")
             for sym, rows in bars.items():
                 if sym not in symbols:
-                    raise BadResponse(VENDOR, ENDPOINT, f"bars.{sym}",
-                                      f"symbol not requested (asked {sorted(symbols)})")
+                    raise BadResponse(
+                        VENDOR, ENDPOINT, f"bars.{sym}", f"symbol not requested (asked {sorted(symbols)})"
+                    )
                 if not isinstance(rows, list):
                     raise BadResponse(VENDOR, ENDPOINT, f"bars.{sym}", "expected a list of bars")
                 for i, bar in enumerate(rows):
@@ -68,20 +78,35 @@ class AlpacaBars:
                         if f != "t":
                             number(bar[f], VENDOR, ENDPOINT, f"bars.{sym}[{i}].{f}")
             return {"bars": bars, "next_page_token": doc["next_page_token"]}
+
         return parse
 
     def bars(self, symbols: list[str], start: str, end: str, timeframe: str = "1Day") -> pd.DataFrame:
         """``ts`` (UTC), ``symbol`` and the bar fields, every page, sorted by symbol and time."""
-        params = {"symbols": ",".join(sorted(symbols)), "timeframe": timeframe, "start": str(start),
-                  "end": str(end), "limit": 10_000, "adjustment": "raw", "feed": self.feed, "sort": "asc"}
+        params = {
+            "symbols": ",".join(sorted(symbols)),
+            "timeframe": timeframe,
+            "start": str(start),
+            "end": str(end),
+            "limit": 10_000,
+            "adjustment": "raw",
+            "feed": self.feed,
+            "sort": "asc",
+        }
 
         def next_params(parsed, request):
             token = parsed["next_page_token"]
             return None if not token else {**params, "page_token": token}
 
         rows = []
-        for page in self.http.paginate(ENDPOINT, params, parse=self._parse(set(symbols)), next_params=next_params,
-                                       page_field="next_page_token", transform_id=TRANSFORM_ID):
+        for page in self.http.paginate(
+            ENDPOINT,
+            params,
+            parse=self._parse(set(symbols)),
+            next_params=next_params,
+            page_field="next_page_token",
+            transform_id=TRANSFORM_ID,
+        ):
             for sym, bars in page.parsed["bars"].items():
                 rows.extend({"symbol": sym, **{BAR_FIELDS[k]: b[k] for k in BAR_FIELDS}} for b in bars)
         df = pd.DataFrame(rows, columns=["symbol", *BAR_FIELDS.values()])

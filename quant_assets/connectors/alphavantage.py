@@ -92,9 +92,18 @@ class AlphaVantage:
         for sym in symbols:
             for i, s in enumerate(self._events("SPLITS", sym, ("effective_date", "split_factor"))):
                 ex = _date(s["effective_date"], f"data[{i}].effective_date")
-                rows.append({"symbol": sym, "event_type": "split", "announce_date": ex, "ex_date": ex,
-                             "record_date": ex, "pay_date": ex, "amount": 0.0,
-                             "ratio": number(s["split_factor"], VENDOR, ENDPOINT, f"data[{i}].split_factor")})
+                rows.append(
+                    {
+                        "symbol": sym,
+                        "event_type": "split",
+                        "announce_date": ex,
+                        "ex_date": ex,
+                        "record_date": ex,
+                        "pay_date": ex,
+                        "amount": 0.0,
+                        "ratio": number(s["split_factor"], VENDOR, ENDPOINT, f"data[{i}].split_factor"),
+                    }
+                )
             fields = ("ex_dividend_date", "declaration_date", "record_date", "payment_date", "amount")
             for i, d in enumerate(self._events("DIVIDENDS", sym, fields)):
                 ex = _date(d["ex_dividend_date"], f"data[{i}].ex_dividend_date")
@@ -103,9 +112,18 @@ class AlphaVantage:
                     return default if str(d[f]) in _MISSING else _date(d[f], f"data[{i}].{f}")
 
                 record = when("record_date", ex)
-                rows.append({"symbol": sym, "event_type": "dividend", "announce_date": when("declaration_date", ex),
-                             "ex_date": ex, "record_date": record, "pay_date": when("payment_date", record),
-                             "ratio": 1.0, "amount": number(d["amount"], VENDOR, ENDPOINT, f"data[{i}].amount")})
+                rows.append(
+                    {
+                        "symbol": sym,
+                        "event_type": "dividend",
+                        "announce_date": when("declaration_date", ex),
+                        "ex_date": ex,
+                        "record_date": record,
+                        "pay_date": when("payment_date", record),
+                        "ratio": 1.0,
+                        "amount": number(d["amount"], VENDOR, ENDPOINT, f"data[{i}].amount"),
+                    }
+                )
         cols = ["symbol", "event_type", "announce_date", "ex_date", "record_date", "pay_date", "ratio", "amount"]
         out = pd.DataFrame(rows, columns=cols)
         return out.sort_values(["ex_date", "symbol", "event_type"], kind="stable").reset_index(drop=True)

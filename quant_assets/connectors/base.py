@@ -32,8 +32,14 @@ class ClientOptions:
     rate: tuple[int, float] | None = None
 
     def http_kwargs(self, default_rate: tuple[int, float]) -> dict:
-        return {"store": self.store, "offline": self.offline, "retry": self.retry, "timeout": self.timeout,
-                "sleep": self.sleep, "rate": self.rate or default_rate}
+        return {
+            "store": self.store,
+            "offline": self.offline,
+            "retry": self.retry,
+            "timeout": self.timeout,
+            "sleep": self.sleep,
+            "rate": self.rate or default_rate,
+        }
 
 
 def ny_date(stamps: pd.Series) -> pd.Series:

@@ -39,8 +39,13 @@ def text_of(vendor: str, endpoint: str, body: bytes) -> str:
         raise BadResponse(vendor, endpoint, "body", f"not UTF-8 text (byte {exc.start})") from None
     head = text.lstrip()[:200].lower()
     if head.startswith(("<!doctype html", "<html", "<?xml", "<head", "<body")):
-        raise BadResponse(vendor, endpoint, "body", "an HTML/XML page where data was expected (an error or login "
-                          f"page served with status 200): {text.strip()[:_PREVIEW]!r}")
+        raise BadResponse(
+            vendor,
+            endpoint,
+            "body",
+            "an HTML/XML page where data was expected (an error or login "
+            f"page served with status 200): {text.strip()[:_PREVIEW]!r}",
+        )
     return text
 
 
@@ -51,16 +56,18 @@ def json_body(vendor: str, endpoint: str, body: bytes) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         problem = "truncated JSON (the body ends early)" if exc.pos >= len(text.rstrip()) else "malformed JSON"
-        raise BadResponse(vendor, endpoint, "body", f"{problem} at line {exc.lineno} column {exc.colno}: "
-                          f"{exc.msg}") from None
+        raise BadResponse(
+            vendor, endpoint, "body", f"{problem} at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
 
 
 def csv_body(vendor: str, endpoint: str, body: bytes, columns: tuple[str, ...]) -> pd.DataFrame:
     """A CSV with at least ``columns`` (all read as strings); a JSON body is the vendor's error message."""
     text = text_of(vendor, endpoint, body)
     if text.lstrip().startswith("{"):
-        raise BadResponse(vendor, endpoint, "body",
-                          f"a JSON message where CSV was expected: {text.strip()[:_PREVIEW]!r}")
+        raise BadResponse(
+            vendor, endpoint, "body", f"a JSON message where CSV was expected: {text.strip()[:_PREVIEW]!r}"
+        )
     try:
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, on_bad_lines="error")
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -83,8 +90,9 @@ def require(obj: Any, path: str, vendor: str, endpoint: str, kind: type | tuple[
             raise BadResponse(vendor, endpoint, path, "missing")
         cur = cur[part]
     if kind is not None and not isinstance(cur, kind):
-        raise BadResponse(vendor, endpoint, path, f"expected {getattr(kind, '__name__', kind)}, got "
-                          f"{type(cur).__name__}")
+        raise BadResponse(
+            vendor, endpoint, path, f"expected {getattr(kind, '__name__', kind)}, got {type(cur).__name__}"
+        )
     return cur
 
 

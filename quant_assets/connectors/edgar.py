@@ -48,8 +48,10 @@ class Edgar:
 
     def __init__(self, user_agent: str, *, base_url: str = BASE_URL, options: ClientOptions = ClientOptions()):
         if "@" not in user_agent or len(user_agent.split()) < 2:
-            raise ValueError("SEC EDGAR requires a descriptive User-Agent: organisation name and contact e-mail, "
-                             f"e.g. 'Example Research admin@example.com' (got {user_agent!r})")
+            raise ValueError(
+                "SEC EDGAR requires a descriptive User-Agent: organisation name and contact e-mail, "
+                f"e.g. 'Example Research admin@example.com' (got {user_agent!r})"
+            )
         self.http = VendorHttp(VENDOR, base_url, headers={"User-Agent": user_agent}, **options.http_kwargs(RATE))
 
     @staticmethod
@@ -73,14 +75,17 @@ class Edgar:
             cols = {f: require(recent, f, VENDOR, endpoint, list) for f in RECENT}
             lengths = {f: len(v) for f, v in cols.items()}
             if len(set(lengths.values())) > 1:
-                raise BadResponse(VENDOR, endpoint, "filings.recent", f"arrays of unequal length {lengths} "
-                                  "(truncated)")
+                raise BadResponse(VENDOR, endpoint, "filings.recent", f"arrays of unequal length {lengths} (truncated)")
             return cols
 
         cols = self.http.one(endpoint, {}, parse=parse, transform_id=TRANSFORM_ID).parsed
-        return pd.DataFrame({"accession": cols["accessionNumber"],
-                             "filing_date": pd.to_datetime(cols["filingDate"], format="%Y-%m-%d"),
-                             "form": cols["form"]})
+        return pd.DataFrame(
+            {
+                "accession": cols["accessionNumber"],
+                "filing_date": pd.to_datetime(cols["filingDate"], format="%Y-%m-%d"),
+                "form": cols["form"],
+            }
+        )
 
     def company_facts(self, cik: int | str) -> dict:
         """The ``facts`` object of the company facts."""
@@ -103,8 +108,15 @@ class Edgar:
             for f in ("end", "val", "accn", "form"):
                 if not isinstance(r, dict) or f not in r:
                     raise BadResponse(VENDOR, endpoint, f"{field}[{i}].{f}", "missing")
-            out.append({"accn": r["accn"], "form": r["form"], "end": r["end"], "start": r.get("start"),
-                        "val": number(r["val"], VENDOR, endpoint, f"{field}[{i}].val")})
+            out.append(
+                {
+                    "accn": r["accn"],
+                    "form": r["form"],
+                    "end": r["end"],
+                    "start": r.get("start"),
+                    "val": number(r["val"], VENDOR, endpoint, f"{field}[{i}].val"),
+                }
+            )
         df = pd.DataFrame(out, columns=["accn", "form", "end", "start", "val"])
         df["end"] = pd.to_datetime(df["end"], format="%Y-%m-%d")
         df["start"] = pd.to_datetime(df["start"], format="%Y-%m-%d")
@@ -128,10 +140,16 @@ class Edgar:
             if e.empty or s.empty:
                 continue
             e = e.assign(days=(e["end"] - e["start"]).dt.days).sort_values("days", kind="stable")
-            rows.append({"symbol": symbol, "period_end": period_end, "report_date": filed[accn],
-                         "book_equity": float(eq.loc[eq["end"] == period_end, "val"].iloc[-1]),
-                         "shares_outstanding": float(s.sort_values("end")["val"].iloc[-1]),
-                         "eps": float(e["val"].iloc[0])})
+            rows.append(
+                {
+                    "symbol": symbol,
+                    "period_end": period_end,
+                    "report_date": filed[accn],
+                    "book_equity": float(eq.loc[eq["end"] == period_end, "val"].iloc[-1]),
+                    "shares_outstanding": float(s.sort_values("end")["val"].iloc[-1]),
+                    "eps": float(e["val"].iloc[0]),
+                }
+            )
         cols = ["symbol", "period_end", "report_date", "book_equity", "shares_outstanding", "eps"]
         out = pd.DataFrame(rows, columns=cols)
         out = out.sort_values(["period_end", "report_date"], kind="stable").drop_duplicates("period_end")

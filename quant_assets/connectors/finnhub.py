@@ -36,8 +36,7 @@ class Finnhub:
     """Option chain snapshots."""
 
     def __init__(self, api_key: str, *, base_url: str = BASE_URL, options: ClientOptions = ClientOptions()):
-        self.http = VendorHttp(VENDOR, base_url, auth_headers={"X-Finnhub-Token": api_key},
-                               **options.http_kwargs(RATE))
+        self.http = VendorHttp(VENDOR, base_url, auth_headers={"X-Finnhub-Token": api_key}, **options.http_kwargs(RATE))
 
     def _parser(self, underlier: str):
         def parse(body: bytes) -> list[dict]:
@@ -61,22 +60,38 @@ class Finnhub:
                             values[f] = number(c[f], VENDOR, ENDPOINT, f"{where}.{f}")
                         rows.append({"expiry": expiry, "cp_flag": flag, **values})
             return rows
+
         return parse
 
     def option_quotes(self, underlier: str, date: str) -> pd.DataFrame:
         """The chain in the ``option_quotes`` delivery columns, for the session ``date``."""
-        page = self.http.one(ENDPOINT, {"symbol": underlier}, parse=self._parser(underlier),
-                             transform_id=TRANSFORM_ID, tag={"session": str(pd.Timestamp(date).date())})
+        page = self.http.one(
+            ENDPOINT,
+            {"symbol": underlier},
+            parse=self._parser(underlier),
+            transform_id=TRANSFORM_ID,
+            tag={"session": str(pd.Timestamp(date).date())},
+        )
         df = pd.DataFrame(page.parsed, columns=["expiry", "cp_flag", *CONTRACT_FIELDS])
         day = pd.Timestamp(date)
-        out = pd.DataFrame({
-            "date": day, "ts_ns": int(session_close_utc(day).value), "underlier": underlier,
-            "expiry": pd.to_datetime(df["expiry"], format="%Y-%m-%d"), "strike": df["strike"].astype("float64"),
-            "cp_flag": df["cp_flag"], "bid": df["bid"].astype("float64"), "ask": df["ask"].astype("float64"),
-            "bid_size": 0, "ask_size": 0, "nbbo_mid": ((df["bid"] + df["ask"]) / 2).astype("float64"),
-            "exchs_bitmap": 0, "volume": df["volume"].astype("int64"),
-            "open_interest": df["openInterest"].astype("int64"),
-        })
+        out = pd.DataFrame(
+            {
+                "date": day,
+                "ts_ns": int(session_close_utc(day).value),
+                "underlier": underlier,
+                "expiry": pd.to_datetime(df["expiry"], format="%Y-%m-%d"),
+                "strike": df["strike"].astype("float64"),
+                "cp_flag": df["cp_flag"],
+                "bid": df["bid"].astype("float64"),
+                "ask": df["ask"].astype("float64"),
+                "bid_size": 0,
+                "ask_size": 0,
+                "nbbo_mid": ((df["bid"] + df["ask"]) / 2).astype("float64"),
+                "exchs_bitmap": 0,
+                "volume": df["volume"].astype("int64"),
+                "open_interest": df["openInterest"].astype("int64"),
+            }
+        )
         for col in ("ts_ns", "bid_size", "ask_size", "exchs_bitmap"):
             out[col] = out[col].astype("int64")
         return out.sort_values(["expiry", "strike", "cp_flag"], kind="stable").reset_index(drop=True)

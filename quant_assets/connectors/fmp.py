@@ -39,8 +39,12 @@ class Fmp:
         doc = json_body(VENDOR, ENDPOINT, body)
         if isinstance(doc, dict):
             message = doc.get("Error Message") or doc.get("message")
-            raise BadResponse(VENDOR, ENDPOINT, "Error Message" if message else "body",
-                              str(message)[:200] if message else "expected a list of companies, got an object")
+            raise BadResponse(
+                VENDOR,
+                ENDPOINT,
+                "Error Message" if message else "body",
+                str(message)[:200] if message else "expected a list of companies, got an object",
+            )
         if not isinstance(doc, list):
             raise BadResponse(VENDOR, ENDPOINT, "body", f"expected a list, got {type(doc).__name__}")
         for i, row in enumerate(doc):
@@ -50,19 +54,32 @@ class Fmp:
             try:
                 pd.to_datetime(row["delistedDate"], format="%Y-%m-%d")
             except (ValueError, TypeError):
-                raise BadResponse(VENDOR, ENDPOINT, f"[{i}].delistedDate",
-                                  f"not a YYYY-MM-DD date: {str(row['delistedDate'])[:40]!r}") from None
+                raise BadResponse(
+                    VENDOR, ENDPOINT, f"[{i}].delistedDate", f"not a YYYY-MM-DD date: {str(row['delistedDate'])[:40]!r}"
+                ) from None
         return doc
 
     def delisted(self, start: str | None = None, end: str | None = None) -> pd.DataFrame:
         """``symbol, name, exchange, ipo_date, delist_date`` of every page, optionally within dates."""
+
         def next_params(parsed, request):
             return None if not parsed else {"page": int(request["page"]) + 1}
 
-        rows = [r for page in self.http.paginate(ENDPOINT, {"page": 0}, parse=self._parse, next_params=next_params,
-                                                 page_field="page", transform_id=TRANSFORM_ID) for r in page.parsed]
-        df = pd.DataFrame(rows, columns=list(FIELDS)).rename(columns={
-            "companyName": "name", "ipoDate": "ipo_date", "delistedDate": "delist_date"})
+        rows = [
+            r
+            for page in self.http.paginate(
+                ENDPOINT,
+                {"page": 0},
+                parse=self._parse,
+                next_params=next_params,
+                page_field="page",
+                transform_id=TRANSFORM_ID,
+            )
+            for r in page.parsed
+        ]
+        df = pd.DataFrame(rows, columns=list(FIELDS)).rename(
+            columns={"companyName": "name", "ipoDate": "ipo_date", "delistedDate": "delist_date"}
+        )
         df["delist_date"] = pd.to_datetime(df["delist_date"], format="%Y-%m-%d")
         df["ipo_date"] = pd.to_datetime(df["ipo_date"], errors="coerce")
         if start is not None:

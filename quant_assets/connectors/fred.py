@@ -31,8 +31,16 @@ BASE_URL = "https://api.stlouisfed.org"
 RATE = (120, 60.0)
 TRANSFORM_ID = "fred-observations-v1"
 PAGE_LIMIT = 100_000
-CURVE_SERIES = {"DGS1MO": 30, "DGS3MO": 91, "DGS6MO": 182, "DGS1": 365, "DGS2": 730, "DGS5": 1826,
-                "DGS10": 3652, "DGS30": 10957}
+CURVE_SERIES = {
+    "DGS1MO": 30,
+    "DGS3MO": 91,
+    "DGS6MO": 182,
+    "DGS1": 365,
+    "DGS2": 730,
+    "DGS5": 1826,
+    "DGS10": 3652,
+    "DGS30": 10957,
+}
 """FRED constant-maturity series -> tenor in calendar days."""
 
 
@@ -48,8 +56,14 @@ def cmt_to_continuous(percent: float) -> float:
 class Fred:
     """Series observations, paged by ``offset``."""
 
-    def __init__(self, api_key: str, *, base_url: str = BASE_URL, page_limit: int = PAGE_LIMIT,
-                 options: ClientOptions = ClientOptions()):
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str = BASE_URL,
+        page_limit: int = PAGE_LIMIT,
+        options: ClientOptions = ClientOptions(),
+    ):
         self.page_limit = page_limit
         self.http = VendorHttp(VENDOR, base_url, auth_params={"api_key": api_key}, **options.http_kwargs(RATE))
 
@@ -72,24 +86,47 @@ class Fred:
 
     def observations(self, series_id: str, start: str, end: str) -> pd.DataFrame:
         """``date, value`` (float, NaN where FRED has ``"."``) of a series, every page."""
-        params = {"series_id": series_id, "observation_start": str(start), "observation_end": str(end),
-                  "file_type": "json", "sort_order": "asc", "limit": self.page_limit, "offset": 0}
+        params = {
+            "series_id": series_id,
+            "observation_start": str(start),
+            "observation_end": str(end),
+            "file_type": "json",
+            "sort_order": "asc",
+            "limit": self.page_limit,
+            "offset": 0,
+        }
 
         def next_params(parsed, request):
             read = parsed["offset"] + len(parsed["observations"])
             if read >= parsed["count"]:
                 return None
             if not parsed["observations"]:
-                raise BadResponse(VENDOR, ENDPOINT, "observations",
-                                  f"empty page at offset {parsed['offset']} before {parsed['count']} observations")
+                raise BadResponse(
+                    VENDOR,
+                    ENDPOINT,
+                    "observations",
+                    f"empty page at offset {parsed['offset']} before {parsed['count']} observations",
+                )
             return {**params, "offset": read}
 
-        rows = [row for page in self.http.paginate(ENDPOINT, params, parse=self._parse, next_params=next_params,
-                                                   page_field="offset", transform_id=TRANSFORM_ID)
-                for row in page.parsed["observations"]]
-        df = pd.DataFrame({"date": pd.to_datetime([r["date"] for r in rows], format="%Y-%m-%d"),
-                           "value": [number(r["value"], VENDOR, ENDPOINT, "value", allow_missing=True)
-                                     for r in rows]})
+        rows = [
+            row
+            for page in self.http.paginate(
+                ENDPOINT,
+                params,
+                parse=self._parse,
+                next_params=next_params,
+                page_field="offset",
+                transform_id=TRANSFORM_ID,
+            )
+            for row in page.parsed["observations"]
+        ]
+        df = pd.DataFrame(
+            {
+                "date": pd.to_datetime([r["date"] for r in rows], format="%Y-%m-%d"),
+                "value": [number(r["value"], VENDOR, ENDPOINT, "value", allow_missing=True) for r in rows],
+            }
+        )
         return df
 
     def curve(self, start: str, end: str, series: dict[str, int] = CURVE_SERIES) -> pd.DataFrame:
@@ -100,8 +137,9 @@ class Fred:
         parts = []
         for series_id, tenor in series.items():
             obs = self.observations(series_id, start, end).dropna()
-            parts.append(pd.DataFrame({"date": obs["date"], "tenor_days": tenor,
-                                       "rate": obs["value"].map(cmt_to_continuous)}))
+            parts.append(
+                pd.DataFrame({"date": obs["date"], "tenor_days": tenor, "rate": obs["value"].map(cmt_to_continuous)})
+            )
         out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["date", "tenor_days", "rate"])
         out["tenor_days"] = out["tenor_days"].astype("int64")
         out["rate"] = out["rate"].astype("float64")

@@ -180,21 +180,29 @@ class VendorHttp:
         url = f"{self.base_url}/{endpoint.lstrip('/')}"
         self._limiter.try_acquire(self.vendor)
         try:
-            resp = self._session.get(url, params={**params, **self._auth_params}, headers=self._auth_headers,
-                                     timeout=self.timeout)
+            resp = self._session.get(
+                url, params={**params, **self._auth_params}, headers=self._auth_headers, timeout=self.timeout
+            )
             body = resp.content
         except requests.Timeout:
-            raise TransportError(self.vendor, endpoint, "transport", f"timed out (connect/read {self.timeout} s)") \
-                from None
+            raise TransportError(
+                self.vendor, endpoint, "transport", f"timed out (connect/read {self.timeout} s)"
+            ) from None
         except requests.RequestException as exc:
-            raise TransportError(self.vendor, endpoint, "transport",
-                                 f"{type(exc).__name__}: {scrub(str(exc))[:300]}") from None
+            raise TransportError(
+                self.vendor, endpoint, "transport", f"{type(exc).__name__}: {scrub(str(exc))[:300]}"
+            ) from None
         source_uri = redact_url(resp.url)
         if not 200 <= resp.status_code < 300:
             retry_after = parse_retry_after(resp.headers.get("Retry-After"))
             snippet = scrub(body[:200].decode("utf-8", "replace")).strip().replace("\n", " ")
-            raise HttpStatusError(self.vendor, endpoint, resp.status_code,
-                                  f"{resp.reason or ''} from {source_uri}: {snippet!r}", retry_after)
+            raise HttpStatusError(
+                self.vendor,
+                endpoint,
+                resp.status_code,
+                f"{resp.reason or ''} from {source_uri}: {snippet!r}",
+                retry_after,
+            )
         return body, resp.headers.get("Content-Type", ""), source_uri
 
     def _retryable(self, exc: BaseException) -> bool:
@@ -208,22 +216,27 @@ class VendorHttp:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, HttpStatusError) and exc.retry_after is not None:
             return exc.retry_after
-        return wait_exponential_jitter(initial=self.retry.backoff, max=self.retry.max_backoff,
-                                       jitter=self.retry.jitter)(state)
+        return wait_exponential_jitter(
+            initial=self.retry.backoff, max=self.retry.max_backoff, jitter=self.retry.jitter
+        )(state)
 
     def _log_retry(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
-        log.warning("%s: attempt %d failed (%s); retrying in %.2f s", self.vendor, state.attempt_number,
-                    scrub(str(exc)), wait)
+        log.warning(
+            "%s: attempt %d failed (%s); retrying in %.2f s", self.vendor, state.attempt_number, scrub(str(exc)), wait
+        )
 
     def get(self, endpoint: str, params: Mapping[str, Any] | None = None) -> tuple[bytes, str, str]:
         """``(body, content_type, redacted source URI)`` of a 2xx response, retried as configured."""
         if self.offline:
             raise MissingPage(self.vendor, endpoint, "body", "offline replay: this page was never stored")
         retrying = Retrying(
-            stop=stop_after_attempt(self.retry.attempts), wait=self._wait,
-            retry=retry_if_exception(self._retryable), reraise=True, sleep=self._sleep,
+            stop=stop_after_attempt(self.retry.attempts),
+            wait=self._wait,
+            retry=retry_if_exception(self._retryable),
+            reraise=True,
+            sleep=self._sleep,
             before_sleep=self._log_retry,
         )
         return retrying(self._send_once, endpoint, dict(params or {}))
@@ -263,8 +276,9 @@ class VendorHttp:
                 body, content_type, source_uri = self.get(endpoint, request)
                 parsed = parse(body)
                 if self.store is not None:
-                    self.store.put(key, body, source_uri=source_uri, transform_id=transform_id,
-                                   content_type=content_type)
+                    self.store.put(
+                        key, body, source_uri=source_uri, transform_id=transform_id, content_type=content_type
+                    )
                 page = Page(number, body, parsed, source_uri, False)
             yield page
             following = next_params(parsed, request)
@@ -272,9 +286,12 @@ class VendorHttp:
                 return
             signature = json.dumps(following, sort_keys=True, default=str)
             if signature in seen:
-                raise BadResponse(self.vendor, endpoint, page_field,
-                                  f"page {number} points back to an earlier page (repeated page token); "
-                                  "paging would loop")
+                raise BadResponse(
+                    self.vendor,
+                    endpoint,
+                    page_field,
+                    f"page {number} points back to an earlier page (repeated page token); paging would loop",
+                )
             seen.add(signature)
             request = following
         raise BadResponse(self.vendor, endpoint, page_field, f"more than {max_pages} pages")
@@ -283,9 +300,22 @@ class VendorHttp:
         """All pages of :meth:`paginate` as a list."""
         return list(self.paginate(endpoint, params, **kwargs))
 
-    def one(self, endpoint: str, params: Mapping[str, Any], *, parse: Callable[[bytes], Any],
-            transform_id: str, tag: Mapping[str, Any] | None = None) -> Page:
+    def one(
+        self,
+        endpoint: str,
+        params: Mapping[str, Any],
+        *,
+        parse: Callable[[bytes], Any],
+        transform_id: str,
+        tag: Mapping[str, Any] | None = None,
+    ) -> Page:
         """A single (unpaged) response, stored and resumed like a one-page query."""
-        return self.fetch_all(endpoint, params, parse=parse, next_params=lambda parsed, request: None,
-                              page_field="", transform_id=transform_id, tag=tag)[0]
-
+        return self.fetch_all(
+            endpoint,
+            params,
+            parse=parse,
+            next_params=lambda parsed, request: None,
+            page_field="",
+            transform_id=transform_id,
+            tag=tag,
+        )[0]

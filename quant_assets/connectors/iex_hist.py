@@ -72,8 +72,12 @@ def _packets(data: bytes, source: str) -> Iterator[bytes]:
             raise _fail(source, f"pcapng.block[{n}]", f"truncated block header at byte {pos}")
         btype, blen = struct.unpack_from(order + "II", data, pos)
         if blen < 12 or blen % 4 or pos + blen > len(data):
-            raise _fail(source, f"pcapng.block[{n}].length", f"block of {blen} bytes at byte {pos} runs past the "
-                        f"end of the file ({len(data)} bytes): truncated file")
+            raise _fail(
+                source,
+                f"pcapng.block[{n}].length",
+                f"block of {blen} bytes at byte {pos} runs past the "
+                f"end of the file ({len(data)} bytes): truncated file",
+            )
         if struct.unpack_from(order + "I", data, pos + blen - 4)[0] != blen:
             raise _fail(source, f"pcapng.block[{n}].length", "trailing length differs from the leading one")
         if btype == _IDB:
@@ -84,7 +88,7 @@ def _packets(data: bytes, source: str) -> Iterator[bytes]:
             cap = struct.unpack_from(order + "I", data, pos + 20)[0]
             if 28 + cap > blen:
                 raise _fail(source, f"pcapng.block[{n}].captured_length", f"{cap} bytes exceed the block")
-            yield data[pos + 28: pos + 28 + cap]
+            yield data[pos + 28 : pos + 28 + cap]
         pos += blen
         n += 1
 
@@ -102,7 +106,7 @@ def _udp_payload(frame: bytes, source: str, n: int) -> bytes | None:
     length = struct.unpack_from(">H", frame, udp + 4)[0]
     if udp + length > len(frame):
         raise _fail(source, f"packet[{n}].udp.length", f"{length} bytes, the frame holds {len(frame) - udp}")
-    return frame[udp + 8: udp + length]
+    return frame[udp + 8 : udp + length]
 
 
 def segments(data: bytes, source: str = "hist") -> Iterator[tuple[int, int, list[bytes]]]:
@@ -115,11 +119,15 @@ def segments(data: bytes, source: str = "hist") -> Iterator[tuple[int, int, list
             raise _fail(source, f"segment[{n}].header", f"{len(payload)} bytes, the header has {_TP.size}")
         version, _, proto, _, _, plen, count, _, first_seq, _ = _TP.unpack_from(payload)
         if version != 1 or proto not in PROTOCOLS:
-            raise _fail(source, f"segment[{n}].message_protocol_id", f"version {version}, protocol {proto:#06x}: "
-                        "not an IEX-TP TOPS/DEEP segment")
+            raise _fail(
+                source,
+                f"segment[{n}].message_protocol_id",
+                f"version {version}, protocol {proto:#06x}: not an IEX-TP TOPS/DEEP segment",
+            )
         if _TP.size + plen != len(payload):
-            raise _fail(source, f"segment[{n}].payload_length", f"{plen}, the segment holds "
-                        f"{len(payload) - _TP.size} bytes")
+            raise _fail(
+                source, f"segment[{n}].payload_length", f"{plen}, the segment holds {len(payload) - _TP.size} bytes"
+            )
         pos, messages = _TP.size, []
         for k in range(count):
             if pos + 2 > len(payload):
@@ -127,7 +135,7 @@ def segments(data: bytes, source: str = "hist") -> Iterator[tuple[int, int, list
             mlen = struct.unpack_from("<H", payload, pos)[0]
             if pos + 2 + mlen > len(payload):
                 raise _fail(source, f"segment[{n}].message[{k}].length", f"{mlen} bytes run past the segment")
-            messages.append(payload[pos + 2: pos + 2 + mlen])
+            messages.append(payload[pos + 2 : pos + 2 + mlen])
             pos += 2 + mlen
         yield proto, first_seq, messages
 
@@ -173,11 +181,19 @@ def daily_bars(ticks: pd.DataFrame) -> pd.DataFrame:
     ticks = ticks.assign(date=date.dt.normalize())
     trades = ticks[ticks["side"] == "T"]
     g = trades.assign(notional=trades["price"] * trades["size"]).groupby(["date", "symbol"], sort=True)
-    bars = g.agg(open=("price", "first"), high=("price", "max"), low=("price", "min"), close=("price", "last"),
-                 notional=("notional", "sum"), volume=("size", "sum"), trades=("price", "size"))
+    bars = g.agg(
+        open=("price", "first"),
+        high=("price", "max"),
+        low=("price", "min"),
+        close=("price", "last"),
+        notional=("notional", "sum"),
+        volume=("size", "sum"),
+        trades=("price", "size"),
+    )
     bars["vwap"] = bars.pop("notional") / bars["volume"].where(bars["volume"] > 0, np.nan)
-    quotes = ticks[ticks["side"].isin(["B", "A"])].pivot_table(index=["date", "symbol", "seq"], columns="side",
-                                                                 values="price", aggfunc="last")
+    quotes = ticks[ticks["side"].isin(["B", "A"])].pivot_table(
+        index=["date", "symbol", "seq"], columns="side", values="price", aggfunc="last"
+    )
     quotes = quotes[(quotes.get("B", 0) > 0) & (quotes.get("A", 0) > 0)]
     spread = (quotes["A"] - quotes["B"]).groupby(level=["date", "symbol"]).last().rename("nbbo_spread")
     out = bars.join(spread, how="left").reset_index()

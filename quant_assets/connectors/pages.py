@@ -127,8 +127,9 @@ class PageStore:
             return None
         data = self._paths(key)[0].read_bytes()
         if hashlib.sha256(data).hexdigest() != meta.sha256:
-            raise PageStoreError(key.vendor, key.endpoint, "body",
-                                 f"stored page {key.relative_dir / key.stem} fails its sha256 check")
+            raise PageStoreError(
+                key.vendor, key.endpoint, "body", f"stored page {key.relative_dir / key.stem} fails its sha256 check"
+            )
         return data
 
     def put(self, key: PageKey, data: bytes, *, source_uri: str, transform_id: str, content_type: str) -> PageMeta:
@@ -137,17 +138,26 @@ class PageStore:
         digest = hashlib.sha256(data).hexdigest()
         if existing is not None:
             if existing.sha256 != digest:
-                raise PageStoreError(key.vendor, key.endpoint, "body",
-                                     f"page {key.relative_dir / key.stem} is stored with other bytes; raw pages "
-                                     "are immutable")
+                raise PageStoreError(
+                    key.vendor,
+                    key.endpoint,
+                    "body",
+                    f"page {key.relative_dir / key.stem} is stored with other bytes; raw pages are immutable",
+                )
             return existing
         body_path, meta_path = self._paths(key)
         body_path.parent.mkdir(parents=True, exist_ok=True)
         meta = PageMeta(
-            vendor=key.vendor, endpoint=key.endpoint, params=redact_params(key.params), page=key.page,
+            vendor=key.vendor,
+            endpoint=key.endpoint,
+            params=redact_params(key.params),
+            page=key.page,
             source_uri=redact_url(source_uri),
             ingested_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds"),
-            transform_id=transform_id, sha256=digest, bytes=len(data), content_type=content_type,
+            transform_id=transform_id,
+            sha256=digest,
+            bytes=len(data),
+            content_type=content_type,
         )
         if body_path.exists():  # left by an interrupted write: not a stored page yet
             body_path.chmod(stat.S_IRUSR | stat.S_IWUSR)

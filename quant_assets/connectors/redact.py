@@ -23,15 +23,25 @@ import threading
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["REDACTED", "ScrubFilter", "scrub_library_logs",
-           "SECRET_HEADERS", "SECRET_PARAMS", "redact_headers", "redact_params", "redact_url",
-           "register_secret", "scrub"]
+__all__ = [
+    "REDACTED",
+    "ScrubFilter",
+    "scrub_library_logs",
+    "SECRET_HEADERS",
+    "SECRET_PARAMS",
+    "redact_headers",
+    "redact_params",
+    "redact_url",
+    "register_secret",
+    "scrub",
+]
 
 REDACTED = "REDACTED"
 SECRET_PARAMS = frozenset({"api_key", "apikey", "token", "key", "access_token", "secret"})
 """Query parameters that carry a key (FRED ``api_key``, Alpha Vantage/FMP ``apikey``, Finnhub ``token``)."""
-SECRET_HEADERS = frozenset({"apca-api-key-id", "apca-api-secret-key", "x-finnhub-token", "authorization",
-                            "apikey", "x-api-key", "cookie"})
+SECRET_HEADERS = frozenset(
+    {"apca-api-key-id", "apca-api-secret-key", "x-finnhub-token", "authorization", "apikey", "x-api-key", "cookie"}
+)
 """Headers that carry a key (Alpaca's two ``APCA-API-*`` headers, Finnhub ``X-Finnhub-Token``)."""
 
 _SECRETS: set[str] = set()

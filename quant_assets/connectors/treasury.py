@@ -52,44 +52,71 @@ class FiscalData:
             if "next" not in links:
                 raise BadResponse(VENDOR, endpoint, "links.next", "missing")
             if count != len(data):
-                raise BadResponse(VENDOR, endpoint, "meta.count", f"announces {count} rows, the page holds "
-                                  f"{len(data)} (truncated page)")
+                raise BadResponse(
+                    VENDOR,
+                    endpoint,
+                    "meta.count",
+                    f"announces {count} rows, the page holds {len(data)} (truncated page)",
+                )
             for i, row in enumerate(data):
                 for f in fields:
                     if not isinstance(row, dict) or f not in row:
                         raise BadResponse(VENDOR, endpoint, f"data[{i}].{f}", "missing")
             return {"data": data, "total_pages": pages, "next": links["next"]}
+
         return parse
 
     def records(self, endpoint: str, *, fields: tuple[str, ...], filter: str = "", sort: str = "") -> pd.DataFrame:
         """Every row of a dataset (all values as delivered: strings)."""
-        params = {"fields": ",".join(fields), "filter": filter, "sort": sort, "format": "json",
-                  "page[number]": 1, "page[size]": self.page_size}
+        params = {
+            "fields": ",".join(fields),
+            "filter": filter,
+            "sort": sort,
+            "format": "json",
+            "page[number]": 1,
+            "page[size]": self.page_size,
+        }
 
         def next_params(parsed, request):
             number_ = int(request["page[number]"])
             if number_ >= parsed["total_pages"]:
                 if parsed["next"]:
-                    raise BadResponse(VENDOR, endpoint, "links.next", f"set on page {number_} of "
-                                      f"{parsed['total_pages']}")
+                    raise BadResponse(
+                        VENDOR, endpoint, "links.next", f"set on page {number_} of {parsed['total_pages']}"
+                    )
                 return None
             return {**params, "page[number]": number_ + 1}
 
-        rows = [row for page in self.http.paginate(endpoint, params, parse=self._parser(endpoint, fields),
-                                                   next_params=next_params, page_field="page[number]",
-                                                   transform_id=TRANSFORM_ID)
-                for row in page.parsed["data"]]
+        rows = [
+            row
+            for page in self.http.paginate(
+                endpoint,
+                params,
+                parse=self._parser(endpoint, fields),
+                next_params=next_params,
+                page_field="page[number]",
+                transform_id=TRANSFORM_ID,
+            )
+            for row in page.parsed["data"]
+        ]
         return pd.DataFrame(rows, columns=list(fields))
 
     def average_rates(self, start: str, end: str) -> pd.DataFrame:
         """``date, tenor_days, rate`` from the monthly average rates (see the module docstring)."""
         fields = ("record_date", "security_type_desc", "security_desc", "avg_interest_rate_amt")
-        df = self.records(AVG_RATES, fields=fields, sort="record_date",
-                          filter=f"record_date:gte:{start},record_date:lte:{end}")
+        df = self.records(
+            AVG_RATES, fields=fields, sort="record_date", filter=f"record_date:gte:{start},record_date:lte:{end}"
+        )
         df = df[(df["security_type_desc"] == "Marketable") & df["security_desc"].isin(AVERAGE_RATE_TENORS)]
-        rate = [cmt_to_continuous(number(v, VENDOR, AVG_RATES, "avg_interest_rate_amt"))
-                for v in df["avg_interest_rate_amt"]]
-        out = pd.DataFrame({"date": pd.to_datetime(df["record_date"], format="%Y-%m-%d"),
-                            "tenor_days": df["security_desc"].map(AVERAGE_RATE_TENORS).astype("int64"),
-                            "rate": pd.Series(rate, index=df.index, dtype="float64")})
+        rate = [
+            cmt_to_continuous(number(v, VENDOR, AVG_RATES, "avg_interest_rate_amt"))
+            for v in df["avg_interest_rate_amt"]
+        ]
+        out = pd.DataFrame(
+            {
+                "date": pd.to_datetime(df["record_date"], format="%Y-%m-%d"),
+                "tenor_days": df["security_desc"].map(AVERAGE_RATE_TENORS).astype("int64"),
+                "rate": pd.Series(rate, index=df.index, dtype="float64"),
+            }
+        )
         return out.sort_values(["date", "tenor_days"], kind="stable").reset_index(drop=True)

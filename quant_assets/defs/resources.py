@@ -116,14 +116,17 @@ class LocalFilesSource(MarketDataSource):
         root = Path(self.path)
         signature = tuple(
             (str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns)
-            for p in sorted(root.rglob("*")) if p.is_file()
+            for p in sorted(root.rglob("*"))
+            if p.is_file()
         )
         return _local_files(self.path, self.start, self.end, json.dumps(self.columns, sort_keys=True), signature)
 
     def fetch(self, dataset: str, start, end) -> pd.DataFrame:
         if dataset not in LAYOUTS:
-            raise ValueError(f"dataset {dataset!r} does not exist in local files (they hold {sorted(LAYOUTS)}); "
-                             "planted-truth oracle datasets exist for the synthetic market only")
+            raise ValueError(
+                f"dataset {dataset!r} does not exist in local files (they hold {sorted(LAYOUTS)}); "
+                "planted-truth oracle datasets exist for the synthetic market only"
+            )
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", MissingSessionsWarning)
             df = self.files().fetch(dataset, start, end)
@@ -204,8 +207,7 @@ class PITParquetIOManager(dg.ConfigurableIOManager):
             force=self.force_raw,
         )
         # views list the committed files; duckdb_connect() and verify() re-check their bytes
-        store.write_duckdb_catalog(catalog_path(self.profile), verify=False,
-                                   datasets=[(layer, dataset)])
+        store.write_duckdb_catalog(catalog_path(self.profile), verify=False, datasets=[(layer, dataset)])
         statuses = pd.Series([r.status for r in results]).value_counts().to_dict()
         context.add_output_metadata(
             {
@@ -238,8 +240,11 @@ def market_source(profile: Profile) -> MarketDataSource:
         return vendor_source(profile)
     if profile.source["kind"] == "local_files":
         return LocalFilesSource(
-            profile=profile.name, path=profile.source["path"], columns=profile.source["columns"],
-            start=str(profile.start.date()), end=str(profile.end.date()),
+            profile=profile.name,
+            path=profile.source["path"],
+            columns=profile.source["columns"],
+            start=str(profile.start.date()),
+            end=str(profile.end.date()),
         )
     return SyntheticMarketSource(profile=profile.name)
 

@@ -63,16 +63,18 @@ class VendorMarketSource(MarketDataSource):
     edgar_user_agent: str = ""
 
     def _options(self) -> ClientOptions:
-        retry = RetryPolicy(backoff=self.retry_backoff, max_backoff=max(self.retry_backoff, 1e-3) * 60,
-                            jitter=self.retry_backoff)
+        retry = RetryPolicy(
+            backoff=self.retry_backoff, max_backoff=max(self.retry_backoff, 1e-3) * 60, jitter=self.retry_backoff
+        )
         return ClientOptions(store=PageStore(self.pages_dir), offline=self.offline, retry=retry)
 
     def _url(self, vendor: str) -> dict:
         return {"base_url": self.base_urls[vendor]} if vendor in self.base_urls else {}
 
     def _sessions(self, start, end) -> pd.DatetimeIndex:
-        return sessions_in_range(max(pd.Timestamp(start), pd.Timestamp(self.start)),
-                                 min(pd.Timestamp(end), pd.Timestamp(self.end)))
+        return sessions_in_range(
+            max(pd.Timestamp(start), pd.Timestamp(self.start)), min(pd.Timestamp(end), pd.Timestamp(self.end))
+        )
 
     def _on_sessions(self, df: pd.DataFrame, col: str, start, end, roll: bool = False) -> pd.DataFrame:
         """Rows whose ``col`` is a session of the window (``roll``: a non-session date moves to the next session)."""
@@ -88,8 +90,9 @@ class VendorMarketSource(MarketDataSource):
             client = AlpacaBars(self.alpaca_key_id, self.alpaca_secret_key, options=opt, **self._url("alpaca"))
             df = self._on_sessions(client.daily_bars(self.symbols, a, b), "date", a, b)
             everyday = sessions_in_range(CALENDAR_START, CALENDAR_END)
-            df["session_id"] = (everyday.get_indexer(df["date"]) - everyday.get_loc(
-                sessions_in_range(self.start, self.end)[0])).astype("int64")
+            df["session_id"] = (
+                everyday.get_indexer(df["date"]) - everyday.get_loc(sessions_in_range(self.start, self.end)[0])
+            ).astype("int64")
             return df
         if dataset == "rates":
             curve = Fred(self.fred_api_key, options=opt, **self._url("fred")).curve(a, b, self.curve_series)
@@ -104,33 +107,54 @@ class VendorMarketSource(MarketDataSource):
             return self._on_sessions(df, "report_date", a, b, roll=True)
         if dataset == "option_quotes":
             client = Finnhub(self.finnhub_api_key, options=opt, **self._url("finnhub"))
-            parts = [client.option_quotes(u, str(d.date())) for u in self.options_underliers
-                     for d in self._sessions(a, b)]
+            parts = [
+                client.option_quotes(u, str(d.date())) for u in self.options_underliers for d in self._sessions(a, b)
+            ]
             return pd.concat(parts, ignore_index=True) if parts else empty_frame("option_quotes", fetched=True)
         if dataset in ("delistings", "earnings_calendar", "symbols"):
             return empty_frame(dataset, fetched=True)
-        raise ValueError(f"dataset {dataset!r} has no vendor feed (planted-truth oracles exist for the synthetic "
-                         "market only)")
+        raise ValueError(
+            f"dataset {dataset!r} has no vendor feed (planted-truth oracles exist for the synthetic market only)"
+        )
 
     def source_uri(self, dataset: str) -> str:
         return f"vendor://{self.profile}/{dataset}"
 
     def fingerprint(self) -> str:
-        return config_fingerprint({"source": "vendor", "version": SOURCE_VERSION, "symbols": sorted(self.symbols),
-                                   "ciks": self.ciks, "options_underliers": sorted(self.options_underliers)})
+        return config_fingerprint(
+            {
+                "source": "vendor",
+                "version": SOURCE_VERSION,
+                "symbols": sorted(self.symbols),
+                "ciks": self.ciks,
+                "options_underliers": sorted(self.options_underliers),
+            }
+        )
 
     def symbol_master(self) -> pd.DataFrame:
-        return pd.DataFrame({"symbol": sorted(self.symbols), "sector": None,
-                             "list_date": pd.Timestamp(self.start), "delist_date": pd.NaT, "delist_reason": None})
+        return pd.DataFrame(
+            {
+                "symbol": sorted(self.symbols),
+                "sector": None,
+                "list_date": pd.Timestamp(self.start),
+                "delist_date": pd.NaT,
+                "delist_reason": None,
+            }
+        )
 
 
 def vendor_source(profile) -> VendorMarketSource:
     """The vendor source of a profile; keys from the environment (``dg.EnvVar``, see :data:`KEY_ENV`)."""
     src = profile.source
     return VendorMarketSource(
-        profile=profile.name, start=str(profile.start.date()), end=str(profile.end.date()),
-        symbols=list(src["symbols"]), ciks=dict(src.get("ciks") or {}),
-        options_underliers=list(src.get("options_underliers") or []), base_urls=dict(src.get("base_urls") or {}),
-        pages_dir=str(src.get("pages_dir") or profile.data_dir / "vendor_pages"), offline=bool(src.get("offline")),
+        profile=profile.name,
+        start=str(profile.start.date()),
+        end=str(profile.end.date()),
+        symbols=list(src["symbols"]),
+        ciks=dict(src.get("ciks") or {}),
+        options_underliers=list(src.get("options_underliers") or []),
+        base_urls=dict(src.get("base_urls") or {}),
+        pages_dir=str(src.get("pages_dir") or profile.data_dir / "vendor_pages"),
+        offline=bool(src.get("offline")),
         **{field: dg.EnvVar(env) for field, env in KEY_ENV.items()},
     )

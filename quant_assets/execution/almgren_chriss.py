@@ -168,11 +168,7 @@ def _holdings(shares: float, kappa: float, n_steps: int, tau: float) -> NDArray[
         out[0] = shares
         return out
     # sinh(a)/sinh(b) = exp(a - b) * expm1(-2a) / expm1(-2b), a = κ(T - t), b = κT
-    ratio = (
-        np.exp(-kappa * k * tau)
-        * np.expm1(-2.0 * kappa * remaining)
-        / math.expm1(-2.0 * kappa * horizon)
-    )
+    ratio = np.exp(-kappa * k * tau) * np.expm1(-2.0 * kappa * remaining) / math.expm1(-2.0 * kappa * horizon)
     out = shares * ratio
     out[0], out[-1] = shares, 0.0
     return out
@@ -253,9 +249,7 @@ def almgren_chriss(
     >>> round(r.kappa, 2)
     0.61
     """
-    x, t_end, n, s, e, g, eps, eta_t = _validate(
-        shares, horizon, n_steps, sigma, eta, gamma, epsilon
-    )
+    x, t_end, n, s, e, g, eps, eta_t = _validate(shares, horizon, n_steps, sigma, eta, gamma, epsilon)
     lam = check_scalar(risk_aversion, "risk_aversion", non_negative=True, allow_inf=True)
     tau = t_end / n
     kappa = _kappa(lam, s, eta_t, tau)
@@ -309,9 +303,7 @@ def almgren_chriss_frontier(
     >>> float(f.expected_cost[0])  # naive strategy: εX + ½γX²(1 - 1/N) + ηX²/T
     662500.0
     """
-    x, t_end, n, s, e, g, eps, eta_t = _validate(
-        shares, horizon, n_steps, sigma, eta, gamma, epsilon
-    )
+    x, t_end, n, s, e, g, eps, eta_t = _validate(shares, horizon, n_steps, sigma, eta, gamma, epsilon)
     tau = t_end / n
     if risk_aversions is None:
         pts = check_int(n_points, "n_points", minimum=2)

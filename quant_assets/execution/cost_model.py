@@ -107,9 +107,7 @@ class CostModel:
         frac = np.asarray(square_root_impact(q, adv, daily_vol, y=self.impact_y))
         return scalar_or_array(q * p * frac)
 
-    def borrow_cost(
-        self, short_notional: ArrayLike, days: ArrayLike
-    ) -> float | NDArray[np.float64]:
+    def borrow_cost(self, short_notional: ArrayLike, days: ArrayLike) -> float | NDArray[np.float64]:
         """Borrow fee for holding ``short_notional`` (currency, ``>= 0``) short for ``days``."""
         n = check_array(short_notional, "short_notional", non_negative=True)
         d = check_array(days, "days", non_negative=True)
@@ -176,9 +174,7 @@ class CostModel:
         else:
             targets = np.atleast_1d(check_array(schedule, "schedule", non_negative=True))
             if targets.shape != caps.shape:
-                raise ValueError(
-                    f"schedule has shape {targets.shape}, volumes has shape {caps.shape}"
-                )
+                raise ValueError(f"schedule has shape {targets.shape}, volumes has shape {caps.shape}")
             if not np.isclose(targets.sum(), q, rtol=1e-9, atol=1e-9):
                 raise ValueError(f"schedule sums to {targets.sum()}, quantity is {q}")
         fills = allocate_with_carry(targets, caps)

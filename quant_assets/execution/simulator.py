@@ -123,15 +123,11 @@ def _validate_orders(orders: pd.DataFrame) -> pd.DataFrame:
     side = out["side"].astype(str).str.strip().str.lower()
     bad_side = ~side.isin(["buy", "sell"])
     if bad_side.any():
-        raise ValueError(
-            f"orders.side must be 'buy' or 'sell', got {out.loc[bad_side, 'side'].tolist()[:3]}"
-        )
+        raise ValueError(f"orders.side must be 'buy' or 'sell', got {out.loc[bad_side, 'side'].tolist()[:3]}")
     kind = out["type"].astype(str).str.strip().str.upper()
     bad_kind = ~kind.isin(["MKT", "LMT"])
     if bad_kind.any():
-        raise ValueError(
-            f"orders.type must be 'MKT' or 'LMT', got {out.loc[bad_kind, 'type'].tolist()[:3]}"
-        )
+        raise ValueError(f"orders.type must be 'MKT' or 'LMT', got {out.loc[bad_kind, 'type'].tolist()[:3]}")
     out["side"], out["type"] = side, kind
     qty = _numeric(out, "quantity", "orders")
     _check_values(qty, "quantity", "orders", positive=True)
@@ -250,9 +246,7 @@ def _schedule(
     return targets
 
 
-def _limit_caps(
-    side: str, limit: float, bars: _Bars, sl: slice, impact_y: float
-) -> NDArray[np.float64]:
+def _limit_caps(side: str, limit: float, bars: _Bars, sl: slice, impact_y: float) -> NDArray[np.float64]:
     """Largest child per bar with fill price ``P ± (s/2 + P Y σ sqrt(q/ADV))`` within ``limit``."""
     price, spread = bars.price[sl], bars.spread[sl]
     head = (limit - price - 0.5 * spread) if side == "buy" else (price - 0.5 * spread - limit)
@@ -368,13 +362,11 @@ def simulate(
             start = int(bars.time.searchsorted(order["submit_time"], side="left"))
         except TypeError as exc:
             raise TypeError(
-                f"orders.submit_time of order {order['order_id']!r} is not comparable with "
-                "market_data.bar_time"
+                f"orders.submit_time of order {order['order_id']!r} is not comparable with market_data.bar_time"
             ) from exc
         if start >= len(bars.time):
             raise ValueError(
-                f"no market_data bar for {order['symbol']!r} at or after the submit_time of "
-                f"order {order['order_id']!r}"
+                f"no market_data bar for {order['symbol']!r} at or after the submit_time of order {order['order_id']!r}"
             )
         side, qty, limit = order["side"], float(order["quantity"]), float(order["limit_price"])
         sl = slice(start, None)
@@ -385,9 +377,7 @@ def simulate(
             caps = np.minimum(caps, _limit_caps(side, limit, bars, sl, cost_model.impact_y))
         fills = allocate_with_carry(targets, caps)
         sign = 1.0 if side == "buy" else -1.0
-        impact_frac = np.asarray(
-            square_root_impact(fills, bars.adv[sl], bars.vol[sl], y=cost_model.impact_y)
-        )
+        impact_frac = np.asarray(square_root_impact(fills, bars.adv[sl], bars.vol[sl], y=cost_model.impact_y))
         fill_price = bars.price[sl] + sign * (0.5 * bars.spread[sl] + bars.price[sl] * impact_frac)
         if order["type"] == "LMT":
             fills = np.where(sign * (fill_price - limit) > 0, 0.0, fills)

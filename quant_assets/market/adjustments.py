@@ -65,12 +65,35 @@ __all__ = [
     "pit_adjusted_history",
 ]
 
-CURATED_COLUMNS = ("date", "symbol", "open", "high", "low", "close", "volume", "vwap",
-                   "split_ratio", "dividend", "ret_price", "ret_total", "is_delisting")
+CURATED_COLUMNS = (
+    "date",
+    "symbol",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "vwap",
+    "split_ratio",
+    "dividend",
+    "ret_price",
+    "ret_total",
+    "is_delisting",
+)
 """Columns of :func:`curate_prices` output, in order."""
 
-ADJUSTED_COLUMNS = ("date", "symbol", "adj_open", "adj_high", "adj_low", "adj_close",
-                    "adj_vwap", "adj_volume", "adj_factor", "volume_factor")
+ADJUSTED_COLUMNS = (
+    "date",
+    "symbol",
+    "adj_open",
+    "adj_high",
+    "adj_low",
+    "adj_close",
+    "adj_vwap",
+    "adj_volume",
+    "adj_factor",
+    "volume_factor",
+)
 """Columns of :func:`pit_adjusted_history` output, in order."""
 
 _RAW_COPY = ("open", "high", "low", "close", "volume", "vwap")
@@ -154,8 +177,13 @@ def _take(df: pd.DataFrame, col: str, panel: _Panel, dtype: Any = None) -> np.nd
 
 
 def _event_values(
-    panel: _Panel, events: pd.DataFrame, value: str, how: str, dataset: str,
-    date_col: str, default: float,
+    panel: _Panel,
+    events: pd.DataFrame,
+    value: str,
+    how: str,
+    dataset: str,
+    date_col: str,
+    default: float,
 ) -> np.ndarray:
     """Aggregate ``events[value]`` per (symbol, date_col) and align to the panel rows."""
     out = np.full(len(panel.key), default, dtype=float)
@@ -163,10 +191,14 @@ def _event_values(
         return out
     pos = panel.locate(events["symbol"].to_numpy(dtype=object), events[date_col])
     if (pos < 0).any():
-        raise BadVendorData(dataset, date_col, events.index[pos < 0].tolist(), "no_bar",
-                            f"no bar for the symbol on its {date_col} in the window")
-    agg = (pd.Series(events[value].to_numpy(dtype=float), index=pos)
-           .groupby(level=0).agg(how))
+        raise BadVendorData(
+            dataset,
+            date_col,
+            events.index[pos < 0].tolist(),
+            "no_bar",
+            f"no bar for the symbol on its {date_col} in the window",
+        )
+    agg = pd.Series(events[value].to_numpy(dtype=float), index=pos).groupby(level=0).agg(how)
     out[agg.index.to_numpy()] = agg.to_numpy()
     return out
 
@@ -218,8 +250,7 @@ def curate_prices(
     """
     _require("bars_window", bars_window, ("date", "symbol", *_RAW_COPY))
     _require("prev_close", prev_close, ("symbol", "close"))
-    _require("corporate_actions", corporate_actions, ("symbol", "event_type", "ex_date",
-                                                      "ratio", "amount"))
+    _require("corporate_actions", corporate_actions, ("symbol", "event_type", "ex_date", "ratio", "amount"))
     _require("delistings", delistings, ("symbol", "delist_date", "delisting_return"))
     panel = _panel(bars_window, "bars_window")
     n = len(panel.key)
@@ -231,38 +262,45 @@ def curate_prices(
     prev = by_symbol.shift(1).to_numpy()
     first = by_symbol.cumcount().to_numpy() == 0
     if len(prev_close) and first.any():
-        prev_map = pd.Series(prev_close["close"].to_numpy(dtype=float),
-                             index=pd.Index(prev_close["symbol"], dtype=object))
+        prev_map = pd.Series(
+            prev_close["close"].to_numpy(dtype=float), index=pd.Index(prev_close["symbol"], dtype=object)
+        )
         known = prev_map.reindex(panel.symbols).to_numpy(dtype=float)
         prev[first] = known[panel.codes[first]]
 
     lo, hi = (panel.day.min(), panel.day.max()) if n else (0, -1)
-    for col, events, name in (("ex_date", corporate_actions, "corporate_actions"),
-                              ("delist_date", delistings, "delistings")):
+    for col, events, name in (
+        ("ex_date", corporate_actions, "corporate_actions"),
+        ("delist_date", delistings, "delistings"),
+    ):
         ev = pd.DatetimeIndex(events[col]).asi8 // _NS_PER_DAY
         outside = (ev < lo) | (ev > hi)
         if outside.any():
-            raise ValueError(f"{name}.{col} outside the bars window at rows "
-                             f"{events.index[outside].tolist()[:10]}")
+            raise ValueError(f"{name}.{col} outside the bars window at rows {events.index[outside].tolist()[:10]}")
     ca = corporate_actions
     unknown = ~ca["event_type"].isin(["split", "dividend"])
     if unknown.any():
-        raise BadVendorData("corporate_actions", "event_type", ca.index[unknown].tolist(),
-                            "unknown_value")
-    split_ratio = _event_values(panel, ca[ca["event_type"] == "split"], "ratio", "prod",
-                                "corporate_actions", "ex_date", 1.0)
-    dividend = _event_values(panel, ca[ca["event_type"] == "dividend"], "amount", "sum",
-                             "corporate_actions", "ex_date", 0.0)
-    dlret = _event_values(panel, delistings, "delisting_return", "sum", "delistings",
-                          "delist_date", np.nan)
+        raise BadVendorData("corporate_actions", "event_type", ca.index[unknown].tolist(), "unknown_value")
+    split_ratio = _event_values(
+        panel, ca[ca["event_type"] == "split"], "ratio", "prod", "corporate_actions", "ex_date", 1.0
+    )
+    dividend = _event_values(
+        panel, ca[ca["event_type"] == "dividend"], "amount", "sum", "corporate_actions", "ex_date", 0.0
+    )
+    dlret = _event_values(panel, delistings, "delisting_return", "sum", "delistings", "delist_date", np.nan)
     is_delisting = ~np.isnan(dlret)
     if is_delisting.any():
         # a delisting must be the symbol's last bar in the window
         last_day = pd.Series(panel.day).groupby(panel.codes, sort=False).transform("max")
         after = is_delisting & (panel.day < last_day.to_numpy())
         if after.any():
-            raise BadVendorData("bars", "date", bars_window.index[panel.order[after]].tolist(),
-                                "after_delisting", "bars after the symbol's delist_date")
+            raise BadVendorData(
+                "bars",
+                "date",
+                bars_window.index[panel.order[after]].tolist(),
+                "after_delisting",
+                "bars after the symbol's delist_date",
+            )
 
     ret_price = close * split_ratio / prev - 1.0
     ret_total = ret_price + dividend / prev
@@ -275,14 +313,17 @@ def curate_prices(
     for col in _RAW_COPY:
         values = close if col == "close" else _take(bars_window, col, panel)
         columns[col] = values.copy() if panel.is_identity else values  # never alias the input
-    columns |= {"split_ratio": split_ratio, "dividend": dividend, "ret_price": ret_price,
-                "ret_total": ret_total, "is_delisting": is_delisting}
+    columns |= {
+        "split_ratio": split_ratio,
+        "dividend": dividend,
+        "ret_price": ret_price,
+        "ret_total": ret_total,
+        "is_delisting": is_delisting,
+    }
     return pd.DataFrame(columns, copy=False)
 
 
-def pit_adjusted_history(
-    curated: pd.DataFrame, asof: Any, *, total_return: bool = False
-) -> pd.DataFrame:
+def pit_adjusted_history(curated: pd.DataFrame, asof: Any, *, total_return: bool = False) -> pd.DataFrame:
     r"""Back-adjusted prices and volumes as known at ``asof``.
 
     :math:`\tilde X_t = X_t / \prod_{s \in (t, T]} m_s` for X in open, high, low, close,
@@ -326,8 +367,9 @@ def pit_adjusted_history(
     ratio = _take(curated, "split_ratio", panel, float)
     bad = ~(ratio > 0)
     if bad.any():
-        raise ValueError(f"curated.split_ratio must be > 0, bad at rows "
-                         f"{curated.index[panel.order[bad]].tolist()[:10]}")
+        raise ValueError(
+            f"curated.split_ratio must be > 0, bad at rows {curated.index[panel.order[bad]].tolist()[:10]}"
+        )
     if total_return:
         mult = ratio + _take(curated, "dividend", panel, float) / close
         volume_factor = _later_product(panel.codes, ratio)

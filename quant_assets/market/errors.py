@@ -124,4 +124,3 @@ class MissingPartitionsError(LookupError):
             f"{dataset}: {len(self.missing)} expected partition(s) not stored: "
             f"{_preview(self.missing)} (pass allow_missing=True to read what exists)"
         )
-

@@ -90,9 +90,13 @@ def ingest_feed(feed: RawFeed, source: FeedSource, sessions: pd.DatetimeIndex) -
     earlier deliveries (a split delivered again with a moved ex-date is rejected).
     """
     df = source.fetch(feed.dataset, sessions[0], sessions[-1])
-    quality.validate_feed(feed.dataset, df, sessions=sessions,
-                          known_symbols=set(source.symbol_master()["symbol"]),
-                          **_context(feed, source, sessions))
+    quality.validate_feed(
+        feed.dataset,
+        df,
+        sessions=sessions,
+        known_symbols=set(source.symbol_master()["symbol"]),
+        **_context(feed, source, sessions),
+    )
     if feed.prepare is not None:
         df = feed.prepare(df)
     return stamp_lineage(
@@ -122,6 +126,8 @@ def curate_window(
     prev_close = prev.sort_values("date").groupby("symbol", as_index=False).last()[["symbol", "close"]]
     out = adjustments.curate_prices(window, prev_close, raw_corporate_actions, raw_delistings)
     return stamp_lineage(
-        out, known_at="date", source_uri="quant_assets://curated/adjusted_prices",
+        out,
+        known_at="date",
+        source_uri="quant_assets://curated/adjusted_prices",
         transform_id=transform_id_for("adjusted_prices", quant_assets.__version__, config_fingerprint),
     )

@@ -46,15 +46,12 @@ def _utc_times(ingested_at: Any, n: int) -> pd.DatetimeIndex:
             raise ValueError("ingested_at contains NaT")
     if values.tz is None:
         raise ValueError(
-            "ingested_at must be timezone-aware (got naive timestamps); "
-            "localize it, e.g. pd.Timestamp(..., tz='UTC')"
+            "ingested_at must be timezone-aware (got naive timestamps); localize it, e.g. pd.Timestamp(..., tz='UTC')"
         )
     return values.tz_convert("UTC").as_unit("ns")
 
 
-def add_lineage(
-    df: pd.DataFrame, ingested_at: Any, source_uri: str, transform_id: str
-) -> pd.DataFrame:
+def add_lineage(df: pd.DataFrame, ingested_at: Any, source_uri: str, transform_id: str) -> pd.DataFrame:
     """Return a copy of ``df`` with the three lineage columns appended.
 
     Parameters
@@ -159,8 +156,7 @@ def transform_id_for(name: str, version: str, config_fingerprint: str) -> str:
     >>> len(tid), tid == transform_id_for("raw_bars", "1", "cafe")
     (16, True)
     """
-    for arg, value in (("name", name), ("version", version),
-                       ("config_fingerprint", config_fingerprint)):
+    for arg, value in (("name", name), ("version", version), ("config_fingerprint", config_fingerprint)):
         if not isinstance(value, str) or not value:
             raise ValueError(f"{arg} must be a non-empty string, got {value!r}")
     payload = json.dumps([name, version, config_fingerprint], separators=(",", ":"))

@@ -116,18 +116,24 @@ def discover(root: Path | str) -> dict[str, list[Path]]:
         raise LayoutError(root, "data directory does not exist")
     entries = sorted(p for p in root.iterdir() if not p.name.startswith("."))
     if not entries:
-        raise LayoutError(root, "data directory is empty",
-                          expected="bars/ or bars.csv (see quant_assets.market.local_files)")
+        raise LayoutError(
+            root, "data directory is empty", expected="bars/ or bars.csv (see quant_assets.market.local_files)"
+        )
     found: dict[str, list[Path]] = {}
     for entry in entries:
         kind = entry.name if entry.is_dir() else entry.name.removesuffix(entry.suffix)
         if kind not in LAYOUTS:
-            raise LayoutError(entry, f"unknown dataset {kind!r}",
-                              expected=f"one of {sorted(LAYOUTS)} as <dataset>.csv, <dataset>.parquet "
-                                       "or a <dataset>/ directory")
+            raise LayoutError(
+                entry,
+                f"unknown dataset {kind!r}",
+                expected=f"one of {sorted(LAYOUTS)} as <dataset>.csv, <dataset>.parquet or a <dataset>/ directory",
+            )
         if kind in found:
-            raise LayoutError(entry, f"dataset {kind!r} is given twice ({found[kind][0].name} too)",
-                              expected="one file or one directory per dataset")
+            raise LayoutError(
+                entry,
+                f"dataset {kind!r} is given twice ({found[kind][0].name} too)",
+                expected="one file or one directory per dataset",
+            )
         files = _dataset_files(entry) if entry.is_dir() else [_checked_suffix(entry)]
         found[kind] = files
     if "bars" not in found:
@@ -144,8 +150,9 @@ def _checked_suffix(path: Path) -> Path:
 def _dataset_files(directory: Path) -> list[Path]:
     files = [_checked_suffix(p) for p in sorted(directory.iterdir()) if not p.name.startswith(".")]
     if not files:
-        raise LayoutError(directory, "dataset directory holds no files",
-                          expected=f"files ending in {' or '.join(SUFFIXES)}")
+        raise LayoutError(
+            directory, "dataset directory holds no files", expected=f"files ending in {' or '.join(SUFFIXES)}"
+        )
     return files
 
 
@@ -171,12 +178,16 @@ def _where(index: pd.Index, unit: str) -> list[str]:
     return [f"{unit} {int(i) + offset}" for i in index]
 
 
-def _fail(path: Path, unit: str, column: str, bad: pd.Series, values: pd.Series, problem: str,
-          expected: str) -> None:
+def _fail(path: Path, unit: str, column: str, bad: pd.Series, values: pd.Series, problem: str, expected: str) -> None:
     if bad.any():
         shown = values[bad].head(MAX_SHOWN).tolist()
-        raise LayoutError(path, f"{problem} {shown!r}" if problem.endswith("got") else problem,
-                          column=column, where=_where(bad[bad].index, unit), expected=expected)
+        raise LayoutError(
+            path,
+            f"{problem} {shown!r}" if problem.endswith("got") else problem,
+            column=column,
+            where=_where(bad[bad].index, unit),
+            expected=expected,
+        )
 
 
 def _is_text(values: pd.Series) -> bool:
@@ -198,28 +209,30 @@ def _coerce(path: Path, unit: str, col: Column, values: pd.Series) -> pd.Series:
     if col.kind == "date":
         if pd.api.types.is_datetime64_any_dtype(values):
             if getattr(values.dt, "tz", None) is not None:
-                raise LayoutError(path, f"time zone {values.dt.tz}", column=col.name,
-                                  expected="dates without a time zone")
+                raise LayoutError(
+                    path, f"time zone {values.dt.tz}", column=col.name, expected="dates without a time zone"
+                )
             out = values.astype("datetime64[ns]")
         else:
             text = _as_text(values)
             if not _is_text(text):  # e.g. Parquet date32 columns: datetime.date objects
                 text = text.map(lambda v: v.isoformat() if isinstance(v, _dt.date) else v)
             if _is_text(text):
-                parsed = pc.strptime(pa.array(text, type=pa.string(), from_pandas=True), "%Y-%m-%d", "ns",
-                                     error_is_null=True)
+                parsed = pc.strptime(
+                    pa.array(text, type=pa.string(), from_pandas=True), "%Y-%m-%d", "ns", error_is_null=True
+                )
                 out = pd.Series(parsed.to_numpy(zero_copy_only=False), index=text.index).astype("datetime64[ns]")
             else:
                 out = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
             _fail(path, unit, col.name, out.isna() & text.notna(), text, "got", expected)
-        _fail(path, unit, col.name, out.notna() & (out != out.dt.normalize()), out, "got",
-              "a date without a time of day")
+        _fail(
+            path, unit, col.name, out.notna() & (out != out.dt.normalize()), out, "got", "a date without a time of day"
+        )
         return out
     if col.kind == "str":
         text = _as_text(values)
         if not _is_text(text):
-            _fail(path, unit, col.name, text.notna() & ~text.map(lambda v: isinstance(v, str)), text, "got",
-                  expected)
+            _fail(path, unit, col.name, text.notna() & ~text.map(lambda v: isinstance(v, str)), text, "got", expected)
         return text.where(text != "", None).astype(object)
     if col.kind == "bool":
         if pd.api.types.is_bool_dtype(values):
@@ -247,11 +260,13 @@ def _to_float(values: pd.Series) -> pd.Series:
             return pd.Series(parsed.to_numpy(zero_copy_only=False), index=values.index, dtype="float64")
         return values.astype("float64")
     except (TypeError, ValueError, pa.ArrowInvalid):
+
         def one(v):
             try:
                 return float(v)
             except (TypeError, ValueError):
                 return np.nan
+
         return values.map(one).astype("float64")
 
 
@@ -263,25 +278,35 @@ def _parse_file(path: Path, layout: DatasetLayout, rename: Mapping[str, str | No
     df = df.loc[:, keep].set_axis([n for n in names if n is not None], axis=1)
     dupes = sorted({n for n in df.columns if list(df.columns).count(n) > 1})
     if dupes:
-        raise LayoutError(path, "column given twice (after renaming)", column=dupes[0],
-                          expected="one column per name")
+        raise LayoutError(path, "column given twice (after renaming)", column=dupes[0], expected="one column per name")
     unknown = [c for c in df.columns if c not in layout.names]
     if unknown:
-        raise LayoutError(path, "unknown column", column=unknown[0],
-                          expected=f"columns among {list(layout.names)} (rename or drop others with "
-                                   "the profile's source.columns mapping)")
+        raise LayoutError(
+            path,
+            "unknown column",
+            column=unknown[0],
+            expected=f"columns among {list(layout.names)} (rename or drop others with "
+            "the profile's source.columns mapping)",
+        )
     for col in layout.columns:
         if col.required and col.name not in df.columns:
-            raise LayoutError(path, "missing column", column=col.name,
-                              expected=f"the required columns {[c.name for c in layout.columns if c.required]}")
+            raise LayoutError(
+                path,
+                "missing column",
+                column=col.name,
+                expected=f"the required columns {[c.name for c in layout.columns if c.required]}",
+            )
     df = df.reset_index(drop=True)
     out = pd.DataFrame(index=df.index)
     for col in layout.columns:
         if col.name in df.columns:
             out[col.name] = _coerce(path, unit, col, df[col.name])
         else:
-            out[col.name] = pd.Series(pd.NaT if col.kind == "date" else None, index=df.index,
-                                      dtype=DTYPES[col.kind] if col.kind == "date" else object)
+            out[col.name] = pd.Series(
+                pd.NaT if col.kind == "date" else None,
+                index=df.index,
+                dtype=DTYPES[col.kind] if col.kind == "date" else object,
+            )
         missing = out[col.name].isna()
         if col.required:
             _fail(path, unit, col.name, missing, out[col.name], "missing value", "a value in every row")
@@ -289,8 +314,7 @@ def _parse_file(path: Path, layout: DatasetLayout, rename: Mapping[str, str | No
             default = col.default(out) if callable(col.default) else col.default
             filled = pd.Series(default, index=out.index) if np.isscalar(default) else default
             out.loc[missing, col.name] = filled[missing]
-            _fail(path, unit, col.name, out[col.name].isna(), out[col.name], "missing value",
-                  col.doc or "a value")
+            _fail(path, unit, col.name, out[col.name].isna(), out[col.name], "missing value", col.doc or "a value")
     out = out.astype({c.name: DTYPES[c.kind] for c in layout.columns})
     _check_sessions(path, unit, layout, out)
     out.attrs["where"] = (str(path), unit)
@@ -308,13 +332,16 @@ def _check_sessions(path: Path, unit: str, layout: DatasetLayout, df: pd.DataFra
         bad = ~dates.isin(valid)
         if bad.any():
             first = dates[bad].iloc[0]
-            raise LayoutError(path, f"{first.date()} ({first.day_name()}) is not an XNYS session",
-                              column=name, where=_where(bad[bad].index, unit),
-                              expected=f"XNYS sessions between {CALENDAR_START} and {CALENDAR_END}")
+            raise LayoutError(
+                path,
+                f"{first.date()} ({first.day_name()}) is not an XNYS session",
+                column=name,
+                where=_where(bad[bad].index, unit),
+                expected=f"XNYS sessions between {CALENDAR_START} and {CALENDAR_END}",
+            )
 
 
-def read_dataset(files: list[Path], dataset: str, rename: Mapping[str, str | None] | None = None
-                 ) -> pd.DataFrame:
+def read_dataset(files: list[Path], dataset: str, rename: Mapping[str, str | None] | None = None) -> pd.DataFrame:
     """Parse and concatenate a dataset's files; duplicate keys across all files are an error.
 
     Returns a frame with the layout's columns in its order and their dtypes (``str`` as
@@ -332,8 +359,12 @@ def read_dataset(files: list[Path], dataset: str, rename: Mapping[str, str | Non
         part = np.repeat(np.arange(len(parts)), [len(p) for p in parts])[same]
         row = same - np.concatenate([[0], np.cumsum([len(p) for p in parts])])[part]
         places = [f"{origins[k][0]} {_where([r], origins[k][1])[0]}" for k, r in zip(part, row)]
-        raise LayoutError(origins[part[0]][0], f"duplicate {dict(first.astype(str))} at " + ", ".join(places),
-                          column=",".join(layout.key), expected="one row per key")
+        raise LayoutError(
+            origins[part[0]][0],
+            f"duplicate {dict(first.astype(str))} at " + ", ".join(places),
+            column=",".join(layout.key),
+            expected="one row per key",
+        )
     return df.sort_values(list(layout.key), kind="stable").reset_index(drop=True)
 
 
@@ -393,8 +424,9 @@ class LocalFiles:
         a, b = pd.Timestamp(start), pd.Timestamp(end)
         out = df[df[LAYOUTS[dataset].window_col].between(a, b)].reset_index(drop=True)
         if dataset == "bars":
-            out["session_id"] = (_all_sessions().get_indexer(out["date"])
-                                 - _all_sessions().get_loc(self.sessions[0])).astype("int64")
+            out["session_id"] = (
+                _all_sessions().get_indexer(out["date"]) - _all_sessions().get_loc(self.sessions[0])
+            ).astype("int64")
             gaps = self.missing_sessions(a, b)
             if len(gaps):
                 warnings.warn(MissingSessionsWarning(_gap_summary(gaps)), stacklevel=2)
@@ -415,12 +447,17 @@ class LocalFiles:
             master["list_date"] = master["list_date"].fillna(master["symbol"].map(first_bar))
             orphan = master["list_date"].isna()
             if orphan.any():
-                raise LayoutError(self.files["symbols"][0], "no list_date and no bars for the symbol",
-                                  column="list_date", where=master.loc[orphan, "symbol"].tolist(),
-                                  expected="a list_date for symbols without bars")
+                raise LayoutError(
+                    self.files["symbols"][0],
+                    "no list_date and no bars for the symbol",
+                    column="list_date",
+                    where=master.loc[orphan, "symbol"].tolist(),
+                    expected="a list_date for symbols without bars",
+                )
         else:
-            master = pd.DataFrame({"symbol": first_bar.index.astype(object), "sector": None,
-                                   "list_date": first_bar.to_numpy()})
+            master = pd.DataFrame(
+                {"symbol": first_bar.index.astype(object), "sector": None, "list_date": first_bar.to_numpy()}
+            )
         delist = self.frame("delistings").set_index("symbol")
         master["delist_date"] = master["symbol"].map(delist["delist_date"]).astype("datetime64[ns]")
         master["delist_reason"] = master["symbol"].map(delist["reason"]).astype(object)
@@ -444,8 +481,9 @@ class LocalFiles:
         hi = window.searchsorted(ends.to_numpy(), side="right")
         counts = np.maximum(hi - lo, 0)
         idx = np.concatenate([np.arange(a, a + n) for a, n in zip(lo, counts)] or [np.array([], int)])
-        expected = pd.DataFrame({"symbol": np.repeat(master["symbol"].to_numpy(), counts),
-                                 "date": window[idx.astype(int)]})
+        expected = pd.DataFrame(
+            {"symbol": np.repeat(master["symbol"].to_numpy(), counts), "date": window[idx.astype(int)]}
+        )
         have = pd.MultiIndex.from_frame(bars[["symbol", "date"]])
         gaps = expected[~pd.MultiIndex.from_frame(expected).isin(have)]
         return gaps.reset_index(drop=True)
@@ -457,8 +495,10 @@ class LocalFiles:
         master = self.symbol_master().set_index("symbol")
         if not len(window):
             return empty_frame("symbols", fetched=True)
-        ref = ref.assign(list_date=ref["symbol"].map(master["list_date"]),
-                         _end=ref["symbol"].map(master["delist_date"]).fillna(window[-1]))
+        ref = ref.assign(
+            list_date=ref["symbol"].map(master["list_date"]),
+            _end=ref["symbol"].map(master["delist_date"]).fillna(window[-1]),
+        )
         rows = ref.merge(pd.DataFrame({"date": window}), how="cross")
         rows = rows[(rows["list_date"] <= rows["date"]) & (rows["date"] <= rows["_end"])]
         out = rows.loc[:, list(SNAPSHOT_COLUMNS)].sort_values(["date", "symbol"])
@@ -474,5 +514,8 @@ def _gap_summary(gaps: pd.DataFrame) -> str:
     per_symbol = gaps.groupby("symbol")["date"].agg(["count", "min"])
     shown = ", ".join(f"{s} ({n}, first {d.date()})" for s, (n, d) in per_symbol.head(MAX_SHOWN).iterrows())
     more = len(per_symbol) - MAX_SHOWN
-    return (f"{len(gaps)} missing session(s) for {len(per_symbol)} listed name(s): {shown}"
-            + (f" and {more} more" if more > 0 else "") + "; gaps are not filled")
+    return (
+        f"{len(gaps)} missing session(s) for {len(per_symbol)} listed name(s): {shown}"
+        + (f" and {more} more" if more > 0 else "")
+        + "; gaps are not filled"
+    )

@@ -50,8 +50,15 @@ class LayoutError(ValueError):
     rows) and ``expected`` say what is wrong and where.
     """
 
-    def __init__(self, file: Path | str, problem: str, *, column: str | None = None,
-                 where: list[str] | None = None, expected: str = "") -> None:
+    def __init__(
+        self,
+        file: Path | str,
+        problem: str,
+        *,
+        column: str | None = None,
+        where: list[str] | None = None,
+        expected: str = "",
+    ) -> None:
         self.file, self.column, self.where, self.expected = str(file), column, where or [], expected
         parts = [self.file]
         if column is not None:
@@ -139,8 +146,12 @@ LAYOUTS: dict[str, DatasetLayout] = {
                 _req("close", "float"),
                 _req("volume", "int", "shares traded, unadjusted"),
                 Column("vwap", "float", _typical_price, "default: typical price (high + low + close) / 3"),
-                Column("nbbo_spread", "float", 0.01,
-                       "closing quoted spread; default 0.01, the one-cent minimum tick (a lower bound)"),
+                Column(
+                    "nbbo_spread",
+                    "float",
+                    0.01,
+                    "closing quoted spread; default 0.01, the one-cent minimum tick (a lower bound)",
+                ),
                 Column("trades", "int", 0, "number of trades; default 0 (not delivered)"),
             ),
             key=("date", "symbol"),
@@ -154,14 +165,26 @@ LAYOUTS: dict[str, DatasetLayout] = {
                 _SYMBOL,
                 _req("event_type", "str", "split or dividend"),
                 _req("ex_date", "date", "session"),
-                Column("announce_date", "date", _same_as("ex_date"),
-                       "session the event became known; default ex_date (the latest possible)"),
+                Column(
+                    "announce_date",
+                    "date",
+                    _same_as("ex_date"),
+                    "session the event became known; default ex_date (the latest possible)",
+                ),
                 Column("record_date", "date", _same_as("ex_date"), "default ex_date"),
                 Column("pay_date", "date", _same_as("record_date"), "default record_date"),
-                Column("ratio", "float", _split_ratio_default,
-                       "new shares per old share (2.0 for a 2-for-1 split); required on split rows, 1.0 on dividends"),
-                Column("amount", "float", _dividend_amount_default,
-                       "cash per share; required on dividend rows, 0.0 on splits"),
+                Column(
+                    "ratio",
+                    "float",
+                    _split_ratio_default,
+                    "new shares per old share (2.0 for a 2-for-1 split); required on split rows, 1.0 on dividends",
+                ),
+                Column(
+                    "amount",
+                    "float",
+                    _dividend_amount_default,
+                    "cash per share; required on dividend rows, 0.0 on splits",
+                ),
             ),
             key=("symbol", "event_type", "ex_date"),
             session_cols=("ex_date", "announce_date"),
@@ -224,8 +247,12 @@ LAYOUTS: dict[str, DatasetLayout] = {
                 _req("shares_outstanding", "float"),
                 Column("list_date", "date", None, "default: the symbol's first bar"),
                 Column("tick_size", "float", 0.01, "default 0.01"),
-                Column("borrow_fee_bps", "float", 25.0,
-                       "default 25 bp/yr, the value-weighted average fee of D'Avolio (2002)"),
+                Column(
+                    "borrow_fee_bps",
+                    "float",
+                    25.0,
+                    "default 25 bp/yr, the value-weighted average fee of D'Avolio (2002)",
+                ),
                 Column("htb", "bool", False, "hard to borrow; default false"),
             ),
             key=("symbol",),
@@ -261,8 +288,7 @@ LAYOUTS: dict[str, DatasetLayout] = {
 DTYPES = {"date": "datetime64[ns]", "str": object, "float": "float64", "int": "int64", "bool": bool}
 # Columns the graph's frames carry beyond the files' columns.
 _DERIVED = {"bars": {"session_id": "int64"}}
-SNAPSHOT_COLUMNS = ("date", "symbol", "sector", "list_date", "tick_size", "borrow_fee_bps", "htb",
-                     "shares_outstanding")
+SNAPSHOT_COLUMNS = ("date", "symbol", "sector", "list_date", "tick_size", "borrow_fee_bps", "htb", "shares_outstanding")
 
 
 def empty_frame(dataset: str, *, fetched: bool = False) -> pd.DataFrame:

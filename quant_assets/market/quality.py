@@ -64,12 +64,19 @@ _STREAM_KEY = ["underlier", "expiry", "strike", "cp_flag"]
 
 
 # ------------------------------------------------------------------------- helpers
-def _reject(dataset: str, field: str, mask: Any, df: pd.DataFrame, problem: str,
-            detail: str = "", values: pd.Series | None = None) -> None:
+def _reject(
+    dataset: str,
+    field: str,
+    mask: Any,
+    df: pd.DataFrame,
+    problem: str,
+    detail: str = "",
+    values: pd.Series | None = None,
+) -> None:
     """Raise BadVendorData for the rows of ``df`` where boolean ``mask`` is True."""
     mask = np.asarray(mask, dtype=bool)
     if mask.any():
-        shown = (values if values is not None else df[field] if field in df.columns else None)
+        shown = values if values is not None else df[field] if field in df.columns else None
         vals = shown[mask].tolist() if shown is not None else ()
         raise BadVendorData(dataset, field, df.index[mask].tolist(), problem, detail, vals)
 
@@ -95,19 +102,17 @@ def _check_columns(dataset: str, df: pd.DataFrame, schema) -> None:
     expected = list(schema.columns)
     for col in expected:
         if col not in df.columns:
-            raise BadVendorData(dataset, col, [], "missing_column",
-                                f"column '{col}' is absent from the delivery")
+            raise BadVendorData(dataset, col, [], "missing_column", f"column '{col}' is absent from the delivery")
     if schema.strict:
         extra = [c for c in df.columns if c not in schema.columns]
         if extra:
-            raise BadVendorData(dataset, str(extra[0]), [], "unexpected_column",
-                                f"columns {extra} are not in the contract {expected}")
+            raise BadVendorData(
+                dataset, str(extra[0]), [], "unexpected_column", f"columns {extra} are not in the contract {expected}"
+            )
 
 
-def _first_bad_cell(dataset: str, df: pd.DataFrame, col: str, bad: pd.Series, problem: str,
-                    expected: str) -> None:
-    _reject(dataset, col, bad.to_numpy(), df, problem,
-            f"column dtype {df[col].dtype}, expected {expected}")
+def _first_bad_cell(dataset: str, df: pd.DataFrame, col: str, bad: pd.Series, problem: str, expected: str) -> None:
+    _reject(dataset, col, bad.to_numpy(), df, problem, f"column dtype {df[col].dtype}, expected {expected}")
 
 
 def _check_cells(dataset: str, df: pd.DataFrame, schema) -> None:
@@ -130,15 +135,17 @@ def _check_cells(dataset: str, df: pd.DataFrame, schema) -> None:
                 _first_bad_cell(dataset, df, col, numbers != np.floor(numbers), "not_integral", expected)
         elif expected.startswith("datetime64"):
             if isinstance(actual, pd.DatetimeTZDtype):
-                raise BadVendorData(dataset, col, [], "tz_aware",
-                                    f"dtype {actual}: dates are tz-naive midnight timestamps")
+                raise BadVendorData(
+                    dataset, col, [], "tz_aware", f"dtype {actual}: dates are tz-naive midnight timestamps"
+                )
             is_text = series.map(lambda v: isinstance(v, str))
             _first_bad_cell(dataset, df, col, is_text, "not_datetime", expected)
         elif expected == "str" and not pd.api.types.is_object_dtype(actual):
             raise BadVendorData(dataset, col, [], "dtype", f"dtype {actual}, expected text")
         elif expected == "str":
-            _first_bad_cell(dataset, df, col, series.notna() & ~series.map(lambda v: isinstance(v, str)),
-                            "not_text", expected)
+            _first_bad_cell(
+                dataset, df, col, series.notna() & ~series.map(lambda v: isinstance(v, str)), "not_text", expected
+            )
         # Anything else (e.g. int32 for int64) is reported by the schema's dtype rule.
 
 
@@ -188,54 +195,88 @@ def _check_schema(dataset: str, df: pd.DataFrame, schema) -> None:
 
 # --------------------------------------------------------------- 4: rules beyond the frame
 def _check_window(dataset: str, df: pd.DataFrame, date_col: str, sessions: pd.DatetimeIndex) -> None:
-    _reject(dataset, date_col, ~df[date_col].isin(sessions), df, "outside_window",
-            f"partition dates must be sessions of the window {sessions[0].date()}..{sessions[-1].date()}")
+    _reject(
+        dataset,
+        date_col,
+        ~df[date_col].isin(sessions),
+        df,
+        "outside_window",
+        f"partition dates must be sessions of the window {sessions[0].date()}..{sessions[-1].date()}",
+    )
     if dataset == "bars":
         missing = sessions.difference(pd.DatetimeIndex(df[date_col].unique()))
         if len(missing):
-            raise BadVendorData(dataset, date_col, [d.strftime("%Y-%m-%d") for d in missing],
-                                "missing_session", "expected sessions with no rows at all")
+            raise BadVendorData(
+                dataset,
+                date_col,
+                [d.strftime("%Y-%m-%d") for d in missing],
+                "missing_session",
+                "expected sessions with no rows at all",
+            )
 
 
-def _check_symbols(dataset: str, df: pd.DataFrame, col: str | None,
-                   known_symbols: Collection[str] | None) -> None:
+def _check_symbols(dataset: str, df: pd.DataFrame, col: str | None, known_symbols: Collection[str] | None) -> None:
     if col is None or known_symbols is None:
         return
-    _reject(dataset, col, ~df[col].isin(pd.Index(list(known_symbols))), df, "unknown_symbol",
-            "not in the symbol master")
+    _reject(
+        dataset, col, ~df[col].isin(pd.Index(list(known_symbols))), df, "unknown_symbol", "not in the symbol master"
+    )
 
 
 def _check_option_times(dataset: str, df: pd.DataFrame) -> None:
     ts = df["ts_ns"]
     back = ts.groupby([df[c] for c in _STREAM_KEY], sort=False).diff() < 0
-    _reject(dataset, "ts_ns", back, df, "out_of_order",
-            "ts_ns decreases within a contract stream (underlier, expiry, strike, cp_flag)")
+    _reject(
+        dataset,
+        "ts_ns",
+        back,
+        df,
+        "out_of_order",
+        "ts_ns decreases within a contract stream (underlier, expiry, strike, cp_flag)",
+    )
     _reject(dataset, "ts_ns", ts.diff() < 0, df, "out_of_order", "ts_ns decreases in delivery order")
     if len(df) == 0:
         return
     table = session_table(df["date"].min(), df["date"].max()).set_index("date")
     opens = df["date"].map(table["open_utc"]).map(lambda t: t.value)
     closes = df["date"].map(table["close_utc"] + QUOTE_AFTER_CLOSE).map(lambda t: t.value)
-    _reject(dataset, "ts_ns", (ts < opens) | (ts > closes), df, "outside_session",
-            f"ts_ns must lie between the quote date's session open and close + {QUOTE_AFTER_CLOSE}")
+    _reject(
+        dataset,
+        "ts_ns",
+        (ts < opens) | (ts > closes),
+        df,
+        "outside_session",
+        f"ts_ns must lie between the quote date's session open and close + {QUOTE_AFTER_CLOSE}",
+    )
 
 
 def _check_dividends(dataset: str, df: pd.DataFrame, closes: pd.DataFrame | None) -> None:
     cap = _schemas().MAX_DIVIDEND_YIELD
     if closes is None:
-        raise ValueError(f"{dataset}: pass closes= (date, symbol, close of the bars up to the window) "
-                         "so dividends can be checked against the previous close")
+        raise ValueError(
+            f"{dataset}: pass closes= (date, symbol, close of the bars up to the window) "
+            "so dividends can be checked against the previous close"
+        )
     div = df[df["event_type"] == "dividend"]
     if len(div) == 0:
         return
     prior = closes[["date", "symbol", "close"]].sort_values("date")
-    asof = pd.merge_asof(
-        div[["ex_date", "symbol", "amount"]].reset_index().sort_values("ex_date"),
-        prior, left_on="ex_date", right_on="date", by="symbol", allow_exact_matches=False,
-    ).set_index("index").reindex(df.index)
+    asof = (
+        pd.merge_asof(
+            div[["ex_date", "symbol", "amount"]].reset_index().sort_values("ex_date"),
+            prior,
+            left_on="ex_date",
+            right_on="date",
+            by="symbol",
+            allow_exact_matches=False,
+        )
+        .set_index("index")
+        .reindex(df.index)
+    )
     bad = (asof["amount"] >= cap * asof["close"]).fillna(False)
-    _reject(dataset, "amount", bad, df, "dividend_above_cap",
-            f"a dividend must be below {cap:.0%} of the previous close")
+    _reject(
+        dataset, "amount", bad, df, "dividend_above_cap", f"a dividend must be below {cap:.0%} of the previous close"
+    )
 
 
 def _check_split_redelivery(dataset: str, df: pd.DataFrame, history: pd.DataFrame | None) -> None:
@@ -251,8 +292,14 @@ def _check_split_redelivery(dataset: str, df: pd.DataFrame, history: pd.DataFram
     keys = pd.MultiIndex.from_frame(twice[_SPLIT_KEY])
     mask = pd.Series(False, index=df.index)
     mask[splits.index] = pd.MultiIndex.from_frame(splits[_SPLIT_KEY]).isin(keys)
-    _reject(dataset, "ex_date", mask, df, "redelivered_split",
-            "the same split (symbol, announce_date, ratio) is delivered with another ex_date")
+    _reject(
+        dataset,
+        "ex_date",
+        mask,
+        df,
+        "redelivered_split",
+        "the same split (symbol, announce_date, ratio) is delivered with another ex_date",
+    )
 
 
 # ----------------------------------------------------------------------- entry point
@@ -335,8 +382,14 @@ def _check_stored_extras(dataset: str, df: pd.DataFrame) -> pd.DataFrame:
     _check_schema(dataset, df[lineage], _schemas().Lineage.to_schema())
     extras = lineage
     if dataset == "option_quotes" and "qc_flag" in df.columns:
-        _reject(dataset, "qc_flag", ~df["qc_flag"].isin(QC_FLAGS), df, "unknown_value",
-                f"allowed values are {list(QC_FLAGS)}")
+        _reject(
+            dataset,
+            "qc_flag",
+            ~df["qc_flag"].isin(QC_FLAGS),
+            df,
+            "unknown_value",
+            f"allowed values are {list(QC_FLAGS)}",
+        )
         extras = [*lineage, "qc_flag"]
     return df.drop(columns=extras)
 
@@ -357,8 +410,7 @@ def flag_option_quotes(df: pd.DataFrame) -> pd.DataFrame:
     """
     bid = df["bid"].to_numpy(dtype=float)
     ask = df["ask"].to_numpy(dtype=float)
-    flag = np.select([bid > ask, bid == ask, bid == 0.0], ["crossed", "locked", "zero_bid"],
-                     default="ok")
+    flag = np.select([bid > ask, bid == ask, bid == 0.0], ["crossed", "locked", "zero_bid"], default="ok")
     out = df.copy()
     out["qc_flag"] = pd.Series(flag, index=df.index, dtype=object)
     return out
@@ -378,9 +430,7 @@ def usable_option_quotes(df: pd.DataFrame) -> pd.DataFrame:
     flagged = df if "qc_flag" in df.columns else flag_option_quotes(df)
     unknown = ~flagged["qc_flag"].isin(QC_FLAGS)
     if unknown.any():
-        raise ValueError(
-            f"qc_flag has unknown values at rows {flagged.index[unknown].tolist()[:10]}"
-        )
+        raise ValueError(f"qc_flag has unknown values at rows {flagged.index[unknown].tolist()[:10]}")
     return flagged[flagged["qc_flag"] == "ok"]
 
 
@@ -428,9 +478,9 @@ def ingest_validated(
     delivery = _check_stored_extras(dataset, df)
     history = None
     if dataset == "corporate_actions":
-        history = store.read_window(layer, dataset, window[0] - SPLIT_REDELIVERY_LOOKBACK, window[-1],
-                                    allow_missing=True)
-    validate_feed(dataset, delivery, sessions=window, known_symbols=known_symbols, closes=closes,
-                  history=history)
+        history = store.read_window(
+            layer, dataset, window[0] - SPLIT_REDELIVERY_LOOKBACK, window[-1], allow_missing=True
+        )
+    validate_feed(dataset, delivery, sessions=window, known_symbols=known_symbols, closes=closes, history=history)
     date_col = _schemas().DELIVERIES[dataset].date_col
     return store.write_window(layer, dataset, df, date_col, list(window), immutable=immutable, force=force)

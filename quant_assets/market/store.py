@@ -187,9 +187,7 @@ def _partition_key(partition: Any) -> str:
 
 def _check_name(kind: str, value: str) -> None:
     if not isinstance(value, str) or not _NAME_RE.match(value):
-        raise ValueError(
-            f"{kind} must match {_NAME_RE.pattern} (lowercase letters, digits, '_'), got {value!r}"
-        )
+        raise ValueError(f"{kind} must match {_NAME_RE.pattern} (lowercase letters, digits, '_'), got {value!r}")
 
 
 def _arrow_table(df: pd.DataFrame) -> pa.Table:
@@ -210,10 +208,7 @@ def _arrow_table(df: pd.DataFrame) -> pa.Table:
     if to_ns:
         df = df.astype(to_ns)
     schema = pa.Schema.from_pandas(df, preserve_index=False)
-    fields = [
-        pa.field(field.name, pa.string()) if pa.types.is_null(field.type) else field
-        for field in schema
-    ]
+    fields = [pa.field(field.name, pa.string()) if pa.types.is_null(field.type) else field for field in schema]
     return pa.Table.from_pandas(df, schema=pa.schema(fields), preserve_index=False, safe=True)
 
 
@@ -248,7 +243,8 @@ def _sliceable(table: pa.Table, df: pd.DataFrame) -> bool:
     """
     return all(
         table.schema.field(col).type == pa.string()
-        for col, dtype in df.dtypes.items() if pd.api.types.is_object_dtype(dtype)
+        for col, dtype in df.dtypes.items()
+        if pd.api.types.is_object_dtype(dtype)
     )
 
 
@@ -389,17 +385,16 @@ class ParquetStore:
             doc = load_document(path, "manifest", legacy_keys=_LEGACY_MANIFEST_KEYS)
         except FileNotFoundError:
             if directory.exists() and (
-                (directory / HISTORY_FILE).exists()
-                or any(_KEY_RE.match(child.name) for child in directory.iterdir())
+                (directory / HISTORY_FILE).exists() or any(_KEY_RE.match(child.name) for child in directory.iterdir())
             ):
                 raise StoreIntegrityError(
-                    path, "missing", "the dataset holds partitions or history but no manifest; "
-                    "restore it from a backup or run ParquetStore.rebuild_manifest"
+                    path,
+                    "missing",
+                    "the dataset holds partitions or history but no manifest; "
+                    "restore it from a backup or run ParquetStore.rebuild_manifest",
                 ) from None
             return _empty_manifest(layer, dataset)
-        if (doc.get("layer"), doc.get("dataset")) != (layer, dataset) or not isinstance(
-            doc.get("partitions"), dict
-        ):
+        if (doc.get("layer"), doc.get("dataset")) != (layer, dataset) or not isinstance(doc.get("partitions"), dict):
             raise StoreIntegrityError(path, "foreign", f"not the manifest of {layer}/{dataset}")
         return doc
 
@@ -409,8 +404,9 @@ class ParquetStore:
             return manifest
 
     def _write_manifest(self, directory: Path, manifest: dict[str, Any]) -> None:
-        atomic_write(directory / MANIFEST_FILE, dump_document(manifest),
-                     tmp_dir=directory / STAGING_DIR, durable=self.durable)
+        atomic_write(
+            directory / MANIFEST_FILE, dump_document(manifest), tmp_dir=directory / STAGING_DIR, durable=self.durable
+        )
 
     def _recover(self, directory: Path) -> None:
         """Finish a committed write left by a killed process; drop uncommitted leftovers.
@@ -443,9 +439,11 @@ class ParquetStore:
                 os.replace(staged, part)
             elif check_file(part, action["sha256"], None) is not None:
                 raise StoreIntegrityError(
-                    staged, "missing", f"a committed write of {part} cannot be finished; delete "
+                    staged,
+                    "missing",
+                    f"a committed write of {part} cannot be finished; delete "
                     f"{directory / JOURNAL_FILE} to abandon it, then run verify() and restore "
-                    "or re-ingest what it reports"
+                    "or re-ingest what it reports",
                 )
             for stale in part_dir.glob(".*.tmp"):  # left by earlier versions of the store
                 stale.unlink()
@@ -463,8 +461,7 @@ class ParquetStore:
     def _check_sessions(self, name: str, keys: Sequence[str]) -> None:
         if self.sessions is None or not keys:
             return
-        valid = {_partition_key(s) for s in self.sessions(pd.Timestamp(min(keys)),
-                                                            pd.Timestamp(max(keys)))}
+        valid = {_partition_key(s) for s in self.sessions(pd.Timestamp(min(keys)), pd.Timestamp(max(keys)))}
         bad = sorted(set(keys) - valid)
         if bad:
             raise ValueError(
@@ -578,7 +575,7 @@ class ParquetStore:
         sliceable = _sliceable(table, df)
         pending = []
         for i, key in enumerate(keys):
-            rows = order[bounds[i]:bounds[i + 1]]
+            rows = order[bounds[i] : bounds[i + 1]]
             part = table.take(rows) if sliceable else _arrow_table(df.iloc[rows])
             data = _table_bytes(part)
             pending.append(_Pending(key, data, sha256(data), len(rows)))
@@ -610,8 +607,10 @@ class ParquetStore:
                 if entry is None:
                     if path.exists() and immutable and not force:
                         raise StoreIntegrityError(
-                            path, "unrecorded", f"{name} partition {item.key} holds a file its "
-                            "manifest does not record; remove it or write with force=True"
+                            path,
+                            "unrecorded",
+                            f"{name} partition {item.key} holds a file its "
+                            "manifest does not record; remove it or write with force=True",
                         )
                     status: WriteStatus = "written"
                 else:
@@ -625,29 +624,39 @@ class ParquetStore:
                         if immutable and not force:
                             if problem == "missing":
                                 raise StoreIntegrityError(
-                                    path, "missing", f"{name} partition {item.key} is immutable "
+                                    path,
+                                    "missing",
+                                    f"{name} partition {item.key} is immutable "
                                     f"and recorded with sha256 {entry['sha256']}; restore the "
-                                    "file, re-ingest identical content or write with force=True"
+                                    "file, re-ingest identical content or write with force=True",
                                 )
-                            raise ImmutablePartitionError(name, item.key, entry["sha256"],
-                                                          item.sha256)
+                            raise ImmutablePartitionError(name, item.key, entry["sha256"], item.sha256)
                         keep = _superseded_name(entry["sha256"]) if immutable and not problem else None
-                        old = {"sha256": entry["sha256"], "size": entry.get("size"),
-                               "rows": entry.get("rows"), "superseded_at": now, "file": keep}
+                        old = {
+                            "sha256": entry["sha256"],
+                            "size": entry.get("size"),
+                            "rows": entry.get("rows"),
+                            "superseded_at": now,
+                            "file": keep,
+                        }
                         if problem:
                             old["problem"] = problem
                         history.append(old)
                         status = "replaced"
-                new = {"sha256": item.sha256, "size": len(item.data), "rows": item.rows,
-                       "file": _part_rel(item.key), "written_at": now}
+                new = {
+                    "sha256": item.sha256,
+                    "size": len(item.data),
+                    "rows": item.rows,
+                    "file": _part_rel(item.key),
+                    "written_at": now,
+                }
                 if history:
                     new["history"] = history
                 entries[item.key] = changes[item.key] = new
                 writes.append((item, keep))
                 results.append(WriteResult(path, item.sha256, item.rows, status))
             if writes:
-                self._stage_and_apply(directory, manifest, writes,
-                                      entries if legacy else changes, now)
+                self._stage_and_apply(directory, manifest, writes, entries if legacy else changes, now)
         return results
 
     def _stage_and_apply(
@@ -665,16 +674,30 @@ class ParquetStore:
             actions = []
             for item, keep in writes:
                 write_new(stage / f"{item.key}.parquet", item.data, durable=self.durable)
-                actions.append({"key": item.key, "sha256": item.sha256, "keep": keep,
-                                "staged": f"{STAGING_DIR}/{tx}/{item.key}.parquet"})
+                actions.append(
+                    {
+                        "key": item.key,
+                        "sha256": item.sha256,
+                        "keep": keep,
+                        "staged": f"{STAGING_DIR}/{tx}/{item.key}.parquet",
+                    }
+                )
             if self.durable:
                 fsync_dir(stage)
                 fsync_dir(stage.parent)
             manifest.update(format=_FORMAT, tx=tx)
-            journal = {"tx": tx, "actions": actions, "manifest": manifest,
-                       "log": {"tx": tx, "at": now, "changes": changes}}
-            atomic_write(directory / JOURNAL_FILE, dump_document(journal, indent=None),
-                         tmp_dir=directory / STAGING_DIR, durable=self.durable)
+            journal = {
+                "tx": tx,
+                "actions": actions,
+                "manifest": manifest,
+                "log": {"tx": tx, "at": now, "changes": changes},
+            }
+            atomic_write(
+                directory / JOURNAL_FILE,
+                dump_document(journal, indent=None),
+                tmp_dir=directory / STAGING_DIR,
+                durable=self.durable,
+            )
         except BaseException:
             if not (directory / JOURNAL_FILE).exists():
                 shutil.rmtree(stage, ignore_errors=True)
@@ -762,8 +785,10 @@ class ParquetStore:
                 missing = sorted(want - set(stored))
                 if missing:
                     raise MissingPartitionsError(f"{layer}/{dataset}", missing)
-            blobs = [read_verified(directory / _part_rel(k), entries[k]["sha256"],
-                                   entries[k].get("size"), hint=_RECOVERY) for k in stored]
+            blobs = [
+                read_verified(directory / _part_rel(k), entries[k]["sha256"], entries[k].get("size"), hint=_RECOVERY)
+                for k in stored
+            ]
         if not blobs:
             return pd.DataFrame(columns=list(columns) if columns is not None else [])
         cols = list(columns) if columns else None
@@ -795,8 +820,7 @@ class ParquetStore:
                 if problem == "missing":
                     out.append(PartitionMismatch(key, "missing_file", sha, None, rel))
                 elif problem:
-                    out.append(PartitionMismatch(key, "checksum", sha,
-                                                 file_sha256(directory / rel), rel))
+                    out.append(PartitionMismatch(key, "checksum", sha, file_sha256(directory / rel), rel))
             out += self._unrecorded(directory, recorded)
             if "format" in manifest:
                 out += self._history_mismatches(directory, entries)
@@ -833,9 +857,15 @@ class ParquetStore:
         except (StoreIntegrityError, KeyError, TypeError):
             return [PartitionMismatch("", "history", None, None, HISTORY_FILE)]
         return [
-            PartitionMismatch(key, "history", (entries.get(key) or {}).get("sha256"),
-                              (state.get(key) or {}).get("sha256"), HISTORY_FILE)
-            for key in sorted(set(state) | set(entries)) if state.get(key) != entries.get(key)
+            PartitionMismatch(
+                key,
+                "history",
+                (entries.get(key) or {}).get("sha256"),
+                (state.get(key) or {}).get("sha256"),
+                HISTORY_FILE,
+            )
+            for key in sorted(set(state) | set(entries))
+            if state.get(key) != entries.get(key)
         ]
 
     # ----------------------------------------------------------------- duckdb
@@ -849,7 +879,8 @@ class ParquetStore:
                 continue
             for ds_dir in sorted(p for p in layer_dir.iterdir() if p.is_dir()):
                 if _NAME_RE.match(ds_dir.name) and (
-                    (ds_dir / MANIFEST_FILE).exists() or (ds_dir / HISTORY_FILE).exists()
+                    (ds_dir / MANIFEST_FILE).exists()
+                    or (ds_dir / HISTORY_FILE).exists()
                     or any(_KEY_RE.match(c.name) for c in ds_dir.iterdir())
                 ):
                     found.append((layer_dir.name, ds_dir.name))
@@ -871,15 +902,11 @@ class ParquetStore:
                     sha, size = entries[key]["sha256"], entries[key].get("size")
                     problem = check_file(path, sha, size)
                     if problem:
-                        raise StoreIntegrityError(
-                            path, problem, f"the manifest records sha256 {sha}; {_RECOVERY}"
-                        )
+                        raise StoreIntegrityError(path, problem, f"the manifest records sha256 {sha}; {_RECOVERY}")
                 files.append(path)
         return files
 
-    def duckdb_connect(
-        self, read_only: bool = True, database: str = ":memory:", *, verify: bool = True
-    ) -> Any:
+    def duckdb_connect(self, read_only: bool = True, database: str = ":memory:", *, verify: bool = True) -> Any:
         """DuckDB connection (in memory by default) with one view per dataset.
 
         The view is named by :func:`view_name` (``raw/raw_bars`` -> ``raw_bars``,

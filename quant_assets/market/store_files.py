@@ -87,7 +87,7 @@ def fsync_dir(path: Path) -> None:
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def write_new(path: Path, data: bytes, *, durable: bool) -> None:

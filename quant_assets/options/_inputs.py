@@ -48,9 +48,7 @@ def as_is_call(is_call: ArrayLike) -> NDArray[np.bool_]:
         return arr
     if arr.dtype.kind in "iu" and np.all((arr == 0) | (arr == 1)):
         return arr.astype(bool)
-    raise TypeError(
-        f"is_call must be boolean (True for calls, False for puts), got dtype {arr.dtype}"
-    )
+    raise TypeError(f"is_call must be boolean (True for calls, False for puts), got dtype {arr.dtype}")
 
 
 def scalar_or_array(values: NDArray[Any]) -> Any:

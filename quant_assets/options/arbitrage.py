@@ -281,6 +281,4 @@ def ssvi_calendar_free(
     with np.errstate(divide="ignore", over="ignore"):
         bound = (1.0 + np.sqrt(1.0 - rho * rho)) / (rho * rho) * phis  # +inf for rho = 0
     slack = 1e-7 * np.abs(phis)
-    return bool(
-        np.all(np.isfinite(deriv)) and np.all(deriv >= -slack) and np.all(deriv <= bound + slack)
-    )
+    return bool(np.all(np.isfinite(deriv)) and np.all(deriv >= -slack) and np.all(deriv <= bound + slack))

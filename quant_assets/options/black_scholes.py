@@ -63,9 +63,7 @@ def _prepare(
 ) -> tuple[Array, Array, Array, Array, Array, Array, NDArray[np.bool_], NDArray[np.bool_]]:
     """Broadcast the inputs; return them, the call mask and the mask of valid entries."""
     call = as_is_call(is_call)
-    s, k, tt, rr, qq, v, c = broadcast_float_arrays(
-        spot=spot, strike=strike, t=t, r=r, q=q, vol=vol, is_call=call
-    )
+    s, k, tt, rr, qq, v, c = broadcast_float_arrays(spot=spot, strike=strike, t=t, r=r, q=q, vol=vol, is_call=call)
     with np.errstate(invalid="ignore"):
         valid = (
             np.isfinite(s)
@@ -187,9 +185,7 @@ def bs_greeks(
     """
     s, k, tt, rr, qq, v, call, valid = _prepare(spot, strike, t, r, q, vol, is_call)
     valid &= (tt > 0) & (v > 0)
-    results = {
-        name: np.full(s.shape, np.nan) for name in ("delta", "gamma", "vega", "theta", "rho")
-    }
+    results = {name: np.full(s.shape, np.nan) for name in ("delta", "gamma", "vega", "theta", "rho")}
     if np.any(valid):
         sv, kv, tv, rv, qv, vv, cv = (a[valid] for a in (s, k, tt, rr, qq, v, call))
         sign = np.where(cv, 1.0, -1.0)

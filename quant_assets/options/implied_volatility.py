@@ -170,9 +170,7 @@ def _householder(
     return s_out, converged
 
 
-def _solve_normalised(
-    x: Array, beta: Array, log_beta: Array, gap: Array
-) -> tuple[Array, NDArray[np.bool_]]:
+def _solve_normalised(x: Array, beta: Array, log_beta: Array, gap: Array) -> tuple[Array, NDArray[np.bool_]]:
     """Solve b(x, s) = β for s, x <= 0, 0 < β < e^{x/2}, gap = e^{x/2} − β, given β and ln β
     (finite where β underflows)."""
     s = np.empty_like(x)
@@ -206,9 +204,7 @@ def _solve_normalised(
             objective, target = (
                 (_lower_objective, log_beta.take(upper)) if on_log_b else (_upper_objective, np.log(gap.take(upper)))
             )
-            s[upper], ok[upper] = _householder(
-                objective, on_log_b, xu, target, guess, scu, np.full_like(xu, S_MAX)
-            )
+            s[upper], ok[upper] = _householder(objective, on_log_b, xu, target, guess, scu, np.full_like(xu, S_MAX))
     return s, ok
 
 
@@ -274,9 +270,7 @@ def _normalise_block(
     return code, (idx, x, beta_ok, log_beta, gap.take(idx), np.sqrt(tt.take(idx)))
 
 
-def _solve_into(
-    vol: Array, reason: NDArray[np.int8], parts: list[tuple[Array, ...]], solve: Solver
-) -> None:
+def _solve_into(vol: Array, reason: NDArray[np.int8], parts: list[tuple[Array, ...]], solve: Solver) -> None:
     """Solve the normalised problems collected in ``parts`` and write vols and failures."""
     if len(parts) == 1:
         idx, x, beta, log_beta, gap, root_t = parts[0]
@@ -371,9 +365,7 @@ def implied_vol(
     else:
         raise ValueError(f"engine must be 'numpy' or 'numba', got {engine!r}")
     call = as_is_call(is_call)
-    *arrays, c = broadcast_float_arrays(
-        price=price, spot=spot, strike=strike, t=t, r=r, q=q, is_call=call
-    )
+    *arrays, c = broadcast_float_arrays(price=price, spot=spot, strike=strike, t=t, r=r, q=q, is_call=call)
     shape = c.shape
     flat = [a.ravel() for a in arrays]
     call = c.ravel() > 0.5
@@ -384,9 +376,7 @@ def implied_vol(
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         for start in range(0, n, _BLOCK):
             block = slice(start, start + _BLOCK)
-            reason[block], (idx, *normalised) = _normalise_block(
-                [a[block] for a in flat], call[block]
-            )
+            reason[block], (idx, *normalised) = _normalise_block([a[block] for a in flat], call[block])
             parts.append((idx + start, *normalised))
             if engine == "numpy":  # solve while the block is in the cache
                 _solve_into(vol, reason, parts, solve)

@@ -70,9 +70,7 @@ def raw_svi_g(k: Array, a: Array, b: Array, rho: Array, m: Array, sigma: Array) 
     return durrleman_g(k, w, w1, w2)
 
 
-def svi_total_variance(
-    k: ArrayLike, a: ArrayLike, b: ArrayLike, rho: ArrayLike, m: ArrayLike, sigma: ArrayLike
-) -> Any:
+def svi_total_variance(k: ArrayLike, a: ArrayLike, b: ArrayLike, rho: ArrayLike, m: ArrayLike, sigma: ArrayLike) -> Any:
     r"""Raw SVI total implied variance (Gatheral & Jacquier 2014, eq. 3.1).
 
     .. math:: w(k) = a + b\left(\rho(k - m) + \sqrt{(k - m)^2 + \sigma^2}\right)
@@ -97,9 +95,7 @@ def svi_total_variance(
     return scalar_or_array(svi_derivatives(k, a, b, rho, m, sigma)[0])
 
 
-def svi_g(
-    k: ArrayLike, a: ArrayLike, b: ArrayLike, rho: ArrayLike, m: ArrayLike, sigma: ArrayLike
-) -> Any:
+def svi_g(k: ArrayLike, a: ArrayLike, b: ArrayLike, rho: ArrayLike, m: ArrayLike, sigma: ArrayLike) -> Any:
     r"""Durrleman's butterfly-arbitrage function of a raw SVI slice.
 
     .. math:: g(k) = \left(1 - \frac{k w'}{2w}\right)^2

@@ -88,9 +88,9 @@ def write_market_summary(store_root: Path, reports_dir: Path) -> MarketSummary:
     store = ParquetStore(Path(store_root))
     con = store.duckdb_connect()
     datasets = []
-    for view in [r[0] for r in con.execute(
-        "select view_name from duckdb_views() where not internal order by 1"
-    ).fetchall()]:
+    for view in [
+        r[0] for r in con.execute("select view_name from duckdb_views() where not internal order by 1").fetchall()
+    ]:
         n = con.execute(f"select count(*) from {view}").fetchone()[0]
         datasets.append({"view": view, "rows": int(n)})
     curated = con.execute(

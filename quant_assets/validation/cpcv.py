@@ -225,8 +225,7 @@ class CombinatorialPurgedCV(BaseCrossValidator):
         self.max_combinations = _int_param(max_combinations, "max_combinations", 1)
         if self.n_test_folds >= self.n_folds:
             raise ValueError(
-                f"n_test_folds must be < n_folds, got n_test_folds={self.n_test_folds} "
-                f"and n_folds={self.n_folds}"
+                f"n_test_folds must be < n_folds, got n_test_folds={self.n_test_folds} and n_folds={self.n_folds}"
             )
         n_splits = comb(self.n_folds, self.n_test_folds)
         if n_splits > self.max_combinations:
@@ -314,19 +313,13 @@ class CombinatorialPurgedCV(BaseCrossValidator):
         """
         times = np.unique(np.asarray(groups))
         if times.size < self.n_folds:
-            raise ValueError(
-                f"groups has {times.size} distinct observation times, fewer than "
-                f"n_folds={self.n_folds}"
-            )
+            raise ValueError(f"groups has {times.size} distinct observation times, fewer than n_folds={self.n_folds}")
         fold_of_time = np.empty(times.size, dtype=np.intp)
         for f, idx in enumerate(np.array_split(np.arange(times.size), self.n_folds)):
             fold_of_time[idx] = f
         shortest = int(np.bincount(fold_of_time).min())
         if self.embargo > shortest:
-            raise ValueError(
-                f"embargo={self.embargo} sessions is longer than the shortest fold "
-                f"({shortest} sessions)"
-            )
+            raise ValueError(f"embargo={self.embargo} sessions is longer than the shortest fold ({shortest} sessions)")
         return times, fold_of_time
 
     def _row_times(
@@ -422,9 +415,7 @@ class CombinatorialPurgedCV(BaseCrossValidator):
         for masks in self.split_masks(X, groups=groups, label_end=label_end):
             yield masks.train_index, masks.test_index
 
-    def summary(
-        self, X: Any = None, groups: ArrayLike | None = None, label_end: ArrayLike | None = None
-    ) -> pd.Series:
+    def summary(self, X: Any = None, groups: ArrayLike | None = None, label_end: ArrayLike | None = None) -> pd.Series:
         """Layout of the splitter and, given ``X``, the average row counts of its splits.
 
         Without ``X``: ``n_folds``, ``n_test_folds``, ``embargo``, ``n_splits``

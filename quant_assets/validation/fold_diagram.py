@@ -76,8 +76,7 @@ def plot_cpcv_folds(
     ax.set_xlabel("observation time")
     ax.set_ylabel("split (test folds)")
     ax.set_title(
-        f"CPCV N={cv.n_folds}, k={cv.n_test_folds}, embargo={cv.embargo}: "
-        f"{n_splits} splits, {cv.n_test_paths} paths"
+        f"CPCV N={cv.n_folds}, k={cv.n_test_folds}, embargo={cv.embargo}: {n_splits} splits, {cv.n_test_paths} paths"
     )
     ax.legend(
         handles=[Patch(color=_COLOURS[k], label=_LABELS[k]) for k in _LABELS],

@@ -145,9 +145,7 @@ def _sharpe_from_moments(
     return sr
 
 
-def _validate(
-    returns: ArrayLike | pd.DataFrame, n_blocks: int
-) -> tuple[NDArray[np.float64], list[str]]:
+def _validate(returns: ArrayLike | pd.DataFrame, n_blocks: int) -> tuple[NDArray[np.float64], list[str]]:
     if isinstance(returns, pd.DataFrame):
         names = [str(c) for c in returns.columns]
         mat = returns.to_numpy(dtype=np.float64)
@@ -164,17 +162,13 @@ def _validate(
     if n < 2:
         raise ValueError(f"returns must have at least 2 trials (columns), got {n}")
     if t < max(n_blocks, 4):
-        raise ValueError(
-            f"returns has {t} rows; need at least max(n_blocks, 4) = {max(n_blocks, 4)}"
-        )
+        raise ValueError(f"returns has {t} rows; need at least max(n_blocks, 4) = {max(n_blocks, 4)}")
     if not np.all(np.isfinite(mat)):
         raise ValueError("returns contains NaN or infinite values")
     return mat, names
 
 
-def probability_of_backtest_overfitting(
-    returns: ArrayLike | pd.DataFrame, n_blocks: int = 16
-) -> PBOResult:
+def probability_of_backtest_overfitting(returns: ArrayLike | pd.DataFrame, n_blocks: int = 16) -> PBOResult:
     r"""Probability of backtest overfitting (PBO) by CSCV.
 
     The T x N matrix of per-period returns of N trials is cut row-wise into

@@ -63,9 +63,7 @@ def default_candidates(random_state: int = 0) -> dict[str, BaseEstimator]:
     }
 
 
-def _group_average_rank(
-    values: NDArray[np.float64], codes: NDArray[np.intp]
-) -> NDArray[np.float64]:
+def _group_average_rank(values: NDArray[np.float64], codes: NDArray[np.intp]) -> NDArray[np.float64]:
     """Average ranks (1 = smallest, ties share their mean rank) within each group code."""
     n = values.size
     # Sort by (group, value) through one integer key: group * n + global value order.
@@ -89,9 +87,7 @@ def _group_average_rank(
     return out
 
 
-def rank_long_short_returns(
-    prediction: NDArray[np.float64], y: NDArray[np.float64], groups: NDArray[Any]
-) -> pd.Series:
+def rank_long_short_returns(prediction: NDArray[np.float64], y: NDArray[np.float64], groups: NDArray[Any]) -> pd.Series:
     r"""Rank-weighted, dollar-neutral long/short return per observation time.
 
     Within each session with :math:`m \ge 2` rows the weights are the centred
@@ -112,9 +108,7 @@ def rank_long_short_returns(
     times, codes = np.unique(groups, return_inverse=True)
     pred = np.asarray(prediction, dtype=np.float64)
     ranks = _group_average_rank(pred, codes)
-    return pd.Series(
-        _long_short_from_ranks(ranks, pred, np.asarray(y, dtype=np.float64), codes), index=times
-    )
+    return pd.Series(_long_short_from_ranks(ranks, pred, np.asarray(y, dtype=np.float64), codes), index=times)
 
 
 def _long_short_from_ranks(
@@ -162,9 +156,7 @@ def _fit_split(
     return models, preds, busy
 
 
-def _pearson_by_group(
-    a: NDArray[np.float64], b: NDArray[np.float64], codes: NDArray[np.intp]
-) -> NDArray[np.float64]:
+def _pearson_by_group(a: NDArray[np.float64], b: NDArray[np.float64], codes: NDArray[np.intp]) -> NDArray[np.float64]:
     """Pearson correlation of ``a`` and ``b`` within each group (NaN when undefined)."""
     n = np.bincount(codes).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -344,9 +336,7 @@ def run_cpcv(
     if not cands:
         raise ValueError("candidates must contain at least one estimator")
     if n_trials is not None and (isinstance(n_trials, bool) or n_trials < len(cands)):
-        raise ValueError(
-            f"n_trials must be >= the number of candidates ({len(cands)}), got {n_trials}"
-        )
+        raise ValueError(f"n_trials must be >= the number of candidates ({len(cands)}), got {n_trials}")
     g_norm = as_observation_times(groups, "groups", len(X))
     end_norm = None if label_end is None else as_observation_times(label_end, "label_end", len(X))
     cv = CombinatorialPurgedCV(
@@ -371,9 +361,7 @@ def run_cpcv(
     if (splits["n_train"] == 0).any():
         raise ValueError("a split has no training rows left after purging and embargo")
 
-    results = Parallel(n_jobs=n_jobs)(
-        delayed(_fit_split)(X, y_arr, m.train_index, m.test_index, cands) for m in masks
-    )
+    results = Parallel(n_jobs=n_jobs)(delayed(_fit_split)(X, y_arr, m.train_index, m.test_index, cands) for m in masks)
     fit_seconds = float(sum(r[2] for r in results))
 
     fold_of_row = fold_of_time[np.searchsorted(times, g_norm)]
@@ -392,9 +380,7 @@ def run_cpcv(
             for name in cands:
                 metric_rows.append(
                     {"split": s, "fold": f, "candidate": name}
-                    | _fold_metrics(
-                        preds[name][sel], y_test[sel], codes[sel], pred_rank[name][sel], y_rank[sel]
-                    )
+                    | _fold_metrics(preds[name][sel], y_test[sel], codes[sel], pred_rank[name][sel], y_rank[sel])
                 )
         for name in cands:
             if returns_fn is None:
@@ -409,19 +395,16 @@ def run_cpcv(
     for name in cands:
         cols = []
         for p in range(paths.shape[0]):
-            pieces = [
-                split_returns[name][paths[p, f]].reindex(times[fold_of_time == f])
-                for f in range(cv.n_folds)
-            ]
+            pieces = [split_returns[name][paths[p, f]].reindex(times[fold_of_time == f]) for f in range(cv.n_folds)]
             cols.append(pd.concat(pieces))
         frame = pd.concat(cols, axis=1)
         frame.columns = pd.RangeIndex(paths.shape[0], name="path")
         path_returns[name] = frame
 
     names = list(cands)
-    path_sharpe = pd.DataFrame(
-        [_path_sharpe(path_returns[n]) for n in names], index=names
-    ).rename_axis(index="candidate", columns="path")
+    path_sharpe = pd.DataFrame([_path_sharpe(path_returns[n]) for n in names], index=names).rename_axis(
+        index="candidate", columns="path"
+    )
     mean_sharpe = path_sharpe.mean(axis=1)
     selected = str(mean_sharpe.idxmax()) if mean_sharpe.notna().any() else names[0]
 

@@ -36,9 +36,7 @@ def test_known_early_closes_close_at_1300_new_york(day):
     assert row.minutes == 210
 
 
-@pytest.mark.parametrize(
-    "day", ["2024-01-01", "2024-07-04", "2024-11-28", "2024-12-25", "2025-01-09", "2018-12-05"]
-)
+@pytest.mark.parametrize("day", ["2024-01-01", "2024-07-04", "2024-11-28", "2024-12-25", "2025-01-09", "2018-12-05"])
 def test_holidays_and_closures_are_not_sessions(day):
     # 2025-01-09: national day of mourning (Carter); 2018-12-05: Bush funeral.
     assert not is_session(day)

@@ -26,8 +26,14 @@ from quant_assets_tests.connectors.conftest import FAKE_KEY, FAST, closed_port, 
 
 def client(url: str, sleeps=None, **kw) -> VendorHttp:
     kw.setdefault("rate", (1000, 1.0))
-    return VendorHttp("testvendor", url, retry=kw.pop("retry", FAST), sleep=(sleeps.append if sleeps is not None
-                      else (lambda s: None)), auth_params={"apikey": FAKE_KEY}, **kw)
+    return VendorHttp(
+        "testvendor",
+        url,
+        retry=kw.pop("retry", FAST),
+        sleep=(sleeps.append if sleeps is not None else (lambda s: None)),
+        auth_params={"apikey": FAKE_KEY},
+        **kw,
+    )
 
 
 def test_429_with_retry_after_seconds_is_honoured(httpserver, sleeps):
@@ -99,7 +105,7 @@ def test_connection_refused_is_a_transport_error():
 
 
 def test_body_shorter_than_content_length_is_a_truncated_transfer(raw_server):
-    server = raw_server(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"a\": 1")
+    server = raw_server(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a": 1')
     with pytest.raises(TransportError, match="transport"):
         client(server.url()).get("x")
     assert server.hits == FAST.attempts
@@ -119,7 +125,8 @@ def _token_pages(httpserver, tokens: list[str | None], fail_at: int | None = Non
             httpserver.expect_request("/items", query_string=query).respond_with_data("down", status=500)
         else:
             httpserver.expect_request("/items", query_string={**query, "apikey": FAKE_KEY}).respond_with_json(
-                {"items": [i], "next": nxt})
+                {"items": [i], "next": nxt}
+            )
 
 
 def _paginate(http: VendorHttp):
@@ -129,8 +136,12 @@ def _paginate(http: VendorHttp):
     def next_params(parsed, request):
         return None if parsed["next"] is None else {"q": "1", "page_token": parsed["next"]}
 
-    return [p.parsed["items"][0] for p in http.paginate("items", {"q": "1"}, parse=parse, next_params=next_params,
-                                                        page_field="next", transform_id="t-1")]
+    return [
+        p.parsed["items"][0]
+        for p in http.paginate(
+            "items", {"q": "1"}, parse=parse, next_params=next_params, page_field="next", transform_id="t-1"
+        )
+    ]
 
 
 def test_paging_runs_to_the_end_and_stores_each_page(httpserver, store):
@@ -178,8 +189,7 @@ def test_offline_replay_reads_stored_pages_only(httpserver, store):
     assert _paginate(client(httpserver.url_for("/"), store=store, offline=True)) == online
     assert len(httpserver.log) == n
     with pytest.raises(MissingPage, match="never stored"):
-        client(httpserver.url_for("/"), store=store, offline=True).one(
-            "other", {}, parse=lambda b: b, transform_id="t")
+        client(httpserver.url_for("/"), store=store, offline=True).one("other", {}, parse=lambda b: b, transform_id="t")
 
 
 def test_stored_pages_are_read_only_and_immutable(store):

@@ -16,8 +16,9 @@ T0 = pd.Timestamp("2024-01-02 14:30:00", tz="UTC").value  # 09:30 New York
 
 def quote(ts, sym, bid_size, bid, ask, ask_size, flags=0):
     """TOPS Quote Update, 42 bytes."""
-    return struct.pack("<BBq8sIqqI", 0x51, flags, ts, sym.ljust(8).encode(), bid_size, round(bid * 1e4),
-                       round(ask * 1e4), ask_size)
+    return struct.pack(
+        "<BBq8sIqqI", 0x51, flags, ts, sym.ljust(8).encode(), bid_size, round(bid * 1e4), round(ask * 1e4), ask_size
+    )
 
 
 def trade(ts, sym, size, price, trade_id, flags=0):
@@ -33,8 +34,9 @@ def segment(first_seq, messages, protocol=0x8003):
 
 def frame(payload):
     udp = struct.pack(">HHHH", 10378, 10378, 8 + len(payload), 0) + payload
-    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, bytes([10, 0, 0, 1]),
-                     bytes([233, 215, 21, 4]))
+    ip = struct.pack(
+        ">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, bytes([10, 0, 0, 1]), bytes([233, 215, 21, 4])
+    )
     return b"\x01\x00\x5e\x57\x15\x04" + b"\x00\x11\x22\x33\x44\x55" + b"\x08\x00" + ip + udp
 
 
@@ -53,22 +55,30 @@ def pcapng(payloads):
 
 
 S = 1_000_000_000
-CAPTURE = pcapng([
-    segment(1, [
-        quote(T0 - 600 * S, "AAA", 100, 9.90, 10.10, 100, flags=0x40),  # pre-market quote
-        trade(T0 - 300 * S, "AAA", 500, 9.50, 1, flags=0x40),  # pre-market (Form T) trade
-        quote(T0 + 1 * S, "AAA", 200, 10.00, 10.02, 300),
-        trade(T0 + 2 * S, "AAA", 100, 10.01, 2),
-        b"\x53" + b"\x00" * 30,  # Security Event (unhandled type): skipped
-    ]),
-    segment(6, [
-        trade(T0 + 3 * S, "AAA", 300, 10.05, 3),
-        quote(T0 + 4 * S, "BBB", 50, 20.00, 20.10, 60),
-        trade(T0 + 5 * S, "BBB", 10, 20.05, 4),
-        quote(T0 + 6 * S, "AAA", 200, 10.03, 10.04, 100),
-        trade(T0 + 7 * S, "AAA", 100, 9.98, 5, flags=0x20),  # odd-lot flag: still a regular trade
-    ]),
-])
+CAPTURE = pcapng(
+    [
+        segment(
+            1,
+            [
+                quote(T0 - 600 * S, "AAA", 100, 9.90, 10.10, 100, flags=0x40),  # pre-market quote
+                trade(T0 - 300 * S, "AAA", 500, 9.50, 1, flags=0x40),  # pre-market (Form T) trade
+                quote(T0 + 1 * S, "AAA", 200, 10.00, 10.02, 300),
+                trade(T0 + 2 * S, "AAA", 100, 10.01, 2),
+                b"\x53" + b"\x00" * 30,  # Security Event (unhandled type): skipped
+            ],
+        ),
+        segment(
+            6,
+            [
+                trade(T0 + 3 * S, "AAA", 300, 10.05, 3),
+                quote(T0 + 4 * S, "BBB", 50, 20.00, 20.10, 60),
+                trade(T0 + 5 * S, "BBB", 10, 20.05, 4),
+                quote(T0 + 6 * S, "AAA", 200, 10.03, 10.04, 100),
+                trade(T0 + 7 * S, "AAA", 100, 9.98, 5, flags=0x20),  # odd-lot flag: still a regular trade
+            ],
+        ),
+    ]
+)
 
 
 def test_ticks_follow_the_message_formats():
@@ -76,7 +86,9 @@ def test_ticks_follow_the_message_formats():
     assert len(ticks) == 2 * 4 + 5  # four quote updates (bid and ask ticks), five trades
     q = ticks[(ticks["seq"] == 3)]
     assert q[["ts_ns", "symbol", "price", "size", "side", "venue"]].values.tolist() == [
-        [T0 + S, "AAA", 10.00, 200, "B", "IEX"], [T0 + S, "AAA", 10.02, 300, "A", "IEX"]]
+        [T0 + S, "AAA", 10.00, 200, "B", "IEX"],
+        [T0 + S, "AAA", 10.02, 300, "A", "IEX"],
+    ]
     t = ticks[ticks["seq"] == 6].iloc[0]
     assert (t["symbol"], t["price"], t["size"], t["side"]) == ("AAA", 10.05, 300, "T")
     assert 5 not in set(ticks["seq"])  # the skipped Security Event still consumed sequence number 5

@@ -47,7 +47,7 @@ def test_no_key_in_logs_errors_or_stored_files(httpserver, driver, tmp_path, cap
             texts.append("".join(traceback.format_exception(err)) + repr(err))
         else:
             pytest.fail(f"{driver.vendor}: no error for {response.status} {response.get_data()[:40]!r}")
-    for url in (f"http://127.0.0.1:{closed_port()}", ):  # refused connection
+    for url in (f"http://127.0.0.1:{closed_port()}",):  # refused connection
         with pytest.raises(ConnectorError) as err:
             driver.call(url, opt)
         texts.append("".join(traceback.format_exception(err.value)))

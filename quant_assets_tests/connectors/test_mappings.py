@@ -34,14 +34,20 @@ def run(httpserver, driver):
 def test_alpaca_daily_bars_on_new_york_dates_across_pages(httpserver):
     df = run(httpserver, ALPACA)
     assert df[["symbol", "date", "close", "trades"]].values.tolist() == [
-        ["AAA", pd.Timestamp("2024-01-02"), 101.0, 1500], ["AAA", pd.Timestamp("2024-01-03"), 98.5, 1800],
-        ["BBB", pd.Timestamp("2024-01-02"), 50.5, 900], ["BBB", pd.Timestamp("2024-01-03"), 51.75, 950]]
+        ["AAA", pd.Timestamp("2024-01-02"), 101.0, 1500],
+        ["AAA", pd.Timestamp("2024-01-03"), 98.5, 1800],
+        ["BBB", pd.Timestamp("2024-01-02"), 50.5, 900],
+        ["BBB", pd.Timestamp("2024-01-03"), 51.75, 950],
+    ]
 
 
 def test_fred_curve_is_continuously_compounded_and_skips_missing_values(httpserver):
     df = run(httpserver, FRED)
     assert df[["date", "tenor_days"]].values.tolist() == [
-        [pd.Timestamp("2024-01-02"), 91], [pd.Timestamp("2024-01-02"), 3652], [pd.Timestamp("2024-01-03"), 91]]
+        [pd.Timestamp("2024-01-02"), 91],
+        [pd.Timestamp("2024-01-02"), 3652],
+        [pd.Timestamp("2024-01-03"), 91],
+    ]
     assert df["rate"].iloc[0] == pytest.approx(2 * math.log(1 + 0.0546 / 2))
 
 
@@ -54,10 +60,23 @@ def test_treasury_average_rates_read_every_page(httpserver):
 def test_edgar_fundamentals_dated_by_the_filing(httpserver):
     df = run(httpserver, EDGAR)
     assert df.to_dict("records") == [
-        {"symbol": "AAA", "period_end": pd.Timestamp("2023-09-30"), "report_date": pd.Timestamp("2023-10-27"),
-         "book_equity": 50e6, "shares_outstanding": 1e6, "eps": 0.66},  # the quarter, not the nine months
-        {"symbol": "AAA", "period_end": pd.Timestamp("2023-12-31"), "report_date": pd.Timestamp("2024-02-01"),
-         "book_equity": 52e6, "shares_outstanding": 1.01e6, "eps": 2.61}]
+        {
+            "symbol": "AAA",
+            "period_end": pd.Timestamp("2023-09-30"),
+            "report_date": pd.Timestamp("2023-10-27"),
+            "book_equity": 50e6,
+            "shares_outstanding": 1e6,
+            "eps": 0.66,
+        },  # the quarter, not the nine months
+        {
+            "symbol": "AAA",
+            "period_end": pd.Timestamp("2023-12-31"),
+            "report_date": pd.Timestamp("2024-02-01"),
+            "book_equity": 52e6,
+            "shares_outstanding": 1.01e6,
+            "eps": 2.61,
+        },
+    ]
 
 
 def test_edgar_requires_a_descriptive_user_agent():
@@ -71,7 +90,8 @@ def test_alphavantage_splits_and_dividends(httpserver):
     assert rows.values.tolist() == [
         ["dividend", *map(pd.Timestamp, ["2023-10-02"] * 4), 1.0, 0.24],  # unknown dates take the ex-date
         ["dividend", *map(pd.Timestamp, ["2023-12-15", "2024-01-02", "2024-01-03", "2024-01-20"]), 1.0, 0.25],
-        ["split", *map(pd.Timestamp, ["2024-01-03"] * 4), 2.0, 0.0]]
+        ["split", *map(pd.Timestamp, ["2024-01-03"] * 4), 2.0, 0.0],
+    ]
 
 
 def test_alphavantage_listing_status_csv(httpserver):
@@ -88,7 +108,10 @@ def test_alphavantage_throttle_message_with_status_200_is_an_error(httpserver):
 def test_fmp_pages_until_the_empty_page(httpserver):
     df = run(httpserver, FMP)
     assert df[["symbol", "delist_date"]].values.tolist() == [
-        ["EEE", pd.Timestamp("2023-12-29")], ["DDD", pd.Timestamp("2024-01-02")], ["CCC", pd.Timestamp("2024-01-03")]]
+        ["EEE", pd.Timestamp("2023-12-29")],
+        ["DDD", pd.Timestamp("2024-01-02")],
+        ["CCC", pd.Timestamp("2024-01-03")],
+    ]
     assert [r.args["page"] for r, _ in httpserver.log] == ["0", "1", "2"]
 
 
@@ -97,5 +120,6 @@ def test_finnhub_chain_as_option_quotes(httpserver):
     assert df[["expiry", "strike", "cp_flag", "bid", "ask", "nbbo_mid", "open_interest"]].values.tolist() == [
         [pd.Timestamp("2024-01-19"), 100.0, "C", 2.5, 2.7, 2.6, 1500],
         [pd.Timestamp("2024-01-19"), 100.0, "P", 1.45, 1.6, 1.525, 900],
-        [pd.Timestamp("2024-02-16"), 105.0, "C", 1.0, 1.2, 1.1, 200]]
+        [pd.Timestamp("2024-02-16"), 105.0, "C", 1.0, 1.2, 1.1, 200],
+    ]
     assert (df["ts_ns"] == pd.Timestamp("2024-01-02 21:00", tz="UTC").value).all()

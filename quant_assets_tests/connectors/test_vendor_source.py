@@ -23,10 +23,20 @@ def source(httpserver, tmp_path):
         serve(httpserver, driver)
     url = httpserver.url_for("/").rstrip("/")
     return VendorMarketSource(
-        profile="vendor_test", start="2024-01-02", end="2024-01-03", symbols=["AAA", "BBB"], ciks={"AAA": 1234567},
-        base_urls={"alpaca": url, "fred": url, "edgar": url}, pages_dir=str(tmp_path / "pages"),
-        alpaca_key_id=FAKE_KEY, alpaca_secret_key=FAKE_KEY + "-secret", fred_api_key=FAKE_KEY,
-        edgar_user_agent="Example Research admin@example.com", curve_series=FRED_SERIES, retry_backoff=0.001)
+        profile="vendor_test",
+        start="2024-01-02",
+        end="2024-01-03",
+        symbols=["AAA", "BBB"],
+        ciks={"AAA": 1234567},
+        base_urls={"alpaca": url, "fred": url, "edgar": url},
+        pages_dir=str(tmp_path / "pages"),
+        alpaca_key_id=FAKE_KEY,
+        alpaca_secret_key=FAKE_KEY + "-secret",
+        fred_api_key=FAKE_KEY,
+        edgar_user_agent="Example Research admin@example.com",
+        curve_series=FRED_SERIES,
+        retry_backoff=0.001,
+    )
 
 
 @pytest.mark.parametrize("dataset", ["bars", "rates"])

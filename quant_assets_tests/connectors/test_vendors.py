@@ -21,8 +21,9 @@ IDS = [d.vendor if d.dataset or d.vendor != "alphavantage" else "alphavantage_li
 
 
 def options(store=None, sleeps=None, **kw) -> ClientOptions:
-    return ClientOptions(store=store, retry=FAST, sleep=(sleeps.append if sleeps is not None else lambda s: None),
-                         rate=(1000, 1.0), **kw)
+    return ClientOptions(
+        store=store, retry=FAST, sleep=(sleeps.append if sleeps is not None else lambda s: None), rate=(1000, 1.0), **kw
+    )
 
 
 def serve(httpserver, driver: Driver, first: Response | None = None, times: int = 1) -> list[Request]:
@@ -44,8 +45,12 @@ def deliver(driver: Driver, df):
     if driver.dataset is None:
         return
     if driver.dataset in ("bars", "rates"):
-        validate_feed(driver.dataset, df.assign(session_id=0) if driver.dataset == "bars" else df,
-                      sessions=sorted(df["date"].unique()), known_symbols=set(df.get("symbol", [])) or None)
+        validate_feed(
+            driver.dataset,
+            df.assign(session_id=0) if driver.dataset == "bars" else df,
+            sessions=sorted(df["date"].unique()),
+            known_symbols=set(df.get("symbol", [])) or None,
+        )
     else:
         delivery_schema(driver.dataset).validate(df)
 
@@ -106,8 +111,13 @@ BAD = [(d, i, kind) for d, i in zip(DRIVERS, IDS) for kind in _bad_bodies(d)]
 @pytest.mark.parametrize("driver, kind", [(d, k) for d, _, k in BAD], ids=[f"{i}-{k}" for _, i, k in BAD])
 def test_bad_response_names_vendor_endpoint_field_and_stores_nothing(httpserver, driver, kind, store):
     body, pattern = _bad_bodies(driver)[kind]
-    store.put(PageKey(driver.vendor, "earlier", {"a": 1}, 0), b"kept", source_uri="http://h/earlier",
-              transform_id="t", content_type="text/plain")
+    store.put(
+        PageKey(driver.vendor, "earlier", {"a": 1}, 0),
+        b"kept",
+        source_uri="http://h/earlier",
+        transform_id="t",
+        content_type="text/plain",
+    )
     before = store_snapshot(store)
     serve(httpserver, driver, Response(body, status=200, content_type=driver.content_type), times=10**6)
     with pytest.raises(BadResponse, match=pattern) as err:

@@ -70,9 +70,12 @@ def _alpaca_route(request: Request) -> Response:
 
 
 ALPACA = Driver(
-    "alpaca", "/v2/stocks/bars", _alpaca_route,
+    "alpaca",
+    "/v2/stocks/bars",
+    _alpaca_route,
     lambda url, opt: AlpacaBars(FAKE_KEY, FAKE_KEY + "-secret", base_url=url, options=opt).daily_bars(
-        ["AAA", "BBB"], "2024-01-02", "2024-01-03"),
+        ["AAA", "BBB"], "2024-01-02", "2024-01-03"
+    ),
     fixture("alpaca_bars_p0.json"),
     (edit_json("alpaca_bars_p0.json", lambda d: d["bars"]["AAA"][1].pop("vw")), "bars.AAA[1].vw"),
     edit_json("alpaca_bars_p0.json", lambda d: d["bars"].update({"ZZZ": d["bars"].pop("AAA")})),
@@ -88,7 +91,9 @@ def _fred_route(request: Request) -> Response:
 
 FRED_SERIES = {"DGS3MO": 91, "DGS10": 3652}
 FRED = Driver(
-    "fred", "/fred/series/observations", _fred_route,
+    "fred",
+    "/fred/series/observations",
+    _fred_route,
     lambda url, opt: Fred(FAKE_KEY, base_url=url, options=opt).curve("2024-01-02", "2024-01-03", FRED_SERIES),
     fixture("fred_dgs3mo.json"),
     (edit_json("fred_dgs3mo.json", lambda d: d["observations"][1].pop("value")), "observations[1].value"),
@@ -103,13 +108,14 @@ def _treasury_route(request: Request) -> Response:
 
 
 TREASURY = Driver(
-    "treasury", "/v2/accounting/od/avg_interest_rates", _treasury_route,
+    "treasury",
+    "/v2/accounting/od/avg_interest_rates",
+    _treasury_route,
     lambda url, opt: FiscalData(base_url=url, page_size=2, options=opt).average_rates("2023-12-01", "2023-12-31"),
     fixture("treasury_avg_rates_p1.json"),
     (edit_json("treasury_avg_rates_p1.json", lambda d: d["meta"].pop("total-pages")), "meta.total-pages"),
     dataset="rates",
 )
-
 
 
 # ------------------------------------------------------------------ SEC EDGAR
@@ -120,13 +126,17 @@ def _edgar_route(request: Request) -> Response:
 
 
 EDGAR = Driver(
-    "edgar", re.compile(r"^/(submissions|api/xbrl/companyfacts)/CIK0001234567\.json$"), _edgar_route,
+    "edgar",
+    re.compile(r"^/(submissions|api/xbrl/companyfacts)/CIK0001234567\.json$"),
+    _edgar_route,
     lambda url, opt: Edgar("Example Research admin@example.com", base_url=url, options=opt).fundamentals(
-        "AAA", 1234567),
+        "AAA", 1234567
+    ),
     fixture("edgar_companyfacts.json"),
     (edit_json("edgar_companyfacts.json", lambda d: d.pop("facts")), "facts"),
     edit_json("edgar_companyfacts.json", lambda d: d.update(cik=7654321)),
-    dataset="fundamentals", endpoint="api/xbrl/companyfacts/CIK0001234567.json",
+    dataset="fundamentals",
+    endpoint="api/xbrl/companyfacts/CIK0001234567.json",
 )
 
 
@@ -140,7 +150,9 @@ def _av_route(request: Request) -> Response:
 
 
 ALPHAVANTAGE = Driver(
-    "alphavantage", "/query", _av_route,
+    "alphavantage",
+    "/query",
+    _av_route,
     lambda url, opt: AlphaVantage(FAKE_KEY, base_url=url, options=opt).corporate_actions(["AAA"]),
     fixture("av_splits_aaa.json"),
     (edit_json("av_splits_aaa.json", lambda d: d["data"][0].pop("split_factor")), "data[0].split_factor"),
@@ -148,7 +160,9 @@ ALPHAVANTAGE = Driver(
     dataset="corporate_actions",
 )
 ALPHAVANTAGE_LISTINGS = Driver(
-    "alphavantage", "/query", _av_route,
+    "alphavantage",
+    "/query",
+    _av_route,
     lambda url, opt: AlphaVantage(FAKE_KEY, base_url=url, options=opt).listing_status("delisted"),
     fixture("av_listing_delisted.csv"),
     (fixture("av_listing_delisted.csv").replace(b",delistingDate", b""), "delistingDate"),
@@ -163,11 +177,15 @@ def _fmp_route(request: Request) -> Response:
 
 
 FMP = Driver(
-    "fmp", "/api/v3/delisted-companies", _fmp_route,
+    "fmp",
+    "/api/v3/delisted-companies",
+    _fmp_route,
     lambda url, opt: Fmp(FAKE_KEY, base_url=url, options=opt).delisted(),
     fixture("fmp_delisted_p0.json"),
-    (b'[{"symbol": "CCC", "companyName": "CCC Corp", "exchange": "NYSE", "ipoDate": "2001-05-10"}]',
-     "[0].delistedDate"),
+    (
+        b'[{"symbol": "CCC", "companyName": "CCC Corp", "exchange": "NYSE", "ipoDate": "2001-05-10"}]',
+        "[0].delistedDate",
+    ),
 )
 
 
@@ -178,11 +196,15 @@ def _finnhub_route(request: Request) -> Response:
 
 
 FINNHUB = Driver(
-    "finnhub", "/stock/option-chain", _finnhub_route,
+    "finnhub",
+    "/stock/option-chain",
+    _finnhub_route,
     lambda url, opt: Finnhub(FAKE_KEY, base_url=url, options=opt).option_quotes("AAA", "2024-01-02"),
     fixture("finnhub_chain_aaa.json"),
-    (edit_json("finnhub_chain_aaa.json", lambda d: d["data"][0]["options"]["PUT"][0].pop("ask")),
-     "data[0].options.PUT[0].ask"),
+    (
+        edit_json("finnhub_chain_aaa.json", lambda d: d["data"][0]["options"]["PUT"][0].pop("ask")),
+        "data[0].options.PUT[0].ask",
+    ),
     edit_json("finnhub_chain_aaa.json", lambda d: d.update(code="AAPL")),
     dataset="option_quotes",
 )

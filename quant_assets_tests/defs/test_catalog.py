@@ -24,7 +24,8 @@ def _view_counts() -> dict:
 
 def _materialize(first: int, last: int):
     return dg.materialize(
-        [*DEFS.assets], resources=build_resources("tiny"),
+        [*DEFS.assets],
+        resources=build_resources("tiny"),
         tags={RANGE_TAGS[0]: KEYS[first], RANGE_TAGS[1]: KEYS[last]},
     )
 
@@ -45,7 +46,9 @@ def test_catalog_views_are_current_after_each_write_and_named_as_reported(data_r
         }
         assert reported == set(DATASETS)
         counts = _view_counts()
-        expected = {view: len(store.read_window(layer, dataset, KEYS[0], KEYS[last]))
-                    for view, (layer, dataset) in DATASETS.items()}
+        expected = {
+            view: len(store.read_window(layer, dataset, KEYS[0], KEYS[last]))
+            for view, (layer, dataset) in DATASETS.items()
+        }
         assert counts == expected
     assert catalog_path("tiny") == data_root / "tiny" / "catalog.duckdb"

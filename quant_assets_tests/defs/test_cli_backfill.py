@@ -27,9 +27,7 @@ from quant_assets_tests.defs.dagster_processes import (
 
 FIRST, LAST = "2024-01-02", "2024-01-10"
 # The XNYS sessions of that range: Monday 1 January is New Year's Day, 6-7 January a weekend.
-SESSIONS = [
-    "2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05", "2024-01-08", "2024-01-09", "2024-01-10"
-]
+SESSIONS = ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05", "2024-01-08", "2024-01-09", "2024-01-10"]
 RANGE_TAGS = {
     "dagster/asset_partition_range_start": FIRST,
     "dagster/asset_partition_range_end": LAST,
@@ -44,24 +42,34 @@ def materialize_range(root: Path, env: dict[str, str]) -> None:
     """``dagster asset materialize --select '*' --partition-range FIRST...LAST``; must exit 0."""
     cmd = [
         *dagster_command("dagster", "dagster"),
-        "asset", "materialize",
-        "-m", CODE_LOCATION_MODULE,
-        "-d", str(REPO_ROOT),
-        "--select", "*",
-        "--partition-range", f"{FIRST}...{LAST}",
-        "--config-json", IN_PROCESS,
+        "asset",
+        "materialize",
+        "-m",
+        CODE_LOCATION_MODULE,
+        "-d",
+        str(REPO_ROOT),
+        "--select",
+        "*",
+        "--partition-range",
+        f"{FIRST}...{LAST}",
+        "--config-json",
+        IN_PROCESS,
     ]
     shown = " ".join(cmd)
     try:
         proc = subprocess.run(
-            cmd, check=False, env=env, cwd=root, capture_output=True, text=True,
+            cmd,
+            check=False,
+            env=env,
+            cwd=root,
+            capture_output=True,
+            text=True,
             timeout=CLI_TIMEOUT_S,
         )
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"`{shown}` still running after {CLI_TIMEOUT_S} s:\n{tail(exc.stderr)}")
     assert proc.returncode == 0, (
-        f"`{shown}` exited with {proc.returncode}; stderr tail:\n{tail(proc.stderr)}\n"
-        f"stdout tail:\n{tail(proc.stdout)}"
+        f"`{shown}` exited with {proc.returncode}; stderr tail:\n{tail(proc.stderr)}\nstdout tail:\n{tail(proc.stdout)}"
     )
 
 

@@ -13,9 +13,13 @@ RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_ra
 
 
 def _run(selection=None, raise_on_error=True):
-    return dg.materialize(list(DEFS.assets), selection=selection, resources=build_resources("tiny"),
-                          raise_on_error=raise_on_error,
-                          tags={RANGE_TAGS[0]: KEYS[0], RANGE_TAGS[1]: KEYS[2]})
+    return dg.materialize(
+        list(DEFS.assets),
+        selection=selection,
+        resources=build_resources("tiny"),
+        raise_on_error=raise_on_error,
+        tags={RANGE_TAGS[0]: KEYS[0], RANGE_TAGS[1]: KEYS[2]},
+    )
 
 
 def test_flipped_byte_in_raw_bars_fails_adjusted_prices_naming_the_file(tmp_path, monkeypatch):

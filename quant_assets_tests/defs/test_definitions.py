@@ -24,9 +24,21 @@ def graph():
 
 def test_every_asset_check_job_schedule_and_sensor_resolves(graph):
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert {"sessions", "symbols", "rates", "raw_bars", "raw_corporate_actions", "raw_delistings",
-            "raw_fundamentals", "raw_earnings_calendar", "raw_option_quotes", "adjusted_prices",
-            "option_quotes", "oracle_expected_returns", "oracle_option_surface"} <= keys
+    assert {
+        "sessions",
+        "symbols",
+        "rates",
+        "raw_bars",
+        "raw_corporate_actions",
+        "raw_delistings",
+        "raw_fundamentals",
+        "raw_earnings_calendar",
+        "raw_option_quotes",
+        "adjusted_prices",
+        "option_quotes",
+        "oracle_expected_returns",
+        "oracle_option_surface",
+    } <= keys
     job = defs.resolve_job_def("market_data_job")
     assert job.partitions_def is not None
     assert "raw_bars_bar_coverage" in job.graph.node_dict  # the daily job runs the checks too
@@ -36,7 +48,9 @@ def test_every_asset_check_job_schedule_and_sensor_resolves(graph):
         names.setdefault(key.asset_key.to_user_string(), set()).add(key.name)
     assert names["raw_bars"] == {checks.CHECK_ARRIVAL, checks.CHECK_BAR_COVERAGE}
     assert names["adjusted_prices"] == {
-        checks.CHECK_ROW_COUNT, checks.CHECK_CORPORATE_ACTIONS, checks.CHECK_RETURN_OUTLIERS
+        checks.CHECK_ROW_COUNT,
+        checks.CHECK_CORPORATE_ACTIONS,
+        checks.CHECK_RETURN_OUTLIERS,
     }
     # Every vendor feed checks its arrival times; nothing restates a schema rule.
     for feed in ("symbols", "rates", "raw_corporate_actions", "raw_option_quotes", "oracle_expected_returns"):

@@ -74,8 +74,13 @@ def test_importing_the_graph_reads_no_environment_and_installs_nothing():
     proc = _python(PROBE, QUANT_ASSETS_PROFILE="no-such-profile", QUANT_ASSETS_DATA="/nonexistent")
     assert proc.returncode == 0, tail(proc.stderr)
     seen = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert {"quant_assets.defs.build", "quant_assets.defs.market.assets", "quant_assets.defs.market.checks",
-            "quant_assets.defs.reference.assets", "quant_assets.defs.lib.session_asset"} <= set(seen["modules"])
+    assert {
+        "quant_assets.defs.build",
+        "quant_assets.defs.market.assets",
+        "quant_assets.defs.market.checks",
+        "quant_assets.defs.reference.assets",
+        "quant_assets.defs.lib.session_asset",
+    } <= set(seen["modules"])
     assert seen["env_reads"] == []
     assert seen["sqlite_hook"] is False
     assert seen["warning_filters_changed"] is False

@@ -35,7 +35,9 @@ def _run(first: int, last: int, profile=PROFILE, assets=None, raise_on_error=Tru
     else:
         selected = [a for a in defs.assets if a.key.to_user_string() in assets]
     return dg.materialize(
-        selected, resources=build_resources(profile), raise_on_error=raise_on_error,
+        selected,
+        resources=build_resources(profile),
+        raise_on_error=raise_on_error,
         tags={RANGE_TAGS[0]: KEYS[first], RANGE_TAGS[1]: KEYS[last]},
     )
 
@@ -132,8 +134,11 @@ def test_a_file_off_the_layout_fails_the_raw_step_naming_it(data_root, user_dir)
 
 def test_local_data_goes_through_the_same_boundary_validation(data_root, user_dir):
     # Well-formed cells, broken contract: the close is above the day's high.
-    _edit(user_dir / "bars" / "BBB.csv", "2024-01-03,BBB,51.71,51.86,51.68,51.82,",
-          "2024-01-03,BBB,51.71,51.86,51.68,55.00,")
+    _edit(
+        user_dir / "bars" / "BBB.csv",
+        "2024-01-03,BBB,51.71,51.86,51.68,51.82,",
+        "2024-01-03,BBB,51.71,51.86,51.68,55.00,",
+    )
     result = _run(0, 2, profile=_profile_on(user_dir), assets={"raw_bars"}, raise_on_error=False)
     message = _failure(result, "raw_bars")
     assert "BadVendorData" in message and "bars" in message
@@ -155,8 +160,11 @@ def test_stored_window_is_replayed_identically_and_guards_against_edited_history
     assert again.asset_materializations_for_node("raw_bars")[-1].metadata["partitions_unchanged"].value == 3
     assert digest() == before
     # A stored session edited in the files: refused, nothing changes.
-    _edit(user_dir / "bars" / "AAA.csv", "2024-01-03,AAA,95.56,98.07,95.26,98.05,",
-          "2024-01-03,AAA,95.56,98.07,95.26,98.00,")
+    _edit(
+        user_dir / "bars" / "AAA.csv",
+        "2024-01-03,AAA,95.56,98.07,95.26,98.05,",
+        "2024-01-03,AAA,95.56,98.07,95.26,98.00,",
+    )
     result = _run(0, 2, profile=profile, assets={"raw_bars"}, raise_on_error=False)
     assert "ImmutablePartitionError" in _failure(result, "raw_bars")
     assert digest() == before

@@ -40,8 +40,9 @@ def _events(*rows) -> pd.DataFrame:
     return df
 
 
-NO_DELISTINGS = pd.DataFrame({"symbol": pd.Series(dtype=str), "delist_date": pd.DatetimeIndex([]),
-                              "delisting_return": pd.Series(dtype=float)})
+NO_DELISTINGS = pd.DataFrame(
+    {"symbol": pd.Series(dtype=str), "delist_date": pd.DatetimeIndex([]), "delisting_return": pd.Series(dtype=float)}
+)
 NO_PREV = pd.DataFrame({"symbol": pd.Series(dtype=str), "close": pd.Series(dtype=float)})
 SPLIT_AND_DIVIDEND = _events(
     ("A", "split", "2023-12-20", "2024-01-04", 2.0, 0.0),
@@ -64,21 +65,28 @@ def test_arrival_between_close_and_documented_arrival_passes(day, seconds):
     assert checks.arrival_violations(df, "date").empty
 
 
-@pytest.mark.parametrize("shift, problem", [
-    (pd.Timedelta(seconds=1), "late"),  # one second after the documented arrival
-    (pd.Timedelta(days=1), "late"),  # stamped at the next session's arrival
-    (-ARRIVAL_DELAY - pd.Timedelta(seconds=1), "before_close"),  # known before the close
-])
+@pytest.mark.parametrize(
+    "shift, problem",
+    [
+        (pd.Timedelta(seconds=1), "late"),  # one second after the documented arrival
+        (pd.Timedelta(days=1), "late"),  # stamped at the next session's arrival
+        (-ARRIVAL_DELAY - pd.Timedelta(seconds=1), "before_close"),  # known before the close
+    ],
+)
 def test_arrival_outside_the_window_fails(shift, problem):
-    df = stamp_lineage(pd.DataFrame({"date": DATES, "symbol": "A"}), known_at="date",
-                       source_uri="s://x", transform_id="t")
+    df = stamp_lineage(
+        pd.DataFrame({"date": DATES, "symbol": "A"}), known_at="date", source_uri="s://x", transform_id="t"
+    )
     df.loc[2, "ingested_at"] += shift
     bad = checks.arrival_violations(df, "date")
     assert bad["date"].tolist() == [DATES[2]] and bad["problem"].tolist() == [problem]
     result = checks.arrival_check("date").result(df, {})
     assert (result.passed, result.severity, result.check_name) == (False, ERROR, checks.CHECK_ARRIVAL)
-    assert checks.arrival_check("date").result(stamp_lineage(
-        df[["date", "symbol"]], known_at="date", source_uri="s://x", transform_id="t"), {}).passed
+    assert (
+        checks.arrival_check("date")
+        .result(stamp_lineage(df[["date", "symbol"]], known_at="date", source_uri="s://x", transform_id="t"), {})
+        .passed
+    )
 
 
 def test_arrival_is_measured_from_the_known_at_session_not_the_partition_date():
@@ -197,8 +205,7 @@ def test_a_raw_event_without_its_curated_row_fails():
 
 
 def test_the_same_split_delivered_twice_with_a_moved_ex_date_fails():
-    twice = pd.concat([SPLIT_AND_DIVIDEND, SPLIT_AND_DIVIDEND.iloc[:1].assign(ex_date=DATES[3])],
-                      ignore_index=True)
+    twice = pd.concat([SPLIT_AND_DIVIDEND, SPLIT_AND_DIVIDEND.iloc[:1].assign(ex_date=DATES[3])], ignore_index=True)
     curated = _curated(_bars(), twice)  # curation applies it on both dates
     found = _problems(curated, events=twice)
     assert {("A", "2024-01-04", "delivered_twice"), ("A", "2024-01-05", "delivered_twice")} <= found
@@ -227,7 +234,8 @@ def test_outliers_flag_unexplained_jumps_only():
     # A's split-adjusted return is +100% on its 2:1 split day (large but explained); B triples
     # on 2024-01-04 and drops by two thirds on 2024-01-05 with nothing to explain it (a bad print).
     assert list(zip(flagged["symbol"], flagged["date"].dt.strftime("%Y-%m-%d"))) == [
-        ("B", "2024-01-04"), ("B", "2024-01-05")
+        ("B", "2024-01-04"),
+        ("B", "2024-01-05"),
     ]
     assert checks.return_outliers(_curated(_bars())).empty
 
@@ -241,8 +249,13 @@ def test_a_delisting_return_is_not_an_outlier():
 
 # --- realistic dirt from the synthetic feed: WARN checks see it, blocking checks pass --------
 
-DIRT = {"fault_missing_bar_rate": 0.003, "fault_halt_rate": 1.0, "fault_zero_volume_rate": 0.003,
-        "fault_bad_print_rate": 0.003, "fault_late_action_share": 0.5}
+DIRT = {
+    "fault_missing_bar_rate": 0.003,
+    "fault_halt_rate": 1.0,
+    "fault_zero_volume_rate": 0.003,
+    "fault_bad_print_rate": 0.003,
+    "fault_late_action_share": 0.5,
+}
 
 
 @pytest.fixture(scope="module")
@@ -256,10 +269,10 @@ def dirty_market():
     sessions = sessions_in_range(cfg.start, cfg.end)
     mkt = SyntheticMarket(cfg, sessions)
     first, last = sessions[0], sessions[-1]
-    frames = {name: getattr(mkt, name)(first, last)
-              for name in ("bars", "symbols", "corporate_actions", "delistings")}
-    frames["curated"] = curate_window(sessions, frames["bars"], frames["corporate_actions"],
-                                      frames["delistings"], config_fingerprint="test")
+    frames = {name: getattr(mkt, name)(first, last) for name in ("bars", "symbols", "corporate_actions", "delistings")}
+    frames["curated"] = curate_window(
+        sessions, frames["bars"], frames["corporate_actions"], frames["delistings"], config_fingerprint="test"
+    )
     return mkt.injected_faults(), sessions, frames
 
 

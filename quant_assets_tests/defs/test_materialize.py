@@ -161,9 +161,7 @@ def test_schema_violation_fails_the_step_before_anything_is_stored(data_root):
     result = run_window(0, 1, resources=resources, assets=assets, raise_on_error=False)
     failure = [e for e in result.all_events if e.is_step_failure]
     assert failure
-    text = failure[0].event_specific_data.error.to_string() + str(
-        failure[0].event_specific_data.user_failure_data
-    )
+    text = failure[0].event_specific_data.error.to_string() + str(failure[0].event_specific_data.user_failure_data)
     assert "Symbols" in text and "sector" in text and "Crypto" in text
     assert not (data_root / "tiny" / "store" / "reference" / "symbols").exists()
 
@@ -177,8 +175,7 @@ def run_prices(first: int, last: int, source=None):
     """Materialize the price assets and all their checks over KEYS[first..last]."""
     assets = [a for a in all_assets if a.key.to_user_string() in PRICE_ASSETS]
     resources = {**build_resources("tiny"), **({"market_source": source} if source else {})}
-    return run_window(first, last, resources=resources, raise_on_error=False,
-                      assets=[*assets, *DEFS.asset_checks])
+    return run_window(first, last, resources=resources, raise_on_error=False, assets=[*assets, *DEFS.asset_checks])
 
 
 def check_outcomes(result) -> dict:
@@ -253,9 +250,7 @@ def test_rows_stamped_after_their_arrival_fail_and_block_curation(data_root, mon
 
     monkeypatch.setattr(market_assets, "ingest_feed", late_ingest)
     result = run_prices(0, 1)
-    assert check_outcomes(result)[("raw_bars", "ingested_at_within_arrival")] == (
-        False, dg.AssetCheckSeverity.ERROR
-    )
+    assert check_outcomes(result)[("raw_bars", "ingested_at_within_arrival")] == (False, dg.AssetCheckSeverity.ERROR)
     assert not result.success and not curated_ran(result)
 
 
@@ -265,10 +260,13 @@ def _first_dividend_window() -> tuple[int, int]:
     return KEYS.index(ex) - 1, KEYS.index(ex)
 
 
-@pytest.mark.parametrize("fault, failing", [
-    ("dividends_twice", "corporate_actions_applied_once"),
-    ("row_dropped", "row_count_matches_raw"),
-])
+@pytest.mark.parametrize(
+    "fault, failing",
+    [
+        ("dividends_twice", "corporate_actions_applied_once"),
+        ("row_dropped", "row_count_matches_raw"),
+    ],
+)
 def test_a_curation_fault_fails_its_blocking_check(data_root, monkeypatch, fault, failing):
     from quant_assets.defs.market import assets as market_assets
 

@@ -143,16 +143,16 @@ def _wait_until_loaded(url: str, proc: subprocess.Popen, log: Path, home: str) -
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise ServerStartError(
-                f"webserver exited with {proc.returncode}; log tail:\n{tail(log.read_text())}"
-            )
+            raise ServerStartError(f"webserver exited with {proc.returncode}; log tail:\n{tail(log.read_text())}")
         entries = _loaded_workspace(url, proc, home)
         if entries is not None:
             for entry in entries:
                 error = entry["locationOrLoadError"]
                 if error["__typename"] == "PythonError":
-                    pytest.fail(f"code location {entry['name']} failed to load: "
-                                f"{error['message']}{''.join(error['stack'][-3:])}")
+                    pytest.fail(
+                        f"code location {entry['name']} failed to load: "
+                        f"{error['message']}{''.join(error['stack'][-3:])}"
+                    )
             return
         time.sleep(0.5)
     pytest.fail(f"webserver not ready in {START_TIMEOUT_S} s; log tail:\n{tail(log.read_text())}")
@@ -162,8 +162,15 @@ def _wait_until_loaded(url: str, proc: subprocess.Popen, log: Path, home: str) -
 def running_webserver(root: Path) -> Iterator[str]:
     """A webserver for the code location on a free port; yields its base URL."""
     env = isolated_env(root)
-    base_cmd = [*dagster_command("dagster-webserver", "dagster_webserver"),
-                "-m", CODE_LOCATION_MODULE, "-d", str(REPO_ROOT), "-h", HOST]
+    base_cmd = [
+        *dagster_command("dagster-webserver", "dagster_webserver"),
+        "-m",
+        CODE_LOCATION_MODULE,
+        "-d",
+        str(REPO_ROOT),
+        "-h",
+        HOST,
+    ]
     for attempt in range(1, PORT_ATTEMPTS + 1):
         port = _free_port()
         url = f"http://{HOST}:{port}"
@@ -171,8 +178,12 @@ def running_webserver(root: Path) -> Iterator[str]:
         with log.open("wb") as out:
             proc = subprocess.Popen(
                 [*base_cmd, "-p", str(port)],
-                env=env, cwd=root, stdin=subprocess.DEVNULL, stdout=out,
-                stderr=subprocess.STDOUT, start_new_session=True,
+                env=env,
+                cwd=root,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
                 # only two sigaction calls between fork and exec
                 preexec_fn=_default_signal_handlers,  # noqa: PLW1509
             )
@@ -216,14 +227,18 @@ def _problems(node: dict) -> list[str]:
         found.append(f"partition definition {node['partitionDefinition']}, expected TIME_WINDOW")
     keys = node["partitionKeys"]
     if (len(keys), keys[:1], keys[-1:]) != (N_SESSIONS, [FIRST_SESSION], [LAST_SESSION]):
-        found.append(f"{len(keys)} partition keys {keys[:1]}..{keys[-1:]}, expected "
-                     f"{N_SESSIONS} from {FIRST_SESSION} to {LAST_SESSION}")
+        found.append(
+            f"{len(keys)} partition keys {keys[:1]}..{keys[-1:]}, expected "
+            f"{N_SESSIONS} from {FIRST_SESSION} to {LAST_SESSION}"
+        )
     if (node["backfillPolicy"] or {}).get("policyType") != "SINGLE_RUN":
         found.append(f"backfill policy {node['backfillPolicy']}, expected SINGLE_RUN")
     dagster_type = node["type"] or {}
     if (dagster_type.get("name"), dagster_type.get("displayName")) != (schema_name, schema_name):
-        found.append(f"type {dagster_type.get('name')!r}/{dagster_type.get('displayName')!r}, "
-                     f"expected the Pandera schema {schema_name!r}")
+        found.append(
+            f"type {dagster_type.get('name')!r}/{dagster_type.get('displayName')!r}, "
+            f"expected the Pandera schema {schema_name!r}"
+        )
     columns = _table_schema_columns(dagster_type) if dagster_type else None
     schema_columns = list(expected.schema.to_schema().columns)
     if columns != schema_columns:

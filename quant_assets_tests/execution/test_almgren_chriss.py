@@ -111,9 +111,7 @@ def test_naive_linear_schedule_at_zero_risk_aversion():
         0.0625 * X + 0.5 * 2.5e-7 * X**2 * (1 - 1 / N) + 2.5e-6 * X**2 / T, rel=1e-12
     )
     assert res.expected_cost == pytest.approx(662_500.0, rel=1e-12)
-    assert res.variance == pytest.approx(
-        s**2 * X**2 * T * (1 - 1 / N) * (1 - 0.5 / N) / 3, rel=1e-12
-    )
+    assert res.variance == pytest.approx(s**2 * X**2 * T * (1 - 1 / N) * (1 - 0.5 / N) / 3, rel=1e-12)
     assert res.kappa == 0.0
 
 

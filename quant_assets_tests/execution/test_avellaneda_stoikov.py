@@ -91,9 +91,7 @@ def test_paths_are_consistent():
     t = (np.arange(200) * dt)[:, None]
     reservation = res.mid[:-1] - res.inventory[:-1] * gamma * sigma**2 * (1.0 - t)
     np.testing.assert_allclose(0.5 * (res.bid + res.ask), reservation, atol=1e-9)
-    sym = simulate_avellaneda_stoikov(
-        gamma, n_paths=50, seed=3, strategy="symmetric", return_paths=True
-    )
+    sym = simulate_avellaneda_stoikov(gamma, n_paths=50, seed=3, strategy="symmetric", return_paths=True)
     np.testing.assert_allclose(0.5 * (sym.bid + sym.ask), sym.mid[:-1], atol=1e-9)
     np.testing.assert_allclose(sym.ask - sym.bid, res.ask - res.bid, atol=1e-9)
     assert simulate_avellaneda_stoikov(gamma, n_paths=5).mid is None

@@ -32,9 +32,7 @@ def test_borrow_cost():
     """$1M short for 30 days at 50 bps a year on actual/360: 1e6 · 0.005 · 30/360 = $416.67."""
     cm = CostModel(borrow_bps=50.0)
     assert cm.borrow_cost(1e6, 30) == pytest.approx(1e6 * 0.005 * 30 / 360)
-    assert CostModel(borrow_bps=50.0, days_per_year=365).borrow_cost(1e6, 365) == pytest.approx(
-        5_000.0
-    )
+    assert CostModel(borrow_bps=50.0, days_per_year=365).borrow_cost(1e6, 365) == pytest.approx(5_000.0)
     np.testing.assert_allclose(cm.borrow_cost([1e6, 2e6], 30), [416.6666667, 833.3333333])
     with pytest.raises(ValueError, match="short_notional"):
         cm.borrow_cost(-1.0, 30)

@@ -115,19 +115,13 @@ def test_partial_fills_carry_over_and_remainder_is_reported():
     """Cap 10 % of volume; bars of 100k, 50k, 100k shares; 40,000 shares wanted at once
     (λ huge): 10k + 5k + 10k filled, 15k unfilled with opportunity cost at the last price."""
     md = _market(n_bars=3, volume=[1e5, 5e4, 1e5], price=[50.0, 50.0, 52.0])
-    fills, rep = simulate(
-        _orders((1, "AAA", "buy", 4e4, "MKT", np.nan, 0)), CostModel(), md, risk_aversion=1e3
-    )
+    fills, rep = simulate(_orders((1, "AAA", "buy", 4e4, "MKT", np.nan, 0)), CostModel(), md, risk_aversion=1e3)
     np.testing.assert_allclose(fills["quantity"], [1e4, 5e3, 1e4])
     r = rep.iloc[0]
     assert r["filled"] == pytest.approx(2.5e4) and r["unfilled"] == pytest.approx(1.5e4)
     assert r["opportunity_cost"] == pytest.approx(1.5e4 * (52.0 - 50.0))
-    assert r["implementation_shortfall"] == pytest.approx(
-        r["execution_shortfall"] + r["opportunity_cost"]
-    )
-    assert r["implementation_shortfall_bps"] == pytest.approx(
-        1e4 * r["implementation_shortfall"] / (50.0 * 4e4)
-    )
+    assert r["implementation_shortfall"] == pytest.approx(r["execution_shortfall"] + r["opportunity_cost"])
+    assert r["implementation_shortfall_bps"] == pytest.approx(1e4 * r["implementation_shortfall"] / (50.0 * 4e4))
 
 
 def test_limit_order_waits_for_price():
@@ -150,9 +144,7 @@ def test_limit_order_waits_for_price():
 def test_buy_sell_symmetry():
     """Mirror orders on the same bars: same quantities and costs, prices mirrored about the
     bar price (limits mirrored too)."""
-    md = _market(
-        n_bars=6, price=[50, 50.2, 49.9, 50.1, 50.0, 49.8], volume=[1e5, 2e5, 5e4, 1e5, 1e5, 3e4]
-    )
+    md = _market(n_bars=6, price=[50, 50.2, 49.9, 50.1, 50.0, 49.8], volume=[1e5, 2e5, 5e4, 1e5, 1e5, 3e4])
     for kind, lb, ls in [("MKT", np.nan, np.nan), ("LMT", 50.3, 49.7)]:
         fb, rb = simulate(_orders((1, "AAA", "buy", 6e4, kind, lb, 0)), CostModel(), md)
         fs, rs = simulate(_orders((1, "AAA", "sell", 6e4, kind, ls, 0)), CostModel(), md)
@@ -164,9 +156,7 @@ def test_buy_sell_symmetry():
         np.testing.assert_allclose(fb["quantity"], fs["quantity"])
         for col in ("fee", "spread_cost", "impact_cost"):
             np.testing.assert_allclose(fb[col], fs[col])
-        np.testing.assert_allclose(
-            fb["price"] - fb["reference_price"], fs["reference_price"] - fs["price"]
-        )
+        np.testing.assert_allclose(fb["price"] - fb["reference_price"], fs["reference_price"] - fs["price"])
         for col in ("filled", "unfilled", "total_cost", "total_cost_bps"):
             assert rb[col].iloc[0] == pytest.approx(rs[col].iloc[0])
 
@@ -184,9 +174,7 @@ def test_shared_capacity_and_time_priority():
     """Two orders in one symbol never trade more than the cap together; the earlier one is
     served first."""
     md = _market(n_bars=3, volume=1e5)
-    od = _orders(
-        (1, "AAA", "buy", 8e3, "MKT", np.nan, 1), (2, "AAA", "sell", 8e3, "MKT", np.nan, 0)
-    )
+    od = _orders((1, "AAA", "buy", 8e3, "MKT", np.nan, 1), (2, "AAA", "sell", 8e3, "MKT", np.nan, 0))
     fills, rep = simulate(od, CostModel(), md)
     per_bar = fills.groupby("bar_time")["quantity"].sum()
     assert (per_bar <= 1e4 + 1e-6).all()
@@ -218,8 +206,7 @@ def _scenario(draw):
                     "bar_time": i,
                     "symbol": sym,
                     "price": price,
-                    "volume": draw(st.sampled_from([0.0, 1e3, 5e4, 1e6]))
-                    * draw(st.floats(0.5, 2.0)),
+                    "volume": draw(st.sampled_from([0.0, 1e3, 5e4, 1e6])) * draw(st.floats(0.5, 2.0)),
                     "adv": draw(st.floats(1e4, 1e7)),
                     "volatility": draw(st.floats(0.0, 0.06)),
                     "spread": price * draw(st.floats(0.0, 0.002)),
@@ -272,12 +259,8 @@ def test_invariants(scenario, participation):
     merged = fills.merge(orders, on="order_id", suffixes=("", "_o"))
     assert (merged["bar_time"] >= merged["submit_time"]).all()
     lmt = merged[merged["type"] == "LMT"]
-    assert (
-        lmt.loc[lmt["side"] == "buy", "price"] <= lmt.loc[lmt["side"] == "buy", "limit_price"]
-    ).all()
-    assert (
-        lmt.loc[lmt["side"] == "sell", "price"] >= lmt.loc[lmt["side"] == "sell", "limit_price"]
-    ).all()
+    assert (lmt.loc[lmt["side"] == "buy", "price"] <= lmt.loc[lmt["side"] == "buy", "limit_price"]).all()
+    assert (lmt.loc[lmt["side"] == "sell", "price"] >= lmt.loc[lmt["side"] == "sell", "limit_price"]).all()
     assert (rep["total_cost"] >= 0).all()
 
 

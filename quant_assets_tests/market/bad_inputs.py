@@ -22,11 +22,13 @@ HUGE_COUNT = 2**62
 
 
 def earnings_calendar() -> pd.DataFrame:
-    return pd.DataFrame({
-        "symbol": ["S0001", "S0002"],
-        "announce_date": pd.to_datetime(["2024-07-01", "2024-07-05"]),
-        "earnings_date": pd.to_datetime(["2024-07-25", "2024-07-30"]),
-    })
+    return pd.DataFrame(
+        {
+            "symbol": ["S0001", "S0002"],
+            "announce_date": pd.to_datetime(["2024-07-01", "2024-07-05"]),
+            "earnings_date": pd.to_datetime(["2024-07-25", "2024-07-30"]),
+        }
+    )
 
 
 GOOD = {
@@ -95,6 +97,7 @@ def _vwap(offset_col: str, sign: float):
         df = df.copy()
         df.loc[df.index[0], "vwap"] = df[offset_col].iloc[0] + sign
         return df
+
     return mutate
 
 
@@ -125,6 +128,7 @@ def _first_row_of(event: str, **values):
         for col, value in values.items():
             df.loc[i, col] = value
         return df
+
     return mutate
 
 
@@ -193,15 +197,12 @@ CATALOGUE: dict[str, Case] = {
     "bars_volume_2_62": Case("bars", cell("volume", HUGE_COUNT), "volume", LT_SHARES),
     "bars_volume_negative": Case("bars", cell("volume", -10), "volume", "greater_than_or_equal_to(0)"),
     "bars_volume_fractional": Case("bars", cell("volume", 10.5), "volume", "not_integral"),
-    "bars_volume_as_float": Case("bars", column("volume", lambda s: s.astype(float)), "volume",
-                                 "dtype('int64')"),
+    "bars_volume_as_float": Case("bars", column("volume", lambda s: s.astype(float)), "volume", "dtype('int64')"),
     "bars_spread_inf": Case("bars", cell("nbbo_spread", INF), "nbbo_spread", LE_PRICE),
-    "bars_spread_negative": Case("bars", cell("nbbo_spread", -0.01), "nbbo_spread",
-                                 "greater_than_or_equal_to(0)"),
+    "bars_spread_negative": Case("bars", cell("nbbo_spread", -0.01), "nbbo_spread", "greater_than_or_equal_to(0)"),
     "bars_spread_above_high": Case("bars", _spread_above_high, "nbbo_spread", "spread_below_high"),
     "bars_trades_negative": Case("bars", cell("trades", -1), "trades", "greater_than_or_equal_to(0)"),
-    "bars_session_id_negative": Case("bars", cell("session_id", -1), "session_id",
-                                     "greater_than_or_equal_to(0)"),
+    "bars_session_id_negative": Case("bars", cell("session_id", -1), "session_id", "greater_than_or_equal_to(0)"),
     "bars_stray_string": Case("bars", cell("close", "12,5", row=2), "close", "not_numeric"),
     "bars_date_text": Case("bars", _text_dates("date"), "date", "not_datetime"),
     "bars_date_tz_aware": Case("bars", _tz_dates("date"), "date", "tz_aware"),
@@ -211,78 +212,106 @@ CATALOGUE: dict[str, Case] = {
     "bars_symbol_missing": Case("bars", cell("symbol", None), "symbol", "not_nullable"),
     "bars_unknown_symbol": Case("bars", cell("symbol", "ZZZZ"), "symbol", "unknown_symbol"),
     "bars_missing_session": Case("bars", _missing_session, "date", "missing_session", asset=False),
-    "bars_holiday": Case("bars", cell("date", pd.Timestamp("2024-07-04")), "date", "outside_window",
-                         asset=False),
-    "bars_weekend": Case("bars", cell("date", pd.Timestamp("2024-07-06")), "date", "outside_window",
-                         asset=False),
-    "bars_after_window": Case("bars", cell("date", pd.Timestamp("2024-07-09")), "date",
-                              "outside_window", asset=False),
+    "bars_holiday": Case("bars", cell("date", pd.Timestamp("2024-07-04")), "date", "outside_window", asset=False),
+    "bars_weekend": Case("bars", cell("date", pd.Timestamp("2024-07-06")), "date", "outside_window", asset=False),
+    "bars_after_window": Case("bars", cell("date", pd.Timestamp("2024-07-09")), "date", "outside_window", asset=False),
     # ---------------------------------------------------------- corporate actions
-    "ca_split_ratio_inf": Case("corporate_actions", _first_row_of("split", ratio=INF), "ratio",
-                               "less_than_or_equal_to(100.0)"),
-    "ca_split_ratio_1e12": Case("corporate_actions", _first_row_of("split", ratio=1e12), "ratio",
-                                "less_than_or_equal_to(100.0)"),
-    "ca_split_ratio_tiny": Case("corporate_actions", _first_row_of("split", ratio=1e-3), "ratio",
-                                "split_ratio_plausible"),
-    "ca_split_ratio_zero": Case("corporate_actions", _first_row_of("split", ratio=0.0), "ratio",
-                                "greater_than(0)"),
-    "ca_split_ratio_nan": Case("corporate_actions", _first_row_of("split", ratio=np.nan), "ratio",
-                               "not_nullable"),
-    "ca_dividend_ratio_two": Case("corporate_actions", _first_row_of("dividend", ratio=2.0), "ratio",
-                                  "split_ratio_plausible"),
+    "ca_split_ratio_inf": Case(
+        "corporate_actions", _first_row_of("split", ratio=INF), "ratio", "less_than_or_equal_to(100.0)"
+    ),
+    "ca_split_ratio_1e12": Case(
+        "corporate_actions", _first_row_of("split", ratio=1e12), "ratio", "less_than_or_equal_to(100.0)"
+    ),
+    "ca_split_ratio_tiny": Case(
+        "corporate_actions", _first_row_of("split", ratio=1e-3), "ratio", "split_ratio_plausible"
+    ),
+    "ca_split_ratio_zero": Case("corporate_actions", _first_row_of("split", ratio=0.0), "ratio", "greater_than(0)"),
+    "ca_split_ratio_nan": Case("corporate_actions", _first_row_of("split", ratio=np.nan), "ratio", "not_nullable"),
+    "ca_dividend_ratio_two": Case(
+        "corporate_actions", _first_row_of("dividend", ratio=2.0), "ratio", "split_ratio_plausible"
+    ),
     "ca_dividend_inf": Case("corporate_actions", _first_row_of("dividend", amount=INF), "amount", LE_PRICE),
-    "ca_dividend_negative": Case("corporate_actions", _first_row_of("dividend", amount=-0.5), "amount",
-                                 "greater_than_or_equal_to(0)"),
-    "ca_dividend_1000": Case("corporate_actions", _first_row_of("dividend", amount=1000.0), "amount",
-                             "dividend_above_cap"),
-    "ca_split_pays_cash": Case("corporate_actions", _first_row_of("split", amount=1.0), "amount",
-                               "splits_pay_no_cash"),
-    "ca_announced_after_ex": Case("corporate_actions", column("announce_date", lambda s: s + pd.Timedelta(days=30)),
-                                  "announce_date", "announced_before_ex"),
-    "ca_record_before_ex": Case("corporate_actions", column("record_date", lambda s: s - pd.Timedelta(days=30)),
-                                "record_date", "record_on_or_after_ex"),
-    "ca_paid_before_record": Case("corporate_actions", column("pay_date", lambda s: s - pd.Timedelta(days=60)),
-                                  "pay_date", "paid_on_or_after_record"),
-    "ca_unknown_event": Case("corporate_actions", cell("event_type", "spinoff"), "event_type",
-                             "isin(['split', 'dividend'])"),
+    "ca_dividend_negative": Case(
+        "corporate_actions", _first_row_of("dividend", amount=-0.5), "amount", "greater_than_or_equal_to(0)"
+    ),
+    "ca_dividend_1000": Case(
+        "corporate_actions", _first_row_of("dividend", amount=1000.0), "amount", "dividend_above_cap"
+    ),
+    "ca_split_pays_cash": Case("corporate_actions", _first_row_of("split", amount=1.0), "amount", "splits_pay_no_cash"),
+    "ca_announced_after_ex": Case(
+        "corporate_actions",
+        column("announce_date", lambda s: s + pd.Timedelta(days=30)),
+        "announce_date",
+        "announced_before_ex",
+    ),
+    "ca_record_before_ex": Case(
+        "corporate_actions",
+        column("record_date", lambda s: s - pd.Timedelta(days=30)),
+        "record_date",
+        "record_on_or_after_ex",
+    ),
+    "ca_paid_before_record": Case(
+        "corporate_actions",
+        column("pay_date", lambda s: s - pd.Timedelta(days=60)),
+        "pay_date",
+        "paid_on_or_after_record",
+    ),
+    "ca_unknown_event": Case(
+        "corporate_actions", cell("event_type", "spinoff"), "event_type", "isin(['split', 'dividend'])"
+    ),
     "ca_unknown_symbol": Case("corporate_actions", cell("symbol", "NOPE"), "symbol", "unknown_symbol"),
     "ca_duplicate_row": Case("corporate_actions", duplicate_row, "symbol,event_type,ex_date", UNIQUE),
-    "ca_ex_date_holiday": Case("corporate_actions", _first_row_of("split", ex_date=pd.Timestamp("2024-07-04")),
-                               "ex_date", "outside_window", asset=False),
-    "ca_split_twice_moved_ex_date": Case("corporate_actions", _split_twice_in_one_delivery, "ex_date",
-                                         "redelivered_split", asset=False),
+    "ca_ex_date_holiday": Case(
+        "corporate_actions",
+        _first_row_of("split", ex_date=pd.Timestamp("2024-07-04")),
+        "ex_date",
+        "outside_window",
+        asset=False,
+    ),
+    "ca_split_twice_moved_ex_date": Case(
+        "corporate_actions", _split_twice_in_one_delivery, "ex_date", "redelivered_split", asset=False
+    ),
     "ca_ex_date_text": Case("corporate_actions", _text_dates("ex_date"), "ex_date", "not_datetime"),
     # ------------------------------------------------------------------ delistings
-    "delist_return_inf": Case("delistings", cell("delisting_return", INF), "delisting_return",
-                              "less_than_or_equal_to(10.0)", asset=False),
-    "delist_return_below_minus_one": Case("delistings", cell("delisting_return", -1.5), "delisting_return",
-                                          "greater_than_or_equal_to(-1.0)", asset=False),
-    "delist_return_nan": Case("delistings", cell("delisting_return", np.nan), "delisting_return",
-                              "not_nullable", asset=False),
-    "delist_unknown_reason": Case("delistings", cell("reason", "whim"), "reason",
-                                  "isin(['bankruptcy', 'merger', 'exchange_move'])", asset=False),
-    "delist_unknown_symbol": Case("delistings", cell("symbol", "NOPE"), "symbol", "unknown_symbol",
-                                  asset=False),
-    "delist_outside_window": Case("delistings", cell("delist_date", pd.Timestamp("2024-08-01")),
-                                  "delist_date", "outside_window", asset=False),
+    "delist_return_inf": Case(
+        "delistings", cell("delisting_return", INF), "delisting_return", "less_than_or_equal_to(10.0)", asset=False
+    ),
+    "delist_return_below_minus_one": Case(
+        "delistings", cell("delisting_return", -1.5), "delisting_return", "greater_than_or_equal_to(-1.0)", asset=False
+    ),
+    "delist_return_nan": Case(
+        "delistings", cell("delisting_return", np.nan), "delisting_return", "not_nullable", asset=False
+    ),
+    "delist_unknown_reason": Case(
+        "delistings", cell("reason", "whim"), "reason", "isin(['bankruptcy', 'merger', 'exchange_move'])", asset=False
+    ),
+    "delist_unknown_symbol": Case("delistings", cell("symbol", "NOPE"), "symbol", "unknown_symbol", asset=False),
+    "delist_outside_window": Case(
+        "delistings", cell("delist_date", pd.Timestamp("2024-08-01")), "delist_date", "outside_window", asset=False
+    ),
     # ---------------------------------------------------------------- fundamentals
-    "fund_book_equity_inf": Case("fundamentals", cell("book_equity", INF), "book_equity",
-                                 "less_than_or_equal_to(10000000000000.0)"),
+    "fund_book_equity_inf": Case(
+        "fundamentals", cell("book_equity", INF), "book_equity", "less_than_or_equal_to(10000000000000.0)"
+    ),
     "fund_book_equity_nan": Case("fundamentals", cell("book_equity", np.nan), "book_equity", "not_nullable"),
-    "fund_shares_zero": Case("fundamentals", cell("shares_outstanding", 0.0), "shares_outstanding",
-                             "greater_than(0)"),
-    "fund_shares_2_62": Case("fundamentals", cell("shares_outstanding", float(HUGE_COUNT)),
-                             "shares_outstanding", "less_than_or_equal_to(1000000000000.0)"),
+    "fund_shares_zero": Case("fundamentals", cell("shares_outstanding", 0.0), "shares_outstanding", "greater_than(0)"),
+    "fund_shares_2_62": Case(
+        "fundamentals",
+        cell("shares_outstanding", float(HUGE_COUNT)),
+        "shares_outstanding",
+        "less_than_or_equal_to(1000000000000.0)",
+    ),
     "fund_eps_inf": Case("fundamentals", cell("eps", INF), "eps", LE_PRICE),
-    "fund_report_before_period_end": Case("fundamentals", _report_before_period_end, "report_date",
-                                          "arrives_after_period_end"),
+    "fund_report_before_period_end": Case(
+        "fundamentals", _report_before_period_end, "report_date", "arrives_after_period_end"
+    ),
     "fund_unknown_symbol": Case("fundamentals", cell("symbol", "NOPE"), "symbol", "unknown_symbol"),
-    "fund_report_on_weekend": Case("fundamentals", cell("report_date", pd.Timestamp("2024-05-04")),
-                                   "report_date", "outside_window", asset=False),
+    "fund_report_on_weekend": Case(
+        "fundamentals", cell("report_date", pd.Timestamp("2024-05-04")), "report_date", "outside_window", asset=False
+    ),
     # ------------------------------------------------------------ earnings calendar
     "earn_unknown_symbol": Case("earnings_calendar", cell("symbol", "NOPE"), "symbol", "unknown_symbol"),
-    "earn_before_announce": Case("earnings_calendar", _earnings_before_announce, "announce_date",
-                                 "announced_ahead"),
+    "earn_before_announce": Case("earnings_calendar", _earnings_before_announce, "announce_date", "announced_ahead"),
     "earn_date_text": Case("earnings_calendar", _text_dates("earnings_date"), "earnings_date", "not_datetime"),
     # ----------------------------------------------------------------------- rates
     "rates_500_percent": Case("rates", cell("rate", 5.0), "rate", "less_than_or_equal_to(0.25)"),
@@ -308,8 +337,9 @@ CATALOGUE: dict[str, Case] = {
     "oq_strike_zero": Case("option_quotes", cell("strike", 0.0), "strike", "greater_than(0)"),
     "oq_strike_inf": Case("option_quotes", cell("strike", INF), "strike", LE_PRICE),
     "oq_volume_2_62": Case("option_quotes", cell("volume", HUGE_COUNT), "volume", LT_SHARES),
-    "oq_open_interest_negative": Case("option_quotes", cell("open_interest", -1), "open_interest",
-                                      "greater_than_or_equal_to(0)"),
+    "oq_open_interest_negative": Case(
+        "option_quotes", cell("open_interest", -1), "open_interest", "greater_than_or_equal_to(0)"
+    ),
     "oq_bid_size_fractional": Case("option_quotes", cell("bid_size", 2.5), "bid_size", "not_integral"),
     "oq_duplicate_contract": Case("option_quotes", duplicate_row, "date,underlier,expiry,strike,cp_flag", UNIQUE),
     "oq_stray_string_ask": Case("option_quotes", cell("ask", "n/a", row=1), "ask", "not_numeric"),
@@ -318,11 +348,19 @@ CATALOGUE: dict[str, Case] = {
 LEGITIMATE: dict[str, tuple[str, Callable[[pd.DataFrame], pd.DataFrame]]] = {
     "zero_volume_zero_trades": ("bars", lambda df: cell("trades", 0)(cell("volume", 0)(df))),
     "missing_bar_for_a_listed_name": ("bars", lambda df: df.drop(index=df.index[4]).reset_index(drop=True)),
-    "outlier_but_consistent_print": ("bars", lambda df: df.assign(
-        **{c: df[c].where(df.index != df.index[0], df[c] * 8) for c in ("open", "high", "low", "close", "vwap")})),
-    "crossed_and_locked_quotes": ("option_quotes", lambda df: df.assign(
-        bid=df["bid"].where(df.index != df.index[0], df["ask"] + 0.05),
-        nbbo_mid=df["nbbo_mid"].where(df.index != df.index[0], df["ask"] + 0.025))),
+    "outlier_but_consistent_print": (
+        "bars",
+        lambda df: df.assign(
+            **{c: df[c].where(df.index != df.index[0], df[c] * 8) for c in ("open", "high", "low", "close", "vwap")}
+        ),
+    ),
+    "crossed_and_locked_quotes": (
+        "option_quotes",
+        lambda df: df.assign(
+            bid=df["bid"].where(df.index != df.index[0], df["ask"] + 0.05),
+            nbbo_mid=df["nbbo_mid"].where(df.index != df.index[0], df["ask"] + 0.025),
+        ),
+    ),
     "negative_book_equity": ("fundamentals", cell("book_equity", -5e8)),
     "negative_rate": ("rates", cell("rate", -0.0075)),
 }

@@ -20,27 +20,39 @@ from quant_assets.market import (
 from quant_assets_tests.market import frames
 
 S = frames.SESSIONS
-NO_PREV = pd.DataFrame({"symbol": pd.Series([], dtype=object),
-                        "close": pd.Series([], dtype=float)})
-NO_DELIST = pd.DataFrame({"symbol": pd.Series([], dtype=object),
-                          "delist_date": pd.Series([], dtype="datetime64[ns]"),
-                          "delisting_return": pd.Series([], dtype=float)})
-NO_CA = pd.DataFrame({"symbol": pd.Series([], dtype=object),
-                      "event_type": pd.Series([], dtype=object),
-                      "ex_date": pd.Series([], dtype="datetime64[ns]"),
-                      "ratio": pd.Series([], dtype=float),
-                      "amount": pd.Series([], dtype=float)})
+NO_PREV = pd.DataFrame({"symbol": pd.Series([], dtype=object), "close": pd.Series([], dtype=float)})
+NO_DELIST = pd.DataFrame(
+    {
+        "symbol": pd.Series([], dtype=object),
+        "delist_date": pd.Series([], dtype="datetime64[ns]"),
+        "delisting_return": pd.Series([], dtype=float),
+    }
+)
+NO_CA = pd.DataFrame(
+    {
+        "symbol": pd.Series([], dtype=object),
+        "event_type": pd.Series([], dtype=object),
+        "ex_date": pd.Series([], dtype="datetime64[ns]"),
+        "ratio": pd.Series([], dtype=float),
+        "amount": pd.Series([], dtype=float),
+    }
+)
 
 
 def _bars(symbol: str, dates, closes, volumes=None) -> pd.DataFrame:
     closes = np.asarray(closes, dtype=float)
-    return pd.DataFrame({
-        "date": pd.DatetimeIndex(dates), "symbol": symbol, "open": closes,
-        "high": closes + 1.0, "low": closes - 1.0, "close": closes,
-        "volume": np.asarray(volumes if volumes is not None else [1000] * len(closes),
-                             dtype="int64"),
-        "vwap": closes,
-    })
+    return pd.DataFrame(
+        {
+            "date": pd.DatetimeIndex(dates),
+            "symbol": symbol,
+            "open": closes,
+            "high": closes + 1.0,
+            "low": closes - 1.0,
+            "close": closes,
+            "volume": np.asarray(volumes if volumes is not None else [1000] * len(closes), dtype="int64"),
+            "vwap": closes,
+        }
+    )
 
 
 def _events(rows) -> pd.DataFrame:
@@ -74,17 +86,14 @@ def test_hand_computed_split_dividend_and_delisting():
     assert len(out) == len(bars)
     a = out[out["symbol"] == "A"].reset_index(drop=True)
     b = out[out["symbol"] == "B"].reset_index(drop=True)
-    np.testing.assert_allclose(a["ret_price"], [np.nan, 0.02, 0.0, -1 / 51, 0.04], rtol=1e-13,
-                               atol=1e-15)
-    np.testing.assert_allclose(a["ret_total"], [np.nan, 0.02, 0.0, 0.0, 0.04], rtol=1e-13,
-                               atol=1e-15)
+    np.testing.assert_allclose(a["ret_price"], [np.nan, 0.02, 0.0, -1 / 51, 0.04], rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(a["ret_total"], [np.nan, 0.02, 0.0, 0.0, 0.04], rtol=1e-13, atol=1e-15)
     assert a["split_ratio"].tolist() == [1.0, 1.0, 2.0, 1.0, 1.0]
     assert a["dividend"].tolist() == [0.0, 0.0, 0.0, 1.0, 0.0]
     assert b["is_delisting"].tolist() == [False, False, True]
     assert not a["is_delisting"].any()
     np.testing.assert_allclose(b["ret_price"], [np.nan, 0.1, 1 / 11], rtol=1e-13)
-    np.testing.assert_allclose(b["ret_total"], [np.nan, 0.1, float(Fraction(-31, 55))],
-                               rtol=1e-13)
+    np.testing.assert_allclose(b["ret_total"], [np.nan, 0.1, float(Fraction(-31, 55))], rtol=1e-13)
     # sorted by (date, symbol)
     assert out[["date", "symbol"]].apply(tuple, axis=1).is_monotonic_increasing
 
@@ -113,8 +122,7 @@ def test_hand_computed_adjusted_histories():
     np.testing.assert_allclose(total[total["symbol"] == "B"]["adj_close"], [10, 11, 12])
 
     early = pit_adjusted_history(cur, S[2], total_return=True)
-    np.testing.assert_allclose(early[early["symbol"] == "A"]["adj_close"], [50, 51, 51],
-                               rtol=1e-15)
+    np.testing.assert_allclose(early[early["symbol"] == "A"]["adj_close"], [50, 51, 51], rtol=1e-15)
     assert early["date"].max() == S[2]
 
 
@@ -124,8 +132,7 @@ def test_prev_close_links_the_window_to_the_previous_session():
     prev = pd.DataFrame({"symbol": ["A", "B"], "close": [100.0, 10.0]})
     out = curate_prices(later, prev, ca, dl)
     full = curate_prices(bars, NO_PREV, ca, dl)
-    pd.testing.assert_frame_equal(out, full[full["date"] >= S[1]].reset_index(drop=True),
-                                  check_exact=True)
+    pd.testing.assert_frame_equal(out, full[full["date"] >= S[1]].reset_index(drop=True), check_exact=True)
 
 
 def test_event_without_a_bar_is_rejected():
@@ -133,8 +140,7 @@ def test_event_without_a_bar_is_rejected():
     orphan = _events([("B", "split", S[4], 3.0, 0.0)])
     with pytest.raises(BadVendorData) as info:
         curate_prices(bars, NO_PREV, orphan, NO_DELIST)
-    assert (info.value.dataset, info.value.field, info.value.rows) == (
-        "corporate_actions", "ex_date", [0])
+    assert (info.value.dataset, info.value.field, info.value.rows) == ("corporate_actions", "ex_date", [0])
 
 
 def test_bars_after_a_delisting_are_rejected():
@@ -162,9 +168,8 @@ def histories(draw):
         sym = f"S{i:04d}"
         start = draw(st.integers(0, n - 2))
         end = draw(st.integers(start + 1, n - 1))
-        dates = days[start:end + 1]
-        closes = draw(st.lists(st.floats(0.5, 500.0), min_size=len(dates),
-                               max_size=len(dates)))
+        dates = days[start : end + 1]
+        closes = draw(st.lists(st.floats(0.5, 500.0), min_size=len(dates), max_size=len(dates)))
         bars.append(_bars(sym, dates, np.round(closes, 2)))
         for j, day in enumerate(dates):  # an event may fall on a name's first bar too
             kind = draw(st.sampled_from(["none", "none", "split", "dividend", "both"]))
@@ -239,8 +244,8 @@ def test_no_jump_on_ex_dates(hist, total):
         for _, row in dl_rows.iterrows():
             sym_dl = dl.loc[dl["symbol"] == row["symbol"], "delisting_return"].iloc[0]
             assert row["ret_total"] == pytest.approx(
-                (1 + row["ret_price"] + row["dividend"] / prev[row.name]) * (1 + sym_dl) - 1,
-                rel=1e-12, abs=1e-12)
+                (1 + row["ret_price"] + row["dividend"] / prev[row.name]) * (1 + sym_dl) - 1, rel=1e-12, abs=1e-12
+            )
 
 
 @settings(max_examples=60, deadline=None)
@@ -260,9 +265,10 @@ def test_nothing_after_asof_changes_the_pit_view(hist, data):
     appended = tail[tail["date"] == days[-1]].assign(date=extra_day)
     changed = pd.concat([changed, appended], ignore_index=True)
     later_split = changed[changed["date"] > asof].iloc[[0]]
-    ca2 = pd.concat([ca, _events([(later_split["symbol"].iloc[0], "split",
-                                   later_split["date"].iloc[0], 4.0, 0.0)])],
-                    ignore_index=True)
+    ca2 = pd.concat(
+        [ca, _events([(later_split["symbol"].iloc[0], "split", later_split["date"].iloc[0], 4.0, 0.0)])],
+        ignore_index=True,
+    )
     ca2 = ca2.drop_duplicates(["symbol", "event_type", "ex_date"], keep="last")
     dl2 = dl[~dl["symbol"].isin(appended["symbol"])]
     base = curate_prices(raw, NO_PREV, ca, dl)
@@ -270,20 +276,20 @@ def test_nothing_after_asof_changes_the_pit_view(hist, data):
     for total in (False, True):
         pd.testing.assert_frame_equal(
             pit_adjusted_history(base, asof, total_return=total),
-            pit_adjusted_history(moved, asof, total_return=total), check_exact=True)
+            pit_adjusted_history(moved, asof, total_return=total),
+            check_exact=True,
+        )
 
 
 @settings(max_examples=40, deadline=None)
 @given(histories(), st.randoms(use_true_random=False))
 def test_session_by_session_curation_equals_window_curation(hist, rnd):
     raw, ca, dl = hist
-    window = curate_prices(raw.sample(frac=1.0, random_state=rnd.randint(0, 2**31)),
-                           NO_PREV, ca, dl)
+    window = curate_prices(raw.sample(frac=1.0, random_state=rnd.randint(0, 2**31)), NO_PREV, ca, dl)
     parts, prev = [], NO_PREV
     for day in sorted(raw["date"].unique()):
         today = raw[raw["date"] == day]
-        parts.append(curate_prices(today, prev, ca[ca["ex_date"] == day],
-                                   dl[dl["delist_date"] == day]))
+        parts.append(curate_prices(today, prev, ca[ca["ex_date"] == day], dl[dl["delist_date"] == day]))
         prev = today[["symbol", "close"]]
     daily = pd.concat(parts, ignore_index=True)
     pd.testing.assert_frame_equal(window, daily, check_exact=True)

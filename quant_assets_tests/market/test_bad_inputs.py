@@ -29,8 +29,9 @@ def _snapshot(root) -> dict[str, bytes]:
 
 def _ingest(store: ParquetStore, dataset: str, df: pd.DataFrame, **kwargs):
     extra = {"closes": frames.bars()} if dataset == "corporate_actions" else {}
-    return ingest_validated(store, dataset, df, sessions=SESSIONS.get(dataset, S), known_symbols=KNOWN,
-                            **extra, **kwargs)
+    return ingest_validated(
+        store, dataset, df, sessions=SESSIONS.get(dataset, S), known_symbols=KNOWN, **extra, **kwargs
+    )
 
 
 def _assert_names(err: BadVendorData, dataset: str, field: str, rule: str) -> None:
@@ -62,8 +63,12 @@ def test_offending_rows_and_values_are_named():
     assert (info.value.rows, info.value.values) == ([2], ["12,5"])
     assert "at 1 row(s) [2], values ['12,5']" in str(info.value)
     with pytest.raises(BadVendorData, match=r"values \[inf\]") as info:
-        validate_feed("bars", frames.bars().assign(close=lambda d: d["close"].where(d.index != 7, np.inf)),
-                      sessions=S, known_symbols=KNOWN)
+        validate_feed(
+            "bars",
+            frames.bars().assign(close=lambda d: d["close"].where(d.index != 7, np.inf)),
+            sessions=S,
+            known_symbols=KNOWN,
+        )
     assert info.value.rows == [7]
 
 
@@ -79,8 +84,12 @@ def test_error_message_truncates_long_row_lists():
     ("name", "lineage", "field", "rule"),
     [
         ("empty_source_uri", {"source_uri": ""}, "source_uri", "str_length(1, None)"),
-        ("naive_ingested_at", {"ingested_at": pd.Timestamp("2024-07-08 21:00")}, "ingested_at",
-         "dtype('datetime64[ns, UTC]')"),
+        (
+            "naive_ingested_at",
+            {"ingested_at": pd.Timestamp("2024-07-08 21:00")},
+            "ingested_at",
+            "dtype('datetime64[ns, UTC]')",
+        ),
         ("missing_transform_id", {"transform_id": None}, "transform_id", "not_nullable"),
     ],
 )
@@ -110,18 +119,36 @@ def test_legitimate_dirt_is_stored(name, tmp_path):
 def test_split_redelivered_in_the_next_window_with_a_moved_ex_date(tmp_path):
     store = ParquetStore(tmp_path)
     first = frames.corporate_actions().iloc[[0]]  # S0001 2-for-1, ex 2024-07-03
-    ingest_validated(store, "corporate_actions", frames.with_lineage(first), sessions=S[:3],
-                     known_symbols=KNOWN, closes=frames.bars())
+    ingest_validated(
+        store,
+        "corporate_actions",
+        frames.with_lineage(first),
+        sessions=S[:3],
+        known_symbols=KNOWN,
+        closes=frames.bars(),
+    )
     before = _snapshot(tmp_path)
     again = first.iloc[[0]].assign(ex_date=S[3], record_date=S[4])
     with pytest.raises(BadVendorData) as info:
-        ingest_validated(store, "corporate_actions", frames.with_lineage(again), sessions=S[3:],
-                         known_symbols=KNOWN, closes=frames.bars())
+        ingest_validated(
+            store,
+            "corporate_actions",
+            frames.with_lineage(again),
+            sessions=S[3:],
+            known_symbols=KNOWN,
+            closes=frames.bars(),
+        )
     _assert_names(info.value, "corporate_actions", "ex_date", "redelivered_split")
     assert _snapshot(tmp_path) == before
     # Re-ingesting the same window is not a re-delivery.
-    ingest_validated(store, "corporate_actions", frames.with_lineage(first), sessions=S[:3],
-                     known_symbols=KNOWN, closes=frames.bars())
+    ingest_validated(
+        store,
+        "corporate_actions",
+        frames.with_lineage(first),
+        sessions=S[:3],
+        known_symbols=KNOWN,
+        closes=frames.bars(),
+    )
 
 
 def test_corporate_actions_need_the_previous_closes():
@@ -136,8 +163,9 @@ def test_dividend_cap_uses_the_close_before_the_ex_date():
     ok = ca.assign(amount=[0.0, 0.49 * prev])
     validate_feed("corporate_actions", ok, sessions=S, known_symbols=KNOWN, closes=bars)
     with pytest.raises(BadVendorData, match="dividend_above_cap"):
-        validate_feed("corporate_actions", ca.assign(amount=[0.0, 0.5 * prev]), sessions=S,
-                      known_symbols=KNOWN, closes=bars)
+        validate_feed(
+            "corporate_actions", ca.assign(amount=[0.0, 0.5 * prev]), sessions=S, known_symbols=KNOWN, closes=bars
+        )
 
 
 def test_unknown_dataset_is_refused():

@@ -47,8 +47,9 @@ def test_per_row_ingestion_times():
 
 
 def test_empty_frame_gets_typed_lineage_columns():
-    out = add_lineage(pd.DataFrame({"x": pd.Series([], dtype=float)}),
-                      pd.Timestamp("2024-01-02", tz="UTC"), "s://x", "t")
+    out = add_lineage(
+        pd.DataFrame({"x": pd.Series([], dtype=float)}), pd.Timestamp("2024-01-02", tz="UTC"), "s://x", "t"
+    )
     assert len(out) == 0 and str(out["ingested_at"].dtype) == "datetime64[ns, UTC]"
 
 
@@ -62,8 +63,11 @@ def test_empty_frame_gets_typed_lineage_columns():
     ],
 )
 def test_bad_lineage_arguments_are_named(kwargs, match):
-    args = {"ingested_at": pd.Timestamp("2024-01-02 21:00", tz="UTC"),
-            "source_uri": "s://x", "transform_id": "t"} | kwargs
+    args = {
+        "ingested_at": pd.Timestamp("2024-01-02 21:00", tz="UTC"),
+        "source_uri": "s://x",
+        "transform_id": "t",
+    } | kwargs
     with pytest.raises(ValueError, match=match):
         add_lineage(pd.DataFrame({"x": [1]}), **args)
 
@@ -98,11 +102,18 @@ def test_transform_id_is_short_deterministic_and_injective_in_practice(n1, v1, f
 
 
 def test_transform_id_does_not_depend_on_the_interpreter_session():
-    code = ("from quant_assets.market import transform_id_for, config_fingerprint;"
-            "print(transform_id_for('bars', '1', config_fingerprint({'seed': 7, 'n': [1, 2]})))")
+    code = (
+        "from quant_assets.market import transform_id_for, config_fingerprint;"
+        "print(transform_id_for('bars', '1', config_fingerprint({'seed': 7, 'n': [1, 2]})))"
+    )
     outs = {
-        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                       env=os.environ | {"PYTHONHASHSEED": seed}).stdout.strip()
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=os.environ | {"PYTHONHASHSEED": seed},
+        ).stdout.strip()
         for seed in ("1", "2")
     }
     assert outs == {transform_id_for("bars", "1", config_fingerprint({"n": [1, 2], "seed": 7}))}

@@ -40,8 +40,7 @@ def _write(root, files: dict[str, str]):
 
 
 def _bars(symbol: str, dates, close: float = 10.0) -> str:
-    return "".join(f"{pd.Timestamp(d).date()},{symbol},{close},{close + 1},{close - 1},{close},100\n"
-                   for d in dates)
+    return "".join(f"{pd.Timestamp(d).date()},{symbol},{close},{close + 1},{close - 1},{close},100\n" for d in dates)
 
 
 def _reader(root, **kwargs) -> LocalFiles:
@@ -93,8 +92,9 @@ def _with_gap(tmp_path):
     """The example directory with DDD's bar of 2024-01-10 removed."""
     shutil.copytree(EXAMPLE, tmp_path / "data")
     ddd = tmp_path / "data" / "bars" / "DDD.csv"
-    ddd.write_text("".join(line for line in ddd.read_text().splitlines(keepends=True)
-                           if not line.startswith("2024-01-10")))
+    ddd.write_text(
+        "".join(line for line in ddd.read_text().splitlines(keepends=True) if not line.startswith("2024-01-10"))
+    )
     return tmp_path / "data"
 
 
@@ -138,12 +138,18 @@ def test_symbols_snapshots_cover_listed_sessions_only():
 
 
 # ------------------------------------------------------------------- absent datasets
-@pytest.mark.parametrize("dataset, schema", [
-    ("earnings_calendar", schemas.EarningsCalendar), ("option_quotes", schemas.RawOptionQuotes),
-    ("fundamentals", schemas.Fundamentals), ("rates", schemas.Rates),
-    ("corporate_actions", schemas.CorporateActions), ("delistings", schemas.Delistings),
-    ("symbols", schemas.Symbols),
-])
+@pytest.mark.parametrize(
+    "dataset, schema",
+    [
+        ("earnings_calendar", schemas.EarningsCalendar),
+        ("option_quotes", schemas.RawOptionQuotes),
+        ("fundamentals", schemas.Fundamentals),
+        ("rates", schemas.Rates),
+        ("corporate_actions", schemas.CorporateActions),
+        ("delistings", schemas.Delistings),
+        ("symbols", schemas.Symbols),
+    ],
+)
 def test_absent_optional_dataset_is_empty_with_the_schema_columns(tmp_path, dataset, schema):
     data = _reader(_write(tmp_path, {"bars.csv": HEADER + _bars("AAA", SESSIONS)}))
     out = data.fetch(dataset, START, END)
@@ -161,9 +167,11 @@ def test_without_symbols_file_the_master_comes_from_the_bars(tmp_path):
 
 # ------------------------------------------------------------------------- bar defaults
 def test_optional_bar_columns_take_documented_defaults_cell_by_cell(tmp_path):
-    text = ("date,symbol,open,high,low,close,volume,vwap,trades\n"
-            "2024-01-02,AAA,10,12,9,11,100,,\n"
-            "2024-01-03,AAA,10,12,9,11,100,10.5,7\n")
+    text = (
+        "date,symbol,open,high,low,close,volume,vwap,trades\n"
+        "2024-01-02,AAA,10,12,9,11,100,,\n"
+        "2024-01-03,AAA,10,12,9,11,100,10.5,7\n"
+    )
     bars = _fetch_quietly(_reader(_write(tmp_path, {"bars.csv": text})), "bars", START, "2024-01-03")
     assert bars["vwap"].tolist() == [pytest.approx((12 + 9 + 11) / 3), 10.5]
     assert bars["trades"].tolist() == [0, 7]
@@ -177,8 +185,9 @@ def test_default_vwap_lies_within_low_and_high(tmp_path_factory, price, spread, 
     low, high = price, price * (1 + spread)
     o, c = (low + w * (high - low) for w in weights)
     o, c = min(max(o, low), high), min(max(c, low), high)
-    root = _write(tmp_path_factory.mktemp("vwap"),
-                  {"bars.csv": HEADER + f"2024-01-02,AAA,{o!r},{high!r},{low!r},{c!r},1\n"})
+    root = _write(
+        tmp_path_factory.mktemp("vwap"), {"bars.csv": HEADER + f"2024-01-02,AAA,{o!r},{high!r},{low!r},{c!r},1\n"}
+    )
     bars = _fetch_quietly(_reader(root), "bars", START, START)
     assert low <= bars["vwap"].iloc[0] <= high
 
@@ -220,8 +229,10 @@ BAD_LAYOUTS = {
         r"rates.csv: column 'date': line 2: 2024-01-15 \(Monday\) is not an XNYS session",
     ),
     "duplicate across files": (
-        {"bars/a.csv": HEADER + "2024-01-02,AAA,1,2,1,1,5\n",
-         "bars/b.csv": HEADER + "2024-01-03,AAA,1,2,1,1,5\n2024-01-02,AAA,1,2,1,1,6\n"},
+        {
+            "bars/a.csv": HEADER + "2024-01-02,AAA,1,2,1,1,5\n",
+            "bars/b.csv": HEADER + "2024-01-03,AAA,1,2,1,1,5\n2024-01-02,AAA,1,2,1,1,6\n",
+        },
         r"bars/a.csv: column 'date,symbol': duplicate .* at .*bars/a.csv line 2, .*bars/b.csv line 3",
     ),
     "unknown kind": (
@@ -323,20 +334,22 @@ def test_missing_sessions_are_exactly_the_removed_bars(tmp_path_factory, data):
     """Gaps are the listed (symbol, session) cells without a bar: nothing more, nothing less."""
     symbols = ["AAA", "BBB", "CCC"]
     cells = [(s, d) for s in symbols for d in SESSIONS]
-    removed = set(data.draw(st.sets(st.sampled_from(cells[len(SESSIONS):]), max_size=15)))
+    removed = set(data.draw(st.sets(st.sampled_from(cells[len(SESSIONS) :]), max_size=15)))
     # AAA keeps every bar (the data runs to the last session); listings come from symbols.csv.
     text = HEADER + "".join(_bars(s, [d]) for s, d in cells if (s, d) not in removed)
-    ref = "symbol,sector,shares_outstanding,list_date\n" + "".join(
-        f"{s},Energy,1e6,{START}\n" for s in symbols)
+    ref = "symbol,sector,shares_outstanding,list_date\n" + "".join(f"{s},Energy,1e6,{START}\n" for s in symbols)
     root = _write(tmp_path_factory.mktemp("gaps"), {"bars.csv": text, "symbols.csv": ref})
     gaps = _reader(root).missing_sessions()
     assert set(map(tuple, gaps.values.tolist())) == removed
 
 
 def test_no_gap_after_delisting_but_trailing_gap_without_one(tmp_path):
-    root = _write(tmp_path, {
-        "bars.csv": HEADER + _bars("AAA", SESSIONS) + _bars("BBB", SESSIONS[:10]) + _bars("CCC", SESSIONS[:10]),
-        "delistings.csv": f"symbol,delist_date,reason,delisting_return\nBBB,{SESSIONS[9].date()},merger,0.1\n",
-    })
+    root = _write(
+        tmp_path,
+        {
+            "bars.csv": HEADER + _bars("AAA", SESSIONS) + _bars("BBB", SESSIONS[:10]) + _bars("CCC", SESSIONS[:10]),
+            "delistings.csv": f"symbol,delist_date,reason,delisting_return\nBBB,{SESSIONS[9].date()},merger,0.1\n",
+        },
+    )
     gaps = _reader(root).missing_sessions()
     assert set(gaps["symbol"]) == {"CCC"} and gaps["date"].tolist() == list(SESSIONS[10:])

@@ -19,9 +19,9 @@ S = frames.SESSIONS
 
 def test_crossed_and_locked_quotes_are_kept_flagged_and_excluded_downstream(tmp_path):
     quotes = frames.option_quotes()
-    quotes.loc[1, ["bid", "ask"]] = [2.0, 1.9]     # crossed
-    quotes.loc[4, ["bid", "ask"]] = [1.5, 1.5]     # locked
-    quotes.loc[6, ["bid", "ask"]] = [0.0, 0.05]    # zero bid
+    quotes.loc[1, ["bid", "ask"]] = [2.0, 1.9]  # crossed
+    quotes.loc[4, ["bid", "ask"]] = [1.5, 1.5]  # locked
+    quotes.loc[6, ["bid", "ask"]] = [0.0, 0.05]  # zero bid
     quotes["nbbo_mid"] = (quotes["bid"] + quotes["ask"]) / 2
     validate_feed("option_quotes", quotes, sessions=S[:1], known_symbols=frames.SYMBOLS)  # data, not errors
     flagged = flag_option_quotes(quotes)
@@ -29,8 +29,7 @@ def test_crossed_and_locked_quotes_are_kept_flagged_and_excluded_downstream(tmp_
     expected[1], expected[4], expected[6] = "crossed", "locked", "zero_bid"
     assert flagged["qc_flag"].tolist() == expected
     store = ParquetStore(tmp_path)
-    ingest_validated(store, "option_quotes", frames.with_lineage(flagged), sessions=S[:1],
-                     known_symbols=frames.SYMBOLS)
+    ingest_validated(store, "option_quotes", frames.with_lineage(flagged), sessions=S[:1], known_symbols=frames.SYMBOLS)
     raw = store.read_window("raw", "option_quotes", S[0], S[0], expected=S[:1])
     assert len(raw) == len(quotes)
     assert raw["qc_flag"].tolist() == expected
@@ -47,8 +46,9 @@ def test_usable_quotes_rejects_unknown_flags():
 
 def test_empty_event_days_are_stored_empty(tmp_path):
     store = ParquetStore(tmp_path)
-    ingest_validated(store, "delistings", frames.with_lineage(frames.delistings()), sessions=S,
-                     known_symbols=frames.SYMBOLS)
+    ingest_validated(
+        store, "delistings", frames.with_lineage(frames.delistings()), sessions=S, known_symbols=frames.SYMBOLS
+    )
     assert store.partitions("raw", "delistings") == list(S)
     counts = [store.read_window("raw", "delistings", d, d, expected=[d]).shape[0] for d in S]
     assert counts == [0, 0, 0, 0, 1]

@@ -54,8 +54,7 @@ def test_roundtrip_preserves_values_and_dtypes(tmp_path):
     df["maybe"] = pd.array([1, None] * (len(df) // 2) + [1] * (len(df) % 2), dtype="Int64")
     store = ParquetStore(tmp_path)
     store.write_window("raw", "bars", df, "date", frames.SESSIONS, immutable=True)
-    back = store.read_window("raw", "bars", frames.SESSIONS[0], frames.SESSIONS[-1],
-                             expected=frames.SESSIONS)
+    back = store.read_window("raw", "bars", frames.SESSIONS[0], frames.SESSIONS[-1], expected=frames.SESSIONS)
     pd.testing.assert_frame_equal(back, df, check_exact=True)
 
 
@@ -153,22 +152,21 @@ def test_mutable_partition_is_overwritten(tmp_path):
 def test_window_writes_empty_partitions_for_sessions_without_rows(tmp_path):
     store = ParquetStore(tmp_path)
     ca = frames.with_lineage(frames.corporate_actions())
-    results = store.write_window("raw", "corporate_actions", ca, "ex_date", frames.SESSIONS,
-                                 immutable=True)
+    results = store.write_window("raw", "corporate_actions", ca, "ex_date", frames.SESSIONS, immutable=True)
     assert [r.rows for r in results] == [0, 0, 1, 1, 0]
     assert store.partitions("raw", "corporate_actions") == list(frames.SESSIONS)
     empty = pq.read_table(results[0].path).to_pandas()
     assert list(empty.columns) == list(ca.columns) and len(empty) == 0
-    back = store.read_window("raw", "corporate_actions", frames.SESSIONS[0],
-                             frames.SESSIONS[-1], expected=frames.SESSIONS)
+    back = store.read_window(
+        "raw", "corporate_actions", frames.SESSIONS[0], frames.SESSIONS[-1], expected=frames.SESSIONS
+    )
     pd.testing.assert_frame_equal(back, ca)
 
 
 def test_window_rejects_rows_outside_listed_partitions(tmp_path):
     store = ParquetStore(tmp_path)
     with pytest.raises(ValueError, match="outside the listed partitions"):
-        store.write_window("raw", "bars", frames.bars(), "date", frames.SESSIONS[:-1],
-                           immutable=True)
+        store.write_window("raw", "bars", frames.bars(), "date", frames.SESSIONS[:-1], immutable=True)
     assert _snapshot(tmp_path) == {}
 
 
@@ -186,8 +184,7 @@ def test_window_conflict_leaves_every_partition_untouched(tmp_path):
 
 
 def test_read_window_reports_missing_partitions(tmp_path):
-    store = ParquetStore(tmp_path, sessions=lambda a, b: [d for d in frames.SESSIONS
-                                                         if a <= d <= b])
+    store = ParquetStore(tmp_path, sessions=lambda a, b: [d for d in frames.SESSIONS if a <= d <= b])
     df = frames.bars()
     kept = df[df["date"] != frames.SESSIONS[2]]
     store.write_window("raw", "bars", kept, "date", frames.SESSIONS.delete(2), immutable=True)
@@ -195,12 +192,10 @@ def test_read_window_reports_missing_partitions(tmp_path):
         store.read_window("raw", "bars", frames.SESSIONS[0], frames.SESSIONS[-1])
     assert info.value.missing == ["2024-07-03"]
     assert "2024-07-03" in str(info.value)
-    got = store.read_window("raw", "bars", frames.SESSIONS[0], frames.SESSIONS[-1],
-                            allow_missing=True)
+    got = store.read_window("raw", "bars", frames.SESSIONS[0], frames.SESSIONS[-1], allow_missing=True)
     pd.testing.assert_frame_equal(got, kept.reset_index(drop=True))
     # a sub-window that avoids the gap reads fine, and columns can be selected
-    sub = store.read_window("raw", "bars", frames.SESSIONS[3], frames.SESSIONS[4],
-                            columns=["symbol", "close"])
+    sub = store.read_window("raw", "bars", frames.SESSIONS[3], frames.SESSIONS[4], columns=["symbol", "close"])
     assert list(sub.columns) == ["symbol", "close"] and len(sub) == 2 * len(frames.SYMBOLS)
 
 
@@ -221,8 +216,7 @@ def test_verify_detects_tampering_deletion_and_unrecorded_files(tmp_path):
     stray.parent.mkdir()
     stray.write_bytes(parquet_bytes(frames.bars().head(1)))
     kinds = {(m.partition, m.kind) for m in store.verify("raw", "bars")}
-    assert kinds == {("2024-07-01", "checksum"), ("2024-07-02", "missing_file"),
-                     ("2024-07-09", "unrecorded")}
+    assert kinds == {("2024-07-01", "checksum"), ("2024-07-02", "missing_file"), ("2024-07-09", "unrecorded")}
 
 
 def test_failed_write_leaves_old_file_and_no_temp_files(tmp_path, monkeypatch):
@@ -236,8 +230,7 @@ def test_failed_write_leaves_old_file_and_no_temp_files(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "fsync", broken_fsync)
     with pytest.raises(OSError, match="disk full"):
-        store.write_partition("curated", "prices", DAY, df.assign(close=1.0, low=0.5),
-                              immutable=False)
+        store.write_partition("curated", "prices", DAY, df.assign(close=1.0, low=0.5), immutable=False)
     assert _snapshot(tmp_path) == before
 
 
@@ -267,8 +260,7 @@ def test_duckdb_views_read_every_partition_without_clashing_date(tmp_path):
     df = frames.with_lineage(frames.bars())
     store.write_window("raw", "bars", df, "date", frames.SESSIONS, immutable=True)
     ca = frames.with_lineage(frames.corporate_actions())
-    store.write_window("raw", "corporate_actions", ca, "ex_date", frames.SESSIONS,
-                       immutable=True)
+    store.write_window("raw", "corporate_actions", ca, "ex_date", frames.SESSIONS, immutable=True)
     changed = _day(df, DAY).assign(volume=0)
     store.write_partition("raw", "bars", DAY, changed, immutable=True, force=True)
     con = store.duckdb_connect()
@@ -290,14 +282,14 @@ def test_duckdb_views_read_every_partition_without_clashing_date(tmp_path):
 def _frames(draw):
     n = draw(st.integers(0, 12))
     floats = st.floats(allow_nan=True, allow_infinity=False, width=64)
-    return pd.DataFrame({
-        "date": pd.to_datetime([DAY] * n),
-        "symbol": draw(st.lists(st.text("ABCS0123", min_size=1, max_size=6),
-                                min_size=n, max_size=n)),
-        "x": np.array(draw(st.lists(floats, min_size=n, max_size=n)), dtype=float),
-        "k": np.array(draw(st.lists(st.integers(-2**62, 2**62), min_size=n, max_size=n)),
-                      dtype="int64"),
-    })
+    return pd.DataFrame(
+        {
+            "date": pd.to_datetime([DAY] * n),
+            "symbol": draw(st.lists(st.text("ABCS0123", min_size=1, max_size=6), min_size=n, max_size=n)),
+            "x": np.array(draw(st.lists(floats, min_size=n, max_size=n)), dtype=float),
+            "k": np.array(draw(st.lists(st.integers(-(2**62), 2**62), min_size=n, max_size=n)), dtype="int64"),
+        }
+    )
 
 
 @settings(max_examples=40, deadline=None)
@@ -306,6 +298,7 @@ def test_serialisation_is_deterministic_and_lossless(df):
     data = parquet_bytes(df)
     assert data == parquet_bytes(df.copy(deep=True))
     import io
+
     back = pq.read_table(io.BytesIO(data)).to_pandas()
     pd.testing.assert_frame_equal(back, df, check_exact=True)
 
@@ -314,15 +307,14 @@ def test_serialisation_is_deterministic_and_lossless(df):
 def _windows(draw):
     n = draw(st.integers(0, 15))
     days = pd.bdate_range("2024-07-01", periods=3)
-    return pd.DataFrame({
-        "date": pd.DatetimeIndex([days[i] for i in draw(st.lists(st.integers(0, 2),
-                                                                 min_size=n, max_size=n))]),
-        "note": draw(st.lists(st.one_of(st.none(), st.text("xyz", max_size=3)),
-                              min_size=n, max_size=n)),
-        "x": np.array(draw(st.lists(st.floats(allow_nan=True, width=64), min_size=n,
-                                    max_size=n)), dtype=float),
-        "when": pd.DatetimeIndex([pd.Timestamp("2024-07-01 20:00", tz="UTC")] * n),
-    }).astype({"note": object}), days
+    return pd.DataFrame(
+        {
+            "date": pd.DatetimeIndex([days[i] for i in draw(st.lists(st.integers(0, 2), min_size=n, max_size=n))]),
+            "note": draw(st.lists(st.one_of(st.none(), st.text("xyz", max_size=3)), min_size=n, max_size=n)),
+            "x": np.array(draw(st.lists(st.floats(allow_nan=True, width=64), min_size=n, max_size=n)), dtype=float),
+            "when": pd.DatetimeIndex([pd.Timestamp("2024-07-01 20:00", tz="UTC")] * n),
+        }
+    ).astype({"note": object}), days
 
 
 @settings(max_examples=40, deadline=None)
@@ -346,8 +338,9 @@ def test_truncated_manifest_is_an_error_naming_it(tmp_path):
     manifest = tmp_path / "raw" / "bars" / "_manifest.json"
     manifest.write_bytes(manifest.read_bytes()[:-40])
     for call in (
-        lambda: store.write_partition("raw", "bars", "2024-07-09", frames.bars().head(1)
-                                      .assign(date=pd.Timestamp("2024-07-09")), immutable=True),
+        lambda: store.write_partition(
+            "raw", "bars", "2024-07-09", frames.bars().head(1).assign(date=pd.Timestamp("2024-07-09")), immutable=True
+        ),
         lambda: store.read_window("raw", "bars", DAY, DAY, expected=[DAY]),
         lambda: store.duckdb_connect(),
     ):
@@ -377,7 +370,9 @@ def test_stray_directories_are_served_by_neither_reader_and_reported(tmp_path):
     n_view = store.duckdb_connect().execute("select count(*) from raw_bars").fetchone()[0]
     assert n_window == n_view == len(df)
     assert {(m.kind, m.file) for m in store.verify("raw", "bars")} == {
-        ("unrecorded", "backup"), ("unrecorded", "date=2024-07-09/part.parquet")}
+        ("unrecorded", "backup"),
+        ("unrecorded", "date=2024-07-09/part.parquet"),
+    }
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o027])
@@ -386,15 +381,13 @@ def test_stored_files_follow_the_umask(tmp_path, umask):
     try:
         store = ParquetStore(tmp_path)
         store.write_window("raw", "bars", frames.bars(), "date", frames.SESSIONS, immutable=True)
-        store.write_partition("raw", "bars", DAY, _day(frames.bars(), DAY).assign(volume=1),
-                              immutable=True, force=True)
+        store.write_partition("raw", "bars", DAY, _day(frames.bars(), DAY).assign(volume=1), immutable=True, force=True)
         store.write_duckdb_catalog(tmp_path / "catalog.duckdb")
     finally:
         os.umask(old)
     files = [p for p in tmp_path.rglob("*") if p.is_file() and not p.name.startswith(".")]
     assert len(files) > 7
-    assert {p.name: oct(p.stat().st_mode & 0o777) for p in files} == {
-        p.name: oct(0o666 & ~umask) for p in files}
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in files} == {p.name: oct(0o666 & ~umask) for p in files}
 
 
 def test_partitions_must_be_sessions_of_the_calendar(tmp_path):
@@ -405,8 +398,7 @@ def test_partitions_must_be_sessions_of_the_calendar(tmp_path):
     for bad in ("2024-07-06", "2024-07-04"):  # a Saturday, Independence Day
         day = pd.Timestamp(bad)
         with pytest.raises(ValueError, match=f"raw/bars.*{bad}.*not sessions"):
-            store.write_window("raw", "bars", _day(df, DAY).assign(date=day), "date", [day],
-                               immutable=True)
+            store.write_window("raw", "bars", _day(df, DAY).assign(date=day), "date", [day], immutable=True)
         with pytest.raises(ValueError, match=bad):
             store.write_partition("raw", "bars", day, df.head(0), immutable=True)
     assert not (tmp_path / "raw" / "bars" / "_manifest.json").exists()
@@ -417,12 +409,16 @@ def test_manifest_of_an_earlier_version_is_read_and_upgraded(tmp_path):
     """A manifest without checksum (earlier store versions) still reads; the next write seals it."""
     store = ParquetStore(tmp_path)
     bars = frames.bars()
-    store.write_window("raw", "bars", bars[bars["date"].isin(frames.SESSIONS[:2])], "date",
-                       frames.SESSIONS[:2], immutable=True)
+    store.write_window(
+        "raw", "bars", bars[bars["date"].isin(frames.SESSIONS[:2])], "date", frames.SESSIONS[:2], immutable=True
+    )
     path = tmp_path / "raw" / "bars" / "_manifest.json"
     doc = json.loads(path.read_text())
-    legacy = {"layer": "raw", "dataset": "bars", "partitions": {
-        k: {key: v for key, v in e.items() if key != "size"} for k, e in doc["partitions"].items()}}
+    legacy = {
+        "layer": "raw",
+        "dataset": "bars",
+        "partitions": {k: {key: v for key, v in e.items() if key != "size"} for k, e in doc["partitions"].items()},
+    }
     path.write_text(json.dumps(legacy))
     (tmp_path / "raw" / "bars" / "_history.jsonl").unlink()
     assert store.partitions("raw", "bars") == list(frames.SESSIONS[:2])
@@ -431,9 +427,7 @@ def test_manifest_of_an_earlier_version_is_read_and_upgraded(tmp_path):
     assert store.verify("raw", "bars") == []
 
 
-def test_a_committed_write_interrupted_before_it_is_applied_is_finished_by_the_next_reader(
-    tmp_path, monkeypatch
-):
+def test_a_committed_write_interrupted_before_it_is_applied_is_finished_by_the_next_reader(tmp_path, monkeypatch):
     store = ParquetStore(tmp_path)
     df = _day(frames.bars(), DAY)
     store.write_partition("curated", "prices", DAY, df, immutable=False)
@@ -447,8 +441,7 @@ def test_a_committed_write_interrupted_before_it_is_applied_is_finished_by_the_n
         store.write_partition("curated", "prices", DAY, changed, immutable=False)
     monkeypatch.undo()
     assert (tmp_path / "curated" / "prices" / "_journal.json").exists()
-    pd.testing.assert_frame_equal(store.read_window("curated", "prices", DAY, DAY,
-                                                    expected=[DAY]), changed)
+    pd.testing.assert_frame_equal(store.read_window("curated", "prices", DAY, DAY, expected=[DAY]), changed)
     assert not (tmp_path / "curated" / "prices" / "_journal.json").exists()
     entry = store.manifest("curated", "prices")["partitions"]["2024-07-01"]
     assert entry["sha256"] == hashlib.sha256(parquet_bytes(changed)).hexdigest()
@@ -469,6 +462,5 @@ def test_catalog_refresh_of_one_dataset_keeps_the_other_views(tmp_path):
     store.write_window("raw", "bars", bars, "date", frames.SESSIONS, immutable=True)
     store.write_duckdb_catalog(catalog, datasets=[("raw", "bars")])
     con = duckdb.connect(str(catalog), read_only=True)
-    counts = {v: con.execute(f"select count(*) from {v}").fetchone()[0]
-              for v in ("raw_bars", "raw_corporate_actions")}
+    counts = {v: con.execute(f"select count(*) from {v}").fetchone()[0] for v in ("raw_bars", "raw_corporate_actions")}
     assert counts == {"raw_bars": len(bars), "raw_corporate_actions": len(ca)}

@@ -57,8 +57,7 @@ def _scenario():
         ("raw", "bars", forced, S[1:2], True, True),
     ]
     final = {
-        ("raw", "bars"): pd.concat([_day(bars, d) if d != S[1] else forced for d in S],
-                                   ignore_index=True),
+        ("raw", "bars"): pd.concat([_day(bars, d) if d != S[1] else forced for d in S], ignore_index=True),
         ("curated", "prices"): curated_2.reset_index(drop=True),
     }
     versions: dict[tuple[str, str, pd.Timestamp], set[str]] = {}
@@ -89,6 +88,7 @@ def _writer(root: str, kill_at: int, progress: str, store_cls=ParquetStore, star
                     fn(args[0], bytes(args[1])[: len(args[1]) // 2])
                 os.kill(os.getpid(), signal.SIGKILL)
             return fn(*args, **kwargs)
+
         return call
 
     for name in _COUNTED_OS_CALLS:
@@ -100,11 +100,9 @@ def _writer(root: str, kill_at: int, progress: str, store_cls=ParquetStore, star
     Path(progress).write_text(f"done {calls[0]}")
 
 
-def _fork_writer(root: Path, kill_at: int, store_cls=ParquetStore, start: int = 0
-                 ) -> tuple[int | None, str]:
+def _fork_writer(root: Path, kill_at: int, store_cls=ParquetStore, start: int = 0) -> tuple[int | None, str]:
     progress = root.parent / f"{root.name}.progress"
-    proc = mp.get_context("fork").Process(
-        target=_writer, args=(str(root), kill_at, str(progress), store_cls, start))
+    proc = mp.get_context("fork").Process(target=_writer, args=(str(root), kill_at, str(progress), store_cls, start))
     proc.start()
     proc.join(60)
     return proc.exitcode, progress.read_text() if progress.exists() else "0"
@@ -141,8 +139,11 @@ def check_final_state(store: ParquetStore) -> None:
     for (layer, dataset), expected in FINAL.items():
         pd.testing.assert_frame_equal(_read(store, layer, dataset), expected, check_exact=True)
         assert store.verify(layer, dataset) == []
-    leftovers = [p for p in store.root.rglob("*")
-                 if p.name.endswith(".tmp") or p.name == "_journal.json" or p.parent.name == "_staging"]
+    leftovers = [
+        p
+        for p in store.root.rglob("*")
+        if p.name.endswith(".tmp") or p.name == "_journal.json" or p.parent.name == "_staging"
+    ]
     assert leftovers == []
     raw = store.manifest("raw", "bars")["partitions"]
     first_s1 = _sha(parquet_bytes(_day(STEPS[0][2], S[1])))
@@ -152,7 +153,12 @@ def check_final_state(store: ParquetStore) -> None:
     assert [k for k, e in raw.items() if "history" in e] == ["2024-07-02"]
     cur = store.manifest("curated", "prices")["partitions"]
     assert {k: len(e.get("history", [])) for k, e in cur.items()} == {
-        "2024-07-01": 1, "2024-07-02": 1, "2024-07-03": 1, "2024-07-05": 0, "2024-07-08": 0}
+        "2024-07-01": 1,
+        "2024-07-02": 1,
+        "2024-07-03": 1,
+        "2024-07-05": 0,
+        "2024-07-08": 0,
+    }
     supers = sorted(p.name for p in store.root.rglob("*.superseded.parquet"))
     assert supers == [kept.name]
 
@@ -172,7 +178,7 @@ def test_kill_at_any_point_then_retry(trial, total_calls, tmp_path):
         progress = "5" if progress.startswith("done") else progress
     store = ParquetStore(root)
     check_committed_state(store)
-    _run(store, STEPS[int(progress):])
+    _run(store, STEPS[int(progress) :])
     check_final_state(store)
 
 
@@ -224,8 +230,9 @@ def test_flipped_byte_is_an_error_naming_the_file_or_harmless(complete_store, da
     path.write_bytes(bytes(flipped))
     try:
         outcomes = _outcomes(complete_store, path)
-        assert "WRONG" not in outcomes.values() and not any(
-            v.startswith("unnamed") for v in outcomes.values()), outcomes
+        assert "WRONG" not in outcomes.values() and not any(v.startswith("unnamed") for v in outcomes.values()), (
+            outcomes
+        )
         if path.suffix == ".parquet":
             # a checksum catches every flip: current files fail reads, kept copies fail verify
             assert _verify_names(complete_store, path)
@@ -245,15 +252,24 @@ def _same_json(a: bytes, b: bytes) -> bool:
 
     try:
         return [json.loads(x) for x in a.split(b"\n") if x.strip()] == [
-            json.loads(x) for x in b.split(b"\n") if x.strip()]
+            json.loads(x) for x in b.split(b"\n") if x.strip()
+        ]
     except ValueError:
         return False
 
 
-_FILES = [f"raw/bars/date={d:%Y-%m-%d}/part.parquet" for d in S] + [
-    f"curated/prices/date={d:%Y-%m-%d}/part.parquet" for d in S] + [
-    "raw/bars/superseded", "raw/bars/_manifest.json", "raw/bars/_history.jsonl",
-    "curated/prices/_manifest.json", "curated/prices/_history.jsonl", "raw/bars/.lock"]
+_FILES = (
+    [f"raw/bars/date={d:%Y-%m-%d}/part.parquet" for d in S]
+    + [f"curated/prices/date={d:%Y-%m-%d}/part.parquet" for d in S]
+    + [
+        "raw/bars/superseded",
+        "raw/bars/_manifest.json",
+        "raw/bars/_history.jsonl",
+        "curated/prices/_manifest.json",
+        "curated/prices/_history.jsonl",
+        "raw/bars/.lock",
+    ]
+)
 
 
 @pytest.mark.parametrize("rel", _FILES)
@@ -282,8 +298,7 @@ def test_deleted_file_is_an_error_naming_it_or_reported(rel, complete_store, tmp
     elif path.name == "_manifest.json":
         assert outcomes[f"{layer}/{dataset}"] == "named"
         with pytest.raises(StoreIntegrityError, match=str(path)):
-            store.write_partition(layer, dataset, S[0], _day(FINAL[(layer, dataset)], S[0]),
-                                  immutable=layer == "raw")
+            store.write_partition(layer, dataset, S[0], _day(FINAL[(layer, dataset)], S[0]), immutable=layer == "raw")
         store.rebuild_manifest(layer, dataset)
         check_final_state(store)
     elif path.name == ".lock":

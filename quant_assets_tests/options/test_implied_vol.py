@@ -33,9 +33,7 @@ def test_inverts_haug_and_hull_prices():
     ]
     for price, s, k, t, r, q, c, vol, rounding in cases:
         vega = bs_greeks(s, k, t, r, q, vol, c).vega
-        assert implied_vol(price, s, k, t, r, q, c) == pytest.approx(
-            vol, abs=1.01 * rounding / vega
-        )
+        assert implied_vol(price, s, k, t, r, q, c) == pytest.approx(vol, abs=1.01 * rounding / vega)
 
 
 def _brentq_reference(price, s, k, t, r, q, c):

@@ -39,7 +39,5 @@ def test_equals_raw_svi_reparametrisation(p, k):
 
 
 def test_invalid_parameters_give_nan():
-    out = ssvi_total_variance(
-        0.1, [-0.1, 0.1, 0.1, 0.1], [0.0, 1.5, 0.0, np.nan], [1.0, 1.0, -1.0, 1.0]
-    )
+    out = ssvi_total_variance(0.1, [-0.1, 0.1, 0.1, 0.1], [0.0, 1.5, 0.0, np.nan], [1.0, 1.0, -1.0, 1.0])
     assert np.isnan(out).all()

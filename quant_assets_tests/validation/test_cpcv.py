@@ -55,10 +55,7 @@ def _reference_status(
             status[i] = TEST
         elif any(g[i] <= end[j] and end[i] >= g[j] for j in tests):
             status[i] = PURGED
-        elif any(
-            g[i] > end[j] and bisect_right(times, g[i]) - bisect_right(times, end[j]) <= embargo
-            for j in tests
-        ):
+        elif any(g[i] > end[j] and bisect_right(times, g[i]) - bisect_right(times, end[j]) <= embargo for j in tests):
             status[i] = EMBARGOED
     return status
 
@@ -193,9 +190,7 @@ def test_matches_brute_force_afml_reference(panel) -> None:
     cv = CombinatorialPurgedCV(n_folds=n_folds, n_test_folds=k, embargo=embargo)
     n_test = np.zeros(g.size, dtype=int)
     split_tests = []
-    for masks, (train, test) in zip(
-        cv.split_masks(g, g, end), cv.split(g, groups=g, label_end=end)
-    ):
+    for masks, (train, test) in zip(cv.split_masks(g, g, end), cv.split(g, groups=g, label_end=end)):
         expected = _reference_status(g, end, n_folds, masks.test_folds, embargo)
         np.testing.assert_array_equal(masks.status, expected)
         np.testing.assert_array_equal(train, np.flatnonzero(expected == TRAIN))
@@ -268,9 +263,7 @@ def test_label_end_routed_as_metadata() -> None:
     X, y, t, end = _leaky_panel()
     cv = CombinatorialPurgedCV(n_folds=4, n_test_folds=2, embargo=1)
     with sklearn.config_context(enable_metadata_routing=True):
-        fits = _recorded_fits(
-            lambda: cross_validate(_Recorder(), X, y, cv=cv, params={"groups": t, "label_end": end})
-        )
+        fits = _recorded_fits(lambda: cross_validate(_Recorder(), X, y, cv=cv, params={"groups": t, "label_end": end}))
         assert set(fits) == _expected_train_sets(cv, t, end)
         cv.set_split_request(label_end=False)
         with pytest.raises(TypeError, match="label_end"):
@@ -424,9 +417,7 @@ def test_fold_diagram(tmp_path) -> None:
 
 def test_timezone_aware_groups_compare_as_instants() -> None:
     """Timezone-aware timestamps purge exactly like their UTC instants."""
-    local = pd.Series(
-        pd.date_range("2024-03-01 16:00", periods=30, freq="D", tz="America/New_York")
-    )
+    local = pd.Series(pd.date_range("2024-03-01 16:00", periods=30, freq="D", tz="America/New_York"))
     utc = local.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
     cv = CombinatorialPurgedCV(n_folds=3, n_test_folds=1, embargo=1)
     a = list(cv.split(np.zeros((30, 1)), groups=local, label_end=local + pd.Timedelta(days=2)))

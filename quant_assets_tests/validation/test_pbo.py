@@ -67,8 +67,7 @@ def test_pure_noise_pbo_near_half() -> None:
     """Without skill the in-sample winner's OOS rank is uniform: PBO ~ 0.5
     (average over independent panels to tame the dependence between combinations)."""
     pbos = [
-        probability_of_backtest_overfitting(np.random.default_rng(s).normal(size=(600, 30)), 10).pbo
-        for s in range(12)
+        probability_of_backtest_overfitting(np.random.default_rng(s).normal(size=(600, 30)), 10).pbo for s in range(12)
     ]
     assert np.mean(pbos) == pytest.approx(0.5, abs=0.1)
 
@@ -77,9 +76,7 @@ def test_strong_edge_pbo_near_zero() -> None:
     rng = np.random.default_rng(5)
     mat = rng.normal(size=(1000, 30))
     mat[:, 17] += 0.3
-    res = probability_of_backtest_overfitting(
-        pd.DataFrame(mat, columns=[f"t{i}" for i in range(30)])
-    )
+    res = probability_of_backtest_overfitting(pd.DataFrame(mat, columns=[f"t{i}" for i in range(30)]))
     assert res.pbo < 0.01
     assert res.prob_oos_loss < 0.01
     assert np.all(res.selected == 17)

@@ -104,9 +104,7 @@ def test_path_returns_match_split_predictions(signal_run) -> None:
             pred = out["predictions"]["ridge"][s]
             rets = rank_long_short_returns(pred, y[test], t[test])
             days = np.flatnonzero(fold_of_time == f)
-            np.testing.assert_allclose(
-                out["path_returns"]["ridge"].loc[days, p].to_numpy(), rets.loc[days].to_numpy()
-            )
+            np.testing.assert_allclose(out["path_returns"]["ridge"].loc[days, p].to_numpy(), rets.loc[days].to_numpy())
 
 
 def test_rank_long_short_returns_by_hand() -> None:
@@ -123,12 +121,8 @@ def test_pure_noise_is_not_significant() -> None:
     """With no signal the selected candidate's DSR, using the logged trial count, is
     not significant."""
     X, y, t = _panel(120, 40, 5, 0.0, 1)
-    cands = {
-        f"ridge{a}": make_pipeline(StandardScaler(), Ridge(alpha=a)) for a in (0.1, 10.0, 1000.0)
-    }
-    out = run_cpcv(
-        X, y, t, 2, label_end=t + 1, candidates=cands | _small_candidates(), n_folds=6, n_trials=50
-    )
+    cands = {f"ridge{a}": make_pipeline(StandardScaler(), Ridge(alpha=a)) for a in (0.1, 10.0, 1000.0)}
+    out = run_cpcv(X, y, t, 2, label_end=t + 1, candidates=cands | _small_candidates(), n_folds=6, n_trials=50)
     assert out["dsr"] < 0.95
     assert out["dsr_inputs"]["n_trials"] == 50
 
@@ -169,9 +163,7 @@ def test_purging_removes_label_leakage() -> None:
         for f in masks.test_folds:
             overlap[train] |= (t[train] <= last[f] + h) & (t[train] + h >= first[f])
         n_leaked += int(overlap.sum())
-        np.testing.assert_array_equal(
-            np.flatnonzero(overlap), np.flatnonzero(masks.status == PURGED)
-        )
+        np.testing.assert_array_equal(np.flatnonzero(overlap), np.flatnonzero(masks.status == PURGED))
     assert n_leaked > 0
 
 

@@ -100,9 +100,7 @@ def test_psr_is_calibrated_under_the_null() -> None:
     shape, n_obs, sr = 4.0, 500, 0.1
     r = _skewed_returns(rng, (10000, n_obs), shape, -1.0, sr)
     est = r.mean(axis=1) / r.std(axis=1, ddof=1)
-    psr = probabilistic_sharpe_ratio(
-        est, n_obs, stats.skew(r, axis=1), stats.kurtosis(r, axis=1, fisher=False), sr
-    )
+    psr = probabilistic_sharpe_ratio(est, n_obs, stats.skew(r, axis=1), stats.kurtosis(r, axis=1, fisher=False), sr)
     assert np.mean(psr > 0.95) == pytest.approx(0.05, abs=0.015)
 
 
@@ -111,9 +109,7 @@ def test_psr_normal_case_closed_form() -> None:
     (Lo 2002 standard error); checked against scipy's normal CDF."""
     sr, n, bench = 0.08, 500, 0.02
     z = (sr - bench) * np.sqrt(n - 1) / np.sqrt(1 + sr**2 / 2)
-    assert probabilistic_sharpe_ratio(sr, n, 0.0, 3.0, bench) == pytest.approx(
-        stats.norm.cdf(z), abs=1e-14
-    )
+    assert probabilistic_sharpe_ratio(sr, n, 0.0, 3.0, bench) == pytest.approx(stats.norm.cdf(z), abs=1e-14)
 
 
 def test_broadcasting_matches_scalar_calls() -> None:
@@ -123,9 +119,7 @@ def test_broadcasting_matches_scalar_calls() -> None:
     assert out.shape == (3, 4)
     for i in range(3):
         for j in range(4):
-            assert out[i, j] == probabilistic_sharpe_ratio(
-                float(sr[i, 0]), 120, float(skew[j]), 6.0, 0.01
-            )
+            assert out[i, j] == probabilistic_sharpe_ratio(float(sr[i, 0]), 120, float(skew[j]), 6.0, 0.01)
     assert isinstance(deflated_sharpe_ratio(0.1, 100, 0.0, 3.0, 10, 0.01), float)
     assert min_track_record_length(sr, 0.0, skew, 6.0).shape == (3, 4)
 
@@ -145,9 +139,7 @@ def test_min_track_record_length_inverts_psr(sr, gap, skew, extra_kurt, alpha) -
     bench = sr - gap
     n = min_track_record_length(sr, bench, skew, kurt, alpha)
     assume(n > 1 + 1e-9)
-    assert probabilistic_sharpe_ratio(sr, n, skew, kurt, bench) == pytest.approx(
-        1 - alpha, abs=1e-9
-    )
+    assert probabilistic_sharpe_ratio(sr, n, skew, kurt, bench) == pytest.approx(1 - alpha, abs=1e-9)
 
 
 @settings(max_examples=60, deadline=None)
@@ -159,9 +151,7 @@ def test_non_normality_penalizes_positive_sharpe(sr, skew, extra_kurt) -> None:
     base = probabilistic_sharpe_ratio(sr, 60, skew, kurt)
     assert probabilistic_sharpe_ratio(sr, 60, skew - 0.5, kurt + 2) < base
     assert probabilistic_sharpe_ratio(sr, 60, skew, kurt + 1) < base
-    assert min_track_record_length(sr, 0.0, skew - 0.5, kurt + 2) > min_track_record_length(
-        sr, 0.0, skew, kurt
-    )
+    assert min_track_record_length(sr, 0.0, skew - 0.5, kurt + 2) > min_track_record_length(sr, 0.0, skew, kurt)
 
 
 def test_min_track_record_length_infinite_without_edge() -> None:

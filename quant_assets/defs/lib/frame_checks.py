@@ -38,13 +38,17 @@ class FrameCheck:
     blocking: bool = False
 
     def spec(self, asset_name: str) -> dg.AssetCheckSpec:
-        return dg.AssetCheckSpec(self.name, asset=asset_name, blocking=self.blocking,
-                                 description=self.description)
+        return dg.AssetCheckSpec(self.name, asset=asset_name, blocking=self.blocking, description=self.description)
 
     def result(self, frame: pd.DataFrame, inputs: Mapping[str, Any]) -> dg.AssetCheckResult:
         out = self.evaluate(frame, inputs)
-        return dg.AssetCheckResult(check_name=self.name, passed=out.passed, severity=out.severity,
-                                   description=out.description, metadata=out.metadata)
+        return dg.AssetCheckResult(
+            check_name=self.name,
+            passed=out.passed,
+            severity=out.severity,
+            description=out.description,
+            metadata=out.metadata,
+        )
 
 
 def check_result(
@@ -76,8 +80,7 @@ def validate_frame(schema: type, df: pd.DataFrame) -> None:
     bad = _schema_violations(schema, df)
     if bad is not None:
         raise dg.Failure(
-            description=f"{schema.__name__}: {len(bad)} schema violation(s); first: "
-            f"{bad.head(10).to_dict('records')}",
+            description=f"{schema.__name__}: {len(bad)} schema violation(s); first: {bad.head(10).to_dict('records')}",
             metadata={"failure_cases": dg.MetadataValue.md(bad.head(50).to_markdown())},
         )
 

@@ -68,8 +68,9 @@ def build_market_assets(profile: Profile, partitions_def: dg.PartitionsDefinitio
         raw_delistings: pd.DataFrame,
     ):
         """Raw OHLCV with split/dividend events and split-adjusted and total returns, as known each session."""
-        out = curate_window(window_sessions(context), raw_bars, raw_corporate_actions, raw_delistings,
-                            config_fingerprint=fingerprint)
+        out = curate_window(
+            window_sessions(context), raw_bars, raw_corporate_actions, raw_delistings, config_fingerprint=fingerprint
+        )
         return out, {
             "splits": int((out["split_ratio"] != 1.0).sum()),
             "dividends": int((out["dividend"] > 0).sum()),

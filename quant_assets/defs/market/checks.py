@@ -109,9 +109,15 @@ def coverage_by_session(bars: pd.DataFrame, symbols: pd.DataFrame) -> pd.DataFra
     """Per session with missing bars: listed names, missing names and their share."""
     missing = missing_bars(bars, symbols)
     if missing.empty:
-        return pd.DataFrame({"date": pd.DatetimeIndex([]), "listed": pd.Series(dtype=int),
-                             "missing": pd.Series(dtype=int), "share": pd.Series(dtype=float),
-                             "symbols": pd.Series(dtype=str)})
+        return pd.DataFrame(
+            {
+                "date": pd.DatetimeIndex([]),
+                "listed": pd.Series(dtype=int),
+                "missing": pd.Series(dtype=int),
+                "share": pd.Series(dtype=float),
+                "symbols": pd.Series(dtype=str),
+            }
+        )
     listed = symbols.groupby("date")["symbol"].nunique().rename("listed")
     per_day = missing.groupby("date")["symbol"].agg(missing="size", symbols=lambda s: ", ".join(s))
     out = per_day.join(listed).reset_index()
@@ -119,19 +125,26 @@ def coverage_by_session(bars: pd.DataFrame, symbols: pd.DataFrame) -> pd.DataFra
     return out[["date", "listed", "missing", "share", "symbols"]]
 
 
-def row_count_mismatches(curated: pd.DataFrame, raw_bars: pd.DataFrame,
-                         sessions: pd.DatetimeIndex) -> pd.DataFrame:
+def row_count_mismatches(curated: pd.DataFrame, raw_bars: pd.DataFrame, sessions: pd.DatetimeIndex) -> pd.DataFrame:
     """Sessions (of ``sessions``) whose curated row count differs from their raw bar count."""
-    counts = pd.DataFrame({
-        "raw_rows": raw_bars["date"].value_counts(),
-        "curated_rows": curated["date"].value_counts(),
-    }).reindex(pd.DatetimeIndex(sessions)).fillna(0).astype(int)
+    counts = (
+        pd.DataFrame(
+            {
+                "raw_rows": raw_bars["date"].value_counts(),
+                "curated_rows": curated["date"].value_counts(),
+            }
+        )
+        .reindex(pd.DatetimeIndex(sessions))
+        .fillna(0)
+        .astype(int)
+    )
     counts.index.name = "date"
     return counts[counts["raw_rows"] != counts["curated_rows"]].reset_index()
 
 
-def corporate_action_mismatches(curated: pd.DataFrame, raw_bars: pd.DataFrame,
-                                corporate_actions: pd.DataFrame) -> pd.DataFrame:
+def corporate_action_mismatches(
+    curated: pd.DataFrame, raw_bars: pd.DataFrame, corporate_actions: pd.DataFrame
+) -> pd.DataFrame:
     """Raw corporate actions not applied exactly once, on their ex-date, in ``curated``.
 
     Problems reported (``problem`` column):
@@ -152,16 +165,16 @@ def corporate_action_mismatches(curated: pd.DataFrame, raw_bars: pd.DataFrame,
     problems = []
     dup = ca[ca.duplicated(_EVENT_KEY, keep=False)]
     if not dup.empty:
-        problems.append(dup[["symbol", "ex_date"]].rename(columns={"ex_date": "date"})
-                        .assign(problem="delivered_twice"))
+        problems.append(
+            dup[["symbol", "ex_date"]].rename(columns={"ex_date": "date"}).assign(problem="delivered_twice")
+        )
 
     key = ["symbol", "date"]
     splits = ca[ca["event_type"] == "split"].groupby(["symbol", "ex_date"])["ratio"].prod()
     divs = ca[ca["event_type"] == "dividend"].groupby(["symbol", "ex_date"])["amount"].sum()
     expected = pd.DataFrame({"exp_split": splits, "exp_div": divs})
     expected.index.names = key
-    cur = curated.set_index(key)[["split_ratio", "dividend", "close", "ret_price", "ret_total",
-                                  "is_delisting"]]
+    cur = curated.set_index(key)[["split_ratio", "dividend", "close", "ret_price", "ret_total", "is_delisting"]]
     both = cur.join(expected, how="outer")
     both["exp_split"] = both["exp_split"].fillna(1.0)
     both["exp_div"] = both["exp_div"].fillna(0.0)
@@ -176,8 +189,11 @@ def corporate_action_mismatches(curated: pd.DataFrame, raw_bars: pd.DataFrame,
         implied = events["split_ratio"] * events["close"] / prev
         bad_price = prev.notna() & ~np.isclose(1.0 + events["ret_price"], implied, rtol=RETURN_RTOL)
         div_part = events["ret_total"] - events["ret_price"]
-        bad_total = (prev.notna() & ~events["is_delisting"]
-                     & ~np.isclose(div_part, events["dividend"] / prev, rtol=RETURN_RTOL, atol=1e-12))
+        bad_total = (
+            prev.notna()
+            & ~events["is_delisting"]
+            & ~np.isclose(div_part, events["dividend"] / prev, rtol=RETURN_RTOL, atol=1e-12)
+        )
         for mask, name in ((bad_price, "ret_price"), (bad_total, "ret_total")):
             if mask.any():
                 problems.append(events.index[mask.to_numpy()].to_frame(index=False).assign(problem=name))
@@ -267,8 +283,7 @@ def _outliers(df: pd.DataFrame, _inputs: Mapping[str, Any]) -> dg.AssetCheckResu
 
 
 CURATED_PRICE_CHECKS = (
-    FrameCheck(CHECK_ROW_COUNT, "Each session has as many curated rows as raw bars.", _row_count,
-               blocking=True),
+    FrameCheck(CHECK_ROW_COUNT, "Each session has as many curated rows as raw bars.", _row_count, blocking=True),
     FrameCheck(
         CHECK_CORPORATE_ACTIONS,
         "Each raw split and dividend is applied once, on its ex-date, and the ex-date's returns "
@@ -278,8 +293,7 @@ CURATED_PRICE_CHECKS = (
     ),
     FrameCheck(
         CHECK_RETURN_OUTLIERS,
-        f"Flags |return| above {OUTLIER_ABS_RETURN:.0%} on sessions without a split, dividend or "
-        "delisting.",
+        f"Flags |return| above {OUTLIER_ABS_RETURN:.0%} on sessions without a split, dividend or delisting.",
         _outliers,
     ),
 )

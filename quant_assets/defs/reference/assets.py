@@ -19,7 +19,10 @@ def build_reference_assets(partitions_def: dg.TimeWindowPartitionsDefinition) ->
     keys = partitions_def.get_partition_keys()
 
     @session_asset(
-        schema=schemas.Sessions, layer="reference", group="reference", partitions_def=partitions_def,
+        schema=schemas.Sessions,
+        layer="reference",
+        group="reference",
+        partitions_def=partitions_def,
         freshness_policy=MARKET_FRESHNESS,
     )
     def sessions(context: dg.AssetExecutionContext):
@@ -29,7 +32,9 @@ def build_reference_assets(partitions_def: dg.TimeWindowPartitionsDefinition) ->
         # session_id counts from the profile's first session, not the window's.
         table["session_id"] += keys.index(window[0].strftime("%Y-%m-%d"))
         table = stamp_lineage(
-            table, known_at="date", source_uri=f"exchange_calendars://{EXCHANGE}",
+            table,
+            known_at="date",
+            source_uri=f"exchange_calendars://{EXCHANGE}",
             # Depends on the exchange calendar only, not on the profile's market settings.
             transform_id=transform_id("sessions", config_fingerprint({"exchange": EXCHANGE})),
         )

@@ -35,8 +35,19 @@ from quant_assets.market.synthetic.universe import Universe
 
 __all__ = ["BAR_COLUMNS", "bars_frame"]
 
-BAR_COLUMNS = ("date", "symbol", "open", "high", "low", "close", "vwap", "volume",
-               "nbbo_spread", "trades", "session_id")
+BAR_COLUMNS = (
+    "date",
+    "symbol",
+    "open",
+    "high",
+    "low",
+    "close",
+    "vwap",
+    "volume",
+    "nbbo_spread",
+    "trades",
+    "session_id",
+)
 
 
 CHUNK_SESSIONS = 63  # bars are built (and their noise drawn) per block of sessions
@@ -67,8 +78,14 @@ def activity_state(seed: int, n_t: int, n: int) -> np.ndarray:
 _LOG_MULT_MEAN = 0.5 * (ACTIVITY_SD**2 + VOLUME_NOISE_SD**2) + np.log(1.19)
 
 
-def bars_frame(seed: int, sessions: pd.DatetimeIndex, uni: Universe, paths: EquityPaths,
-               corp_ratio: np.ndarray, corp_div: np.ndarray) -> pd.DataFrame:
+def bars_frame(
+    seed: int,
+    sessions: pd.DatetimeIndex,
+    uni: Universe,
+    paths: EquityPaths,
+    corp_ratio: np.ndarray,
+    corp_div: np.ndarray,
+) -> pd.DataFrame:
     """Bars for every listed (session, name), sorted by (date, symbol).
 
     ``corp_ratio`` and ``corp_div`` are (T, N) arrays of the split ratio and dividend going ex
@@ -80,23 +97,37 @@ def bars_frame(seed: int, sessions: pd.DatetimeIndex, uni: Universe, paths: Equi
     cols: dict[str, np.ndarray] = {}
     row = 0
     for b, t0 in enumerate(range(0, len(sessions), CHUNK_SESSIONS)):
-        blk = _bars_block(stream(seed, "bars", b), uni, paths, activity, corp_ratio, corp_div,
-                          t0, min(t0 + CHUNK_SESSIONS, len(sessions)))
+        blk = _bars_block(
+            stream(seed, "bars", b),
+            uni,
+            paths,
+            activity,
+            corp_ratio,
+            corp_div,
+            t0,
+            min(t0 + CHUNK_SESSIONS, len(sessions)),
+        )
         for k, v in blk.items():
             if k not in cols:
                 cols[k] = np.empty(n_rows, dtype=v.dtype)
-            cols[k][row:row + len(v)] = v
+            cols[k][row : row + len(v)] = v
         row += len(blk["close"])
     session_id = cols.pop("session_id")
     symbol = uni.symbols[cols.pop("name")]
-    data = {"date": sessions.values[session_id], "symbol": symbol, **cols,
-            "session_id": session_id}
+    data = {"date": sessions.values[session_id], "symbol": symbol, **cols, "session_id": session_id}
     return pd.DataFrame({k: data[k] for k in BAR_COLUMNS}, copy=False)
 
 
-def _bars_block(rng: np.random.Generator, uni: Universe, paths: EquityPaths,
-                activity: np.ndarray, corp_ratio: np.ndarray, corp_div: np.ndarray, t0: int,
-                t1: int) -> dict[str, np.ndarray]:
+def _bars_block(
+    rng: np.random.Generator,
+    uni: Universe,
+    paths: EquityPaths,
+    activity: np.ndarray,
+    corp_ratio: np.ndarray,
+    corp_div: np.ndarray,
+    t0: int,
+    t1: int,
+) -> dict[str, np.ndarray]:
     t_i, n_i = np.nonzero(paths.listed[t0:t1])  # row-major: sorted by session then name
     t_i = t_i + t0
     m = len(t_i)
@@ -109,8 +140,7 @@ def _bars_block(rng: np.random.Generator, uni: Universe, paths: EquityPaths,
     o = base * np.exp(0.3 * np.log(c / base) + 0.45 * sig * rng.standard_normal(m))
     o = np.maximum(round_to_tick(o, tick), tick)
     hi = ceil_to_tick(np.maximum(o, c) * np.exp(0.5 * sig * rng.exponential(1.0, m)), tick)
-    lo = np.maximum(floor_to_tick(np.minimum(o, c) * np.exp(-0.5 * sig * rng.exponential(1.0, m)),
-                                  tick), tick)
+    lo = np.maximum(floor_to_tick(np.minimum(o, c) * np.exp(-0.5 * sig * rng.exponential(1.0, m)), tick), tick)
     typical = (hi + lo + c) / 3.0 * np.exp(0.1 * sig * rng.standard_normal(m))
     vwap = np.clip(np.round(np.clip(typical, lo, hi), 4), lo, hi)
 
@@ -118,12 +148,23 @@ def _bars_block(rng: np.random.Generator, uni: Universe, paths: EquityPaths,
     r = paths.ret[t_i, n_i]
     r_abs = np.where(np.isfinite(r), np.abs(r), 0.0)
     level = VOL_LEVEL_ELASTICITY * np.log(sig / np.sqrt(paths.longrun_var[n_i]))
-    log_mult = (activity[t_i, n_i] + level + np.log1p(ABS_RETURN_LINK * r_abs / sig)
-                + VOLUME_NOISE_SD * rng.standard_normal(m))
+    log_mult = (
+        activity[t_i, n_i] + level + np.log1p(ABS_RETURN_LINK * r_abs / sig) + VOLUME_NOISE_SD * rng.standard_normal(m)
+    )
     dvol = dadv * np.exp(log_mult - _LOG_MULT_MEAN)
     volume = np.maximum(np.round(dvol / vwap), 100).astype(np.int64)
     ats = uni.trade_size[n_i] * np.exp(0.1 * rng.standard_normal(m))
     trades = np.maximum(np.round(volume / ats), 1).astype(np.int64)
     spread = dollar_spread(relative_spread(dadv) * np.exp(0.15 * rng.standard_normal(m)), c, tick)
-    return {"session_id": t_i.astype(np.int64), "name": n_i, "open": o, "high": hi, "low": lo,
-            "close": c, "vwap": vwap, "volume": volume, "nbbo_spread": spread, "trades": trades}
+    return {
+        "session_id": t_i.astype(np.int64),
+        "name": n_i,
+        "open": o,
+        "high": hi,
+        "low": lo,
+        "close": c,
+        "vwap": vwap,
+        "volume": volume,
+        "nbbo_spread": spread,
+        "trades": trades,
+    }

@@ -53,8 +53,9 @@ def supply_shocks(seed: int, n_t: int, n: int) -> np.ndarray:
     return out
 
 
-def borrow_score(close: np.ndarray, shares: np.ndarray, ret: np.ndarray, log_tri: np.ndarray,
-                 noise: np.ndarray) -> np.ndarray:
+def borrow_score(
+    close: np.ndarray, shares: np.ndarray, ret: np.ndarray, log_tri: np.ndarray, noise: np.ndarray
+) -> np.ndarray:
     """(T, N) borrow score; row ``t`` reads rows ``< t`` of the histories (and ``noise[t]``).
 
     Inputs are (T, N) arrays, NaN where a name is not listed. Missing features count as
@@ -103,10 +104,10 @@ def htb_flags(score: np.ndarray, listed: np.ndarray, always: np.ndarray) -> np.n
 def borrow_state(seed: int, uni, paths) -> tuple[np.ndarray, np.ndarray]:
     """(T, N) hard-to-borrow flags and annual borrow fees in bp for the simulated paths."""
     n_t, n = paths.close.shape
-    score = borrow_score(paths.close, paths.shares, paths.ret, paths.log_tri,
-                         supply_shocks(seed, n_t, n))
+    score = borrow_score(paths.close, paths.shares, paths.ret, paths.log_tri, supply_shocks(seed, n_t, n))
     htb = htb_flags(score, paths.listed, uni.htb)
     episode_fee = np.round(300.0 * np.exp(np.clip(1.2 * (score - HTB_OFF), 0.0, np.log(10.0))), 2)
-    fee = np.where(uni.htb[None, :], uni.borrow_fee_bps[None, :],
-                   np.where(htb, episode_fee, uni.borrow_fee_bps[None, :]))
+    fee = np.where(
+        uni.htb[None, :], uni.borrow_fee_bps[None, :], np.where(htb, episode_fee, uni.borrow_fee_bps[None, :])
+    )
     return htb, fee

@@ -168,8 +168,7 @@ class MarketConfig:
             )
         if self.n_option_underliers > self.n_symbols:
             raise ValueError(
-                f"n_option_underliers ({self.n_option_underliers}) must not exceed "
-                f"n_symbols ({self.n_symbols})"
+                f"n_option_underliers ({self.n_option_underliers}) must not exceed n_symbols ({self.n_symbols})"
             )
 
     @classmethod
@@ -200,8 +199,7 @@ class MarketConfig:
                     raise ValueError(f"{key}: not a date: {value!r}") from exc
             elif key in _INT_FIELDS and isinstance(value, float) and value.is_integer():
                 value = int(value)
-            elif key in _BOUNDS and key not in _INT_FIELDS and isinstance(value, int) \
-                    and not isinstance(value, bool):
+            elif key in _BOUNDS and key not in _INT_FIELDS and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)
             kwargs[key] = value
         return cls(**kwargs)
@@ -224,8 +222,7 @@ class MarketConfig:
     @property
     def injects_faults(self) -> bool:
         """Whether any fault rate is positive (the feeds carry injected dirt)."""
-        return any(getattr(self, f.name) > 0 for f in dataclasses.fields(self)
-                   if f.name.startswith("fault_"))
+        return any(getattr(self, f.name) > 0 for f in dataclasses.fields(self) if f.name.startswith("fault_"))
 
     @property
     def distress_drift(self) -> bool:

@@ -45,7 +45,7 @@ class DividendSchedule:
     announce_idx: np.ndarray
     ex_idx: np.ndarray
     amount: np.ndarray
-    paid: np.ndarray          # bool: went ex inside the range (amount final)
+    paid: np.ndarray  # bool: went ex inside the range (amount final)
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,7 @@ class SplitRecord:
     ratio: float
 
 
-def schedule_dividends(seed: int, n_sessions: int, uni: Universe,
-                       distress_drift: bool) -> DividendSchedule:
+def schedule_dividends(seed: int, n_sessions: int, uni: Universe, distress_drift: bool) -> DividendSchedule:
     """Quarterly ex-dates of the payers (strictly after listing, before delisting/distress)."""
     rng = stream(seed, "dividends")
     names, exs, anns = [], [], []
@@ -79,12 +78,10 @@ def schedule_dividends(seed: int, n_sessions: int, uni: Universe,
     name, ex, ann = np.concatenate(names), np.concatenate(exs), np.concatenate(anns)
     order = np.lexsort((name, ex))
     n_ev = len(order)
-    return DividendSchedule(name[order], ann[order], ex[order], np.full(n_ev, np.nan),
-                            np.zeros(n_ev, dtype=bool))
+    return DividendSchedule(name[order], ann[order], ex[order], np.full(n_ev, np.nan), np.zeros(n_ev, dtype=bool))
 
 
-def choose_split(rng: np.random.Generator, price: np.ndarray, threshold: np.ndarray,
-                 floor: np.ndarray) -> np.ndarray:
+def choose_split(rng: np.random.Generator, price: np.ndarray, threshold: np.ndarray, floor: np.ndarray) -> np.ndarray:
     """Split ratio (new shares per old) triggered by ``price``; 0 where nothing is triggered.
 
     A forward split when ``price > threshold``, a 1:10 reverse split when ``price < floor``.
@@ -98,10 +95,10 @@ def choose_split(rng: np.random.Generator, price: np.ndarray, threshold: np.ndar
     (True, 0.0, 0.1)
     """
     u = rng.random(len(price))
-    forward = _FORWARD_RATIOS[np.searchsorted(np.cumsum(_FORWARD_PROBS), u, side="right")
-                              .clip(0, len(_FORWARD_RATIOS) - 1)]
-    return np.where(price > threshold, forward,
-                    np.where(price < floor, REVERSE_SPLIT_RATIO, 0.0))
+    forward = _FORWARD_RATIOS[
+        np.searchsorted(np.cumsum(_FORWARD_PROBS), u, side="right").clip(0, len(_FORWARD_RATIOS) - 1)
+    ]
+    return np.where(price > threshold, forward, np.where(price < floor, REVERSE_SPLIT_RATIO, 0.0))
 
 
 def _settlement_dates(ext_sessions: pd.DatetimeIndex, ex_idx: np.ndarray, seed: int):
@@ -112,9 +109,9 @@ def _settlement_dates(ext_sessions: pd.DatetimeIndex, ex_idx: np.ndarray, seed: 
     return record, pay
 
 
-def corporate_actions_frame(splits: list[SplitRecord], divs: DividendSchedule,
-                            ext_sessions: pd.DatetimeIndex, symbols: np.ndarray,
-                            seed: int) -> pd.DataFrame:
+def corporate_actions_frame(
+    splits: list[SplitRecord], divs: DividendSchedule, ext_sessions: pd.DatetimeIndex, symbols: np.ndarray, seed: int
+) -> pd.DataFrame:
     """Corporate-actions feed sorted by (ex_date, symbol, event_type).
 
     Columns: symbol, event_type, announce_date, ex_date, record_date, pay_date, ratio, amount.
@@ -131,26 +128,30 @@ def corporate_actions_frame(splits: list[SplitRecord], divs: DividendSchedule,
     ex = np.concatenate([s_ex, divs.ex_idx[paid]])
     n_split = len(s_name)
     record, pay = _settlement_dates(ext_sessions, ex, seed)
-    df = pd.DataFrame({
-        "symbol": symbols[name],
-        "event_type": np.array(["split"] * n_split + ["dividend"] * int(paid.sum()), dtype=object),
-        "announce_date": ext_sessions.values[ann],
-        "ex_date": ext_sessions.values[ex],
-        "record_date": record,
-        "pay_date": pay,
-        "ratio": np.concatenate([s_ratio, np.ones(int(paid.sum()))]),
-        "amount": np.concatenate([np.zeros(n_split), divs.amount[paid]]),
-    })
+    df = pd.DataFrame(
+        {
+            "symbol": symbols[name],
+            "event_type": np.array(["split"] * n_split + ["dividend"] * int(paid.sum()), dtype=object),
+            "announce_date": ext_sessions.values[ann],
+            "ex_date": ext_sessions.values[ex],
+            "record_date": record,
+            "pay_date": pay,
+            "ratio": np.concatenate([s_ratio, np.ones(int(paid.sum()))]),
+            "amount": np.concatenate([np.zeros(n_split), divs.amount[paid]]),
+        }
+    )
     return df.sort_values(["ex_date", "symbol", "event_type"], kind="stable").reset_index(drop=True)
 
 
 def delistings_frame(uni: Universe, sessions: pd.DatetimeIndex) -> pd.DataFrame:
     """Delistings feed: symbol, delist_date, reason, delisting_return (sorted by date, symbol)."""
     idx = np.flatnonzero(uni.delist_idx < len(sessions))
-    df = pd.DataFrame({
-        "symbol": uni.symbols[idx],
-        "delist_date": sessions.values[uni.delist_idx[idx]],
-        "reason": uni.delist_reason[idx],
-        "delisting_return": np.round(uni.delisting_return[idx], 6),
-    })
+    df = pd.DataFrame(
+        {
+            "symbol": uni.symbols[idx],
+            "delist_date": sessions.values[uni.delist_idx[idx]],
+            "reason": uni.delist_reason[idx],
+            "delisting_return": np.round(uni.delisting_return[idx], 6),
+        }
+    )
     return df.sort_values(["delist_date", "symbol"], kind="stable").reset_index(drop=True)

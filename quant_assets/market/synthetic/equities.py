@@ -77,20 +77,20 @@ class EquityPaths:
     listed: np.ndarray
     close: np.ndarray
     log_tri: np.ndarray
-    ret: np.ndarray           # observed total log return into t (NaN on a listing day)
+    ret: np.ndarray  # observed total log return into t (NaN on a listing day)
     shares: np.ndarray
     tick: np.ndarray
-    sigma: np.ndarray         # conditional daily vol of the return into t
-    half_penny: np.ndarray    # (N,) bool: eligible for the half-penny tick regime
+    sigma: np.ndarray  # conditional daily vol of the return into t
+    half_penny: np.ndarray  # (N,) bool: eligible for the half-penny tick regime
     regime_idx: int
-    mu: np.ndarray            # planted expected excess log return for t -> t+1
+    mu: np.ndarray  # planted expected excess log return for t -> t+1
     z_mom: np.ndarray
     z_val: np.ndarray
     z_rev: np.ndarray
-    true_vol: np.ndarray      # conditional daily vol of the return t -> t+1
-    market_var: np.ndarray    # (T,) conditional market variance of the return into t
+    true_vol: np.ndarray  # conditional daily vol of the return t -> t+1
+    market_var: np.ndarray  # (T,) conditional market variance of the return into t
     short_rate: np.ndarray
-    longrun_var: np.ndarray   # (N,) long-run daily variance of each name
+    longrun_var: np.ndarray  # (N,) long-run daily variance of each name
     splits: list[SplitRecord]
     dividends: DividendSchedule
 
@@ -114,8 +114,7 @@ def skewed_t(rng: np.random.Generator, dof: float, gamma: float, size) -> np.nda
     right = rng.random(size) < gamma**2 / (1.0 + gamma**2)
     x = np.where(right, gamma * z, -z / gamma)
     m2 = dof / (dof - 2.0)
-    m1 = np.sqrt(dof) * np.exp(lgamma((dof + 1) / 2) - lgamma(dof / 2)) / np.sqrt(np.pi) \
-        * 2.0 / (dof - 1.0)
+    m1 = np.sqrt(dof) * np.exp(lgamma((dof + 1) / 2) - lgamma(dof / 2)) / np.sqrt(np.pi) * 2.0 / (dof - 1.0)
     mean = m1 * (gamma - 1.0 / gamma)
     var = m2 * (gamma**3 + gamma**-3) / (gamma + 1.0 / gamma) - mean**2
     return (x - mean) / np.sqrt(var)
@@ -144,11 +143,13 @@ class LogVol:
         """Advance one session; ``noise`` holds one standard normal row per component."""
         for k in range(len(self.phi)):
             self.x[k] = self.phi[k] * self.x[k] + self.sd[k] * (
-                self.rho[k] * shock + np.sqrt(1.0 - self.rho[k] ** 2) * noise[k])
+                self.rho[k] * shock + np.sqrt(1.0 - self.rho[k] ** 2) * noise[k]
+            )
 
 
-def simulate_equities(cfg: MarketConfig, sessions: pd.DatetimeIndex, uni: Universe,
-                      reports: ReportSchedule, short_rate: np.ndarray) -> EquityPaths:
+def simulate_equities(
+    cfg: MarketConfig, sessions: pd.DatetimeIndex, uni: Universe, reports: ReportSchedule, short_rate: np.ndarray
+) -> EquityPaths:
     """Simulate every name over ``sessions`` (one pass, vectorised across names)."""
     n_t, n = len(sessions), uni.n
     rng = stream(cfg.seed, "returns")
@@ -180,11 +181,11 @@ def simulate_equities(cfg: MarketConfig, sessions: pd.DatetimeIndex, uni: Univer
 
     def market_var() -> float:
         return float(sig2_bar * np.exp(2.0 * (m_vol.state() - m_vol.var)))
+
     style_var = STYLE_VOL**2 * (uni.style_loadings**2).sum(axis=1)
     longrun_var = uni.beta**2 * sig2_bar + SECTOR_VOL**2 + style_var + uni.idio_vol**2
     strengths = (cfg.momentum_strength, cfg.value_strength, cfg.reversal_strength)
-    regime_idx = int(np.searchsorted(sessions.values,
-                                     np.datetime64(pd.Timestamp(cfg.tick_regime_date))))
+    regime_idx = int(np.searchsorted(sessions.values, np.datetime64(pd.Timestamp(cfg.tick_regime_date))))
     half_penny = np.zeros(n, dtype=bool)
 
     def loadings(t: int, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -226,8 +227,7 @@ def simulate_equities(cfg: MarketConfig, sessions: pd.DatetimeIndex, uni: Univer
         if t == regime_idx:  # half-penny eligibility, from the previous close, evaluated once
             dadv = uni.turnover * shares * price
             with np.errstate(invalid="ignore"):
-                half_penny = cont & (relative_spread(dadv) * price <= HALF_PENNY_MAX_SPREAD) \
-                    & (price >= 1.0)
+                half_penny = cont & (relative_spread(dadv) * price <= HALF_PENNY_MAX_SPREAD) & (price >= 1.0)
         tick = tick_size(np.where(is_new, uni.price0, price), half_penny & (t >= regime_idx))
 
         # corporate actions going ex today
@@ -240,8 +240,7 @@ def simulate_equities(cfg: MarketConfig, sessions: pd.DatetimeIndex, uni: Univer
                     split_threshold[i] *= rng_ev.uniform(2.0, 4.0)
                 splits.append(SplitRecord(int(i), int(pend_ann[i]), t, float(pend_ratio[i])))
                 later = (divs.name == i) & (divs.ex_idx > t) & np.isfinite(divs.amount)
-                divs.amount[later] = np.maximum(np.round(divs.amount[later] / pend_ratio[i], 4),
-                                                0.0001)
+                divs.amount[later] = np.maximum(np.round(divs.amount[later] / pend_ratio[i], 4), 0.0001)
         pend_ex[pend_ex == t] = -1
         div = np.zeros(n)
         while p_ex < len(divs.ex_idx) and divs.ex_idx[p_ex] <= t:
@@ -264,8 +263,11 @@ def simulate_equities(cfg: MarketConfig, sessions: pd.DatetimeIndex, uni: Univer
         market_var_p[t] = sig2m
         if t > 0:
             scale = np.sqrt(sig2m / sig2_bar)
-            common = (uni.beta * np.sqrt(sig2m) * eps_m + scale * SECTOR_VOL * f_sec[uni.sector]
-                      + scale * STYLE_VOL * (uni.style_loadings @ f_sty))
+            common = (
+                uni.beta * np.sqrt(sig2m) * eps_m
+                + scale * SECTOR_VOL * f_sec[uni.sector]
+                + scale * STYLE_VOL * (uni.style_loadings @ f_sty)
+            )
             expo, idio = loadings(t, h)
             r = short_rate[t - 1] / 252.0 + mu + expo * common + idio * eps
             if distress_on:
@@ -322,8 +324,7 @@ def simulate_equities(cfg: MarketConfig, sessions: pd.DatetimeIndex, uni: Univer
         cand = now & (pend_ex < 0) & (t < uni.delist_idx - 1)
         if cand.any():
             rat = np.zeros(n)
-            rat[cand] = choose_split(rng_ev, price[cand], split_threshold[cand],
-                                     uni.reverse_threshold[cand])
+            rat[cand] = choose_split(rng_ev, price[cand], split_threshold[cand], uni.reverse_threshold[cand])
             for i in np.flatnonzero(rat > 0):
                 ex = t + int(rng_ev.integers(10, 31))
                 while (int(i), ex) in div_ex_set:
@@ -331,8 +332,23 @@ def simulate_equities(cfg: MarketConfig, sessions: pd.DatetimeIndex, uni: Univer
                 pend_ex[i], pend_ratio[i], pend_ann[i] = ex, rat[i], t
 
     return EquityPaths(
-        listed=listed, close=close, log_tri=log_tri, ret=ret, shares=shares_p, tick=tick_p,
-        sigma=sigma_p, half_penny=half_penny, regime_idx=regime_idx, mu=mu_p, z_mom=zm_p,
-        z_val=zv_p, z_rev=zr_p, true_vol=tv_p, market_var=market_var_p, short_rate=short_rate,
-        longrun_var=longrun_var, splits=splits, dividends=divs,
+        listed=listed,
+        close=close,
+        log_tri=log_tri,
+        ret=ret,
+        shares=shares_p,
+        tick=tick_p,
+        sigma=sigma_p,
+        half_penny=half_penny,
+        regime_idx=regime_idx,
+        mu=mu_p,
+        z_mom=zm_p,
+        z_val=zv_p,
+        z_rev=zr_p,
+        true_vol=tv_p,
+        market_var=market_var_p,
+        short_rate=short_rate,
+        longrun_var=longrun_var,
+        splits=splits,
+        dividends=divs,
     )

@@ -34,8 +34,7 @@ import pandas as pd
 from quant_assets.market.synthetic.liquidity import ceil_to_tick, floor_to_tick, round_to_tick
 from quant_assets.market.synthetic.seeding import stream
 
-__all__ = ["FAULT_COLUMNS", "FAULT_KINDS", "FaultPlan", "apply_action_faults", "apply_bar_faults",
-           "plan_bar_faults"]
+__all__ = ["FAULT_COLUMNS", "FAULT_KINDS", "FaultPlan", "apply_action_faults", "apply_bar_faults", "plan_bar_faults"]
 
 FAULT_KINDS = ("missing_bar", "halt", "zero_volume", "bad_print", "late_action")
 FAULT_COLUMNS = ("kind", "symbol", "start_date", "end_date", "detail")
@@ -48,12 +47,12 @@ _HALT_MAX_SESSIONS = 5
 class FaultPlan:
     """Bar faults as session-index spans per name."""
 
-    kind: np.ndarray     # object: one of FAULT_KINDS (bar kinds)
-    name: np.ndarray     # int name index
-    t0: np.ndarray       # first faulty session
-    t1: np.ndarray       # last faulty session
+    kind: np.ndarray  # object: one of FAULT_KINDS (bar kinds)
+    name: np.ndarray  # int name index
+    t0: np.ndarray  # first faulty session
+    t1: np.ndarray  # last faulty session
     missing: np.ndarray  # bool: bars not delivered (else rewritten)
-    factor: np.ndarray   # bad-print price factor (1 elsewhere)
+    factor: np.ndarray  # bad-print price factor (1 elsewhere)
 
 
 def _eligible(paths, ex_mask: np.ndarray, uni) -> np.ndarray:
@@ -79,10 +78,10 @@ def plan_bar_faults(cfg, paths, uni, ex_mask: np.ndarray) -> FaultPlan:
     rows: list[tuple[str, int, int, int, bool, float]] = []
 
     def free(i: int, a: int, b: int) -> bool:
-        return bool(ok[a:b + 1, i].all() and not used[max(a - 1, 0):b + 2, i].any())
+        return bool(ok[a : b + 1, i].all() and not used[max(a - 1, 0) : b + 2, i].any())
 
     def take(kind: str, i: int, a: int, b: int, missing: bool, factor: float = 1.0) -> None:
-        used[a:b + 1, i] = True
+        used[a : b + 1, i] = True
         rows.append((kind, i, a, b, missing, factor))
 
     name_years = paths.listed.sum() / 252.0
@@ -95,9 +94,11 @@ def plan_bar_faults(cfg, paths, uni, ex_mask: np.ndarray) -> FaultPlan:
         b = min(int(a) + int(rng.integers(0, _HALT_MAX_SESSIONS)), n_t - 2)
         if free(int(i), int(a), b):
             take("halt", int(i), int(a), b, bool(rng.random() < 0.5))
-    for kind, rate in (("bad_print", cfg.fault_bad_print_rate),
-                       ("zero_volume", cfg.fault_zero_volume_rate),
-                       ("missing_bar", cfg.fault_missing_bar_rate)):
+    for kind, rate in (
+        ("bad_print", cfg.fault_bad_print_rate),
+        ("zero_volume", cfg.fault_zero_volume_rate),
+        ("missing_bar", cfg.fault_missing_bar_rate),
+    ):
         if rate <= 0:
             continue
         picks = np.argwhere(ok & (rng.random(ok.shape) < rate))
@@ -114,9 +115,14 @@ def plan_bar_faults(cfg, paths, uni, ex_mask: np.ndarray) -> FaultPlan:
             take(kind, i, a, a, kind == "missing_bar", factor)
     order = sorted(range(len(rows)), key=lambda k: (rows[k][2], rows[k][1]))
     cols = list(zip(*[rows[k] for k in order])) if rows else [[]] * 6
-    return FaultPlan(kind=np.array(cols[0], dtype=object), name=np.array(cols[1], dtype=np.int64),
-                     t0=np.array(cols[2], dtype=np.int64), t1=np.array(cols[3], dtype=np.int64),
-                     missing=np.array(cols[4], dtype=bool), factor=np.array(cols[5], dtype=float))
+    return FaultPlan(
+        kind=np.array(cols[0], dtype=object),
+        name=np.array(cols[1], dtype=np.int64),
+        t0=np.array(cols[2], dtype=np.int64),
+        t1=np.array(cols[3], dtype=np.int64),
+        missing=np.array(cols[4], dtype=bool),
+        factor=np.array(cols[5], dtype=float),
+    )
 
 
 def apply_bar_faults(bars: pd.DataFrame, plan: FaultPlan, paths, symbols: np.ndarray) -> pd.DataFrame:
@@ -129,8 +135,7 @@ def apply_bar_faults(bars: pd.DataFrame, plan: FaultPlan, paths, symbols: np.nda
     px = {k: bars[k].to_numpy(copy=True) for k in price_cols}
     qty = {k: bars[k].to_numpy(copy=True) for k in ("volume", "trades")}
     keep = np.ones(len(bars), dtype=bool)
-    for kind, i, a, b, missing, factor in zip(plan.kind, plan.name, plan.t0, plan.t1,
-                                              plan.missing, plan.factor):
+    for kind, i, a, b, missing, factor in zip(plan.kind, plan.name, plan.t0, plan.t1, plan.missing, plan.factor):
         rows = np.searchsorted(keys, np.arange(a, b + 1) * n + i)
         if missing:
             keep[rows] = False
@@ -165,22 +170,34 @@ def apply_action_faults(ca: pd.DataFrame, seed: int, share: float) -> tuple[pd.D
     return out, late
 
 
-def faults_frame(plan: FaultPlan, sessions: pd.DatetimeIndex, symbols: np.ndarray,
-                 ca: pd.DataFrame, late: np.ndarray) -> pd.DataFrame:
+def faults_frame(
+    plan: FaultPlan, sessions: pd.DatetimeIndex, symbols: np.ndarray, ca: pd.DataFrame, late: np.ndarray
+) -> pd.DataFrame:
     """Public list of injected faults sorted by (start_date, symbol, kind)."""
-    detail = np.where(plan.kind == "bad_print", np.char.mod("price x%.4f", plan.factor),
-                      np.where(plan.missing, "bars not delivered", "zero-volume bars"))
-    bar = pd.DataFrame({
-        "kind": plan.kind, "symbol": symbols[plan.name],
-        "start_date": sessions.values[plan.t0], "end_date": sessions.values[plan.t1],
-        "detail": detail.astype(object),
-    })
+    detail = np.where(
+        plan.kind == "bad_print",
+        np.char.mod("price x%.4f", plan.factor),
+        np.where(plan.missing, "bars not delivered", "zero-volume bars"),
+    )
+    bar = pd.DataFrame(
+        {
+            "kind": plan.kind,
+            "symbol": symbols[plan.name],
+            "start_date": sessions.values[plan.t0],
+            "end_date": sessions.values[plan.t1],
+            "detail": detail.astype(object),
+        }
+    )
     rows = ca.iloc[late]
-    act = pd.DataFrame({
-        "kind": "late_action", "symbol": rows["symbol"].to_numpy(),
-        "start_date": rows["ex_date"].to_numpy(), "end_date": rows["ex_date"].to_numpy(),
-        "detail": (rows["event_type"] + " announced on its ex-date").to_numpy(dtype=object),
-    })
+    act = pd.DataFrame(
+        {
+            "kind": "late_action",
+            "symbol": rows["symbol"].to_numpy(),
+            "start_date": rows["ex_date"].to_numpy(),
+            "end_date": rows["ex_date"].to_numpy(),
+            "detail": (rows["event_type"] + " announced on its ex-date").to_numpy(dtype=object),
+        }
+    )
     df = pd.concat([bar, act], ignore_index=True)
     df["start_date"] = pd.to_datetime(df["start_date"]).astype("datetime64[ns]")
     df["end_date"] = pd.to_datetime(df["end_date"]).astype("datetime64[ns]")

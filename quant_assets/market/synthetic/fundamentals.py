@@ -29,13 +29,13 @@ __all__ = [
 class ReportSchedule:
     """All reports visible in the range, sorted by (report_idx, name)."""
 
-    name: np.ndarray          # int index of the name
-    period_end: np.ndarray    # datetime64[ns]
-    report_idx: np.ndarray    # session index of arrival
+    name: np.ndarray  # int index of the name
+    period_end: np.ndarray  # datetime64[ns]
+    report_idx: np.ndarray  # session index of arrival
     book_equity: np.ndarray
-    roe: np.ndarray           # quarterly return on equity used for EPS
-    prev_book: np.ndarray     # book equity at the start of the period
-    regular: np.ndarray       # bool: False for the first (back-fill) snapshot
+    roe: np.ndarray  # quarterly return on equity used for EPS
+    prev_book: np.ndarray  # book equity at the start of the period
+    regular: np.ndarray  # bool: False for the first (back-fill) snapshot
     announce_idx: np.ndarray  # session the report date was announced (regular reports)
 
 
@@ -51,9 +51,10 @@ def build_report_schedule(seed: int, sessions: pd.DatetimeIndex, uni: Universe) 
     before_start = np.where(in_range, 0, np.busday_count(q_vals + 1, np.datetime64(first.date())))
     n_q = len(quarters)
 
-    cols: dict[str, list[np.ndarray]] = {k: [] for k in (
-        "name", "period_end", "report_idx", "book_equity", "roe", "prev_book", "regular",
-        "announce_idx")}
+    cols: dict[str, list[np.ndarray]] = {
+        k: []
+        for k in ("name", "period_end", "report_idx", "book_equity", "roe", "prev_book", "regular", "announce_idx")
+    }
     jitter = rng.integers(-3, 4, (uni.n, n_q))
     shocks = rng.standard_normal((uni.n, n_q))
     roe_noise = rng.standard_normal((uni.n, n_q))
@@ -88,31 +89,35 @@ def build_report_schedule(seed: int, sessions: pd.DatetimeIndex, uni: Universe) 
     return ReportSchedule(**{k: v[order] for k, v in arrays.items()})
 
 
-def fundamentals_frame(sched: ReportSchedule, sessions: pd.DatetimeIndex, symbols: np.ndarray,
-                       shares: np.ndarray) -> pd.DataFrame:
+def fundamentals_frame(
+    sched: ReportSchedule, sessions: pd.DatetimeIndex, symbols: np.ndarray, shares: np.ndarray
+) -> pd.DataFrame:
     """Fundamentals feed: ``symbol, period_end, report_date, book_equity, shares_outstanding, eps``.
 
     ``shares`` is the (T, N) shares-outstanding path; EPS is ``roe * prev_book / shares``.
     """
     sh = shares[sched.report_idx, sched.name]
-    df = pd.DataFrame({
-        "symbol": symbols[sched.name],
-        "period_end": pd.DatetimeIndex(sched.period_end),
-        "report_date": sessions.values[sched.report_idx],
-        "book_equity": sched.book_equity,
-        "shares_outstanding": sh,
-        "eps": np.round(sched.roe * sched.prev_book / sh, 4),
-    })
+    df = pd.DataFrame(
+        {
+            "symbol": symbols[sched.name],
+            "period_end": pd.DatetimeIndex(sched.period_end),
+            "report_date": sessions.values[sched.report_idx],
+            "book_equity": sched.book_equity,
+            "shares_outstanding": sh,
+            "eps": np.round(sched.roe * sched.prev_book / sh, 4),
+        }
+    )
     return df.sort_values(["report_date", "symbol"], kind="stable").reset_index(drop=True)
 
 
-def earnings_calendar_frame(sched: ReportSchedule, sessions: pd.DatetimeIndex,
-                            symbols: np.ndarray) -> pd.DataFrame:
+def earnings_calendar_frame(sched: ReportSchedule, sessions: pd.DatetimeIndex, symbols: np.ndarray) -> pd.DataFrame:
     """Earnings calendar: ``symbol, announce_date, earnings_date`` for the regular reports."""
     m = sched.regular
-    df = pd.DataFrame({
-        "symbol": symbols[sched.name[m]],
-        "announce_date": sessions.values[sched.announce_idx[m]],
-        "earnings_date": sessions.values[sched.report_idx[m]],
-    })
+    df = pd.DataFrame(
+        {
+            "symbol": symbols[sched.name[m]],
+            "announce_date": sessions.values[sched.announce_idx[m]],
+            "earnings_date": sessions.values[sched.report_idx[m]],
+        }
+    )
     return df.sort_values(["announce_date", "symbol"], kind="stable").reset_index(drop=True)

@@ -91,13 +91,11 @@ class SyntheticMarket:
 
     @cached_property
     def _short_rate(self) -> np.ndarray:
-        return simulate_short_rate(self.config.seed, len(self.sessions),
-                                   self.config.initial_short_rate)
+        return simulate_short_rate(self.config.seed, len(self.sessions), self.config.initial_short_rate)
 
     @cached_property
     def _paths(self) -> EquityPaths:
-        return simulate_equities(self.config, self.sessions, self._universe, self._reports,
-                                 self._short_rate)
+        return simulate_equities(self.config, self.sessions, self._universe, self._reports, self._short_rate)
 
     @cached_property
     def _surfaces(self) -> SurfaceState:
@@ -109,8 +107,7 @@ class SyntheticMarket:
 
     @cached_property
     def _curve(self) -> np.ndarray:
-        return vasicek_zero_rates(self._short_rate, np.array(TENORS_DAYS) / 365.0,
-                                  self.config.initial_short_rate)
+        return vasicek_zero_rates(self._short_rate, np.array(TENORS_DAYS) / 365.0, self.config.initial_short_rate)
 
     @cached_property
     def _corp_arrays(self) -> tuple[np.ndarray, np.ndarray]:
@@ -139,13 +136,13 @@ class SyntheticMarket:
     @cached_property
     def _clean_corporate_actions(self) -> pd.DataFrame:
         p = self._paths
-        return corporate_actions_frame(p.splits, p.dividends, self._ext_sessions,
-                                       self._universe.symbols, self.config.seed)
+        return corporate_actions_frame(
+            p.splits, p.dividends, self._ext_sessions, self._universe.symbols, self.config.seed
+        )
 
     @cached_property
     def _late_actions(self) -> tuple[pd.DataFrame, np.ndarray]:
-        return apply_action_faults(self._clean_corporate_actions, self.config.seed,
-                                   self.config.fault_late_action_share)
+        return apply_action_faults(self._clean_corporate_actions, self.config.seed, self.config.fault_late_action_share)
 
     @cached_property
     def _corporate_actions(self) -> pd.DataFrame:
@@ -162,8 +159,7 @@ class SyntheticMarket:
 
     @cached_property
     def _fundamentals(self) -> pd.DataFrame:
-        return fundamentals_frame(self._reports, self.sessions, self._universe.symbols,
-                                  self._paths.shares)
+        return fundamentals_frame(self._reports, self.sessions, self._universe.symbols, self._paths.shares)
 
     @cached_property
     def _earnings(self) -> pd.DataFrame:
@@ -182,15 +178,18 @@ class SyntheticMarket:
     def _oracle(self) -> pd.DataFrame:
         p = self._paths
         t_i, n_i = np.nonzero(p.listed)
-        return pd.DataFrame({
-            "date": self.sessions.values[t_i],
-            "symbol": self._universe.symbols[n_i],
-            "expected_return": p.mu[t_i, n_i],
-            "true_vol": p.true_vol[t_i, n_i],
-            "momentum_signal": p.z_mom[t_i, n_i],
-            "value_signal": p.z_val[t_i, n_i],
-            "reversal_signal": p.z_rev[t_i, n_i],
-        }, copy=False)
+        return pd.DataFrame(
+            {
+                "date": self.sessions.values[t_i],
+                "symbol": self._universe.symbols[n_i],
+                "expected_return": p.mu[t_i, n_i],
+                "true_vol": p.true_vol[t_i, n_i],
+                "momentum_signal": p.z_mom[t_i, n_i],
+                "value_signal": p.z_val[t_i, n_i],
+                "reversal_signal": p.z_rev[t_i, n_i],
+            },
+            copy=False,
+        )
 
     @cached_property
     def _option_oracle(self) -> pd.DataFrame:
@@ -254,10 +253,19 @@ class SyntheticMarket:
         idx = np.flatnonzero((self.sessions >= a) & (self.sessions <= b))
         if len(idx) == 0 or len(self._universe.option_underliers) == 0:
             return empty_option_quotes()
-        frames = [session_option_quotes(self.config.seed, int(t), self.sessions[t],
-                                        self._surfaces, self._curve[t], self._ext_sessions,
-                                        self._universe.symbols, self.config.option_crossed_fraction)
-                  for t in idx]
+        frames = [
+            session_option_quotes(
+                self.config.seed,
+                int(t),
+                self.sessions[t],
+                self._surfaces,
+                self._curve[t],
+                self._ext_sessions,
+                self._universe.symbols,
+                self.config.option_crossed_fraction,
+            )
+            for t in idx
+        ]
         return pd.concat(frames, ignore_index=True)
 
     def injected_faults(self) -> pd.DataFrame:
@@ -311,8 +319,9 @@ def _validate_sessions(sessions, cfg: MarketConfig) -> pd.DatetimeIndex:
         raise ValueError("sessions must be strictly increasing")
     a, b = pd.Timestamp(cfg.start), pd.Timestamp(cfg.end)
     if sessions[0] < a or sessions[-1] > b:
-        raise ValueError(f"sessions must lie within [{cfg.start}, {cfg.end}], got "
-                         f"[{sessions[0].date()}, {sessions[-1].date()}]")
+        raise ValueError(
+            f"sessions must lie within [{cfg.start}, {cfg.end}], got [{sessions[0].date()}, {sessions[-1].date()}]"
+        )
     return pd.DatetimeIndex(sessions.values.astype("datetime64[ns]"))
 
 
@@ -321,8 +330,7 @@ def _extend_sessions(sessions: pd.DatetimeIndex, days: int) -> pd.DatetimeIndex:
     expiries, record and pay dates beyond the end of the range)."""
     last = sessions[-1]
     first, stop = last + pd.Timedelta(days=1), last + pd.Timedelta(days=days)
-    cal = xcals.get_calendar("XNYS", start=first.strftime("%Y-%m-%d"),
-                             end=stop.strftime("%Y-%m-%d"))
+    cal = xcals.get_calendar("XNYS", start=first.strftime("%Y-%m-%d"), end=stop.strftime("%Y-%m-%d"))
     future = cal.sessions
     if future.tz is not None:
         future = future.tz_localize(None)

@@ -43,8 +43,22 @@ __all__ = [
     "strike_increment",
 ]
 
-QUOTE_COLUMNS = ("date", "ts_ns", "underlier", "expiry", "strike", "cp_flag", "bid", "ask",
-                 "bid_size", "ask_size", "nbbo_mid", "exchs_bitmap", "volume", "open_interest")
+QUOTE_COLUMNS = (
+    "date",
+    "ts_ns",
+    "underlier",
+    "expiry",
+    "strike",
+    "cp_flag",
+    "bid",
+    "ask",
+    "bid_size",
+    "ask_size",
+    "nbbo_mid",
+    "exchs_bitmap",
+    "volume",
+    "open_interest",
+)
 N_EXCHANGES = 17
 STRIKE_SDS = 2.5
 MAX_STRIKES = 81
@@ -117,9 +131,16 @@ def option_tick(price: np.ndarray) -> np.ndarray:
     return np.where(np.asarray(price) < 3.0, 0.01, 0.05)
 
 
-def session_option_quotes(seed: int, t: int, date: pd.Timestamp, state: SurfaceState,
-                          curve: np.ndarray, ext_sessions: pd.DatetimeIndex,
-                          symbols: np.ndarray, crossed_fraction: float) -> pd.DataFrame:
+def session_option_quotes(
+    seed: int,
+    t: int,
+    date: pd.Timestamp,
+    state: SurfaceState,
+    curve: np.ndarray,
+    ext_sessions: pd.DatetimeIndex,
+    symbols: np.ndarray,
+    crossed_fraction: float,
+) -> pd.DataFrame:
     """All option quotes of session ``t`` (row ``t`` of ``state``), sorted by
     (underlier, expiry, strike, cp_flag).
 
@@ -155,23 +176,27 @@ def session_option_quotes(seed: int, t: int, date: pd.Timestamp, state: SurfaceS
         fair = np.asarray(bs_price(spot, strike2, tau[j2], rates[j2], q, vol2, is_call), float)
         rng = stream(seed, "option_quotes", t, u)
         cols = _quote_rows(rng, fair, k2 / np.sqrt(theta[j2]), days[j2], crossed_fraction)
-        cols.update(underlier=np.full(len(fair), symbols[state.underliers[u]], dtype=object),
-                    expiry=expiries.values[j2], strike=strike2,
-                    cp_flag=np.where(is_call, "C", "P").astype(object))
+        cols.update(
+            underlier=np.full(len(fair), symbols[state.underliers[u]], dtype=object),
+            expiry=expiries.values[j2],
+            strike=strike2,
+            cp_flag=np.where(is_call, "C", "P").astype(object),
+        )
         frames.append(cols)
     if not frames:
         return empty_option_quotes()
     out = {c: np.concatenate([f[c] for f in frames]) for c in QUOTE_COLUMNS[2:]}
     n_rows = len(out["strike"])
-    return pd.DataFrame({"date": np.full(n_rows, date.to_datetime64()),
-                         "ts_ns": np.full(n_rows, ts_ns, dtype=np.int64), **out})
+    return pd.DataFrame(
+        {"date": np.full(n_rows, date.to_datetime64()), "ts_ns": np.full(n_rows, ts_ns, dtype=np.int64), **out}
+    )
 
 
-def _quote_rows(rng: np.random.Generator, fair: np.ndarray, k_sd: np.ndarray, days: np.ndarray,
-                crossed_fraction: float) -> dict[str, np.ndarray]:
+def _quote_rows(
+    rng: np.random.Generator, fair: np.ndarray, k_sd: np.ndarray, days: np.ndarray, crossed_fraction: float
+) -> dict[str, np.ndarray]:
     m = len(fair)
-    spread = np.maximum(0.01, 0.02 + 0.03 * fair) * (1.0 + 0.5 * np.abs(k_sd)) \
-        * np.where(days < 10, 2.0, 1.0)
+    spread = np.maximum(0.01, 0.02 + 0.03 * fair) * (1.0 + 0.5 * np.abs(k_sd)) * np.where(days < 10, 2.0, 1.0)
     spread = ceil_to_tick(spread, option_tick(fair))
     mid = fair + spread * np.clip(0.15 * rng.standard_normal(m), -0.4, 0.4)
     lo, hi = mid - spread / 2.0, mid + spread / 2.0
@@ -191,21 +216,38 @@ def _quote_rows(rng: np.random.Generator, fair: np.ndarray, k_sd: np.ndarray, da
     bitmap = bits @ (np.int64(1) << np.arange(N_EXCHANGES, dtype=np.int64))
     activity = 400.0 * liq / (1.0 + days / 30.0)
     volume = rng.poisson(activity).astype(np.int64)
-    open_interest = np.round(25.0 * activity * (1.0 + days / 30.0)
-                             * np.exp(0.3 * rng.standard_normal(m))).astype(np.int64)
-    return {"bid": bid, "ask": ask, "bid_size": bid_size, "ask_size": ask_size,
-            "nbbo_mid": np.round((bid + ask) / 2.0, 4), "exchs_bitmap": bitmap,
-            "volume": volume, "open_interest": open_interest}
+    open_interest = np.round(25.0 * activity * (1.0 + days / 30.0) * np.exp(0.3 * rng.standard_normal(m))).astype(
+        np.int64
+    )
+    return {
+        "bid": bid,
+        "ask": ask,
+        "bid_size": bid_size,
+        "ask_size": ask_size,
+        "nbbo_mid": np.round((bid + ask) / 2.0, 4),
+        "exchs_bitmap": bitmap,
+        "volume": volume,
+        "open_interest": open_interest,
+    }
 
 
 def empty_option_quotes() -> pd.DataFrame:
     """An option-quotes frame with no rows and the feed's columns and dtypes."""
-    return pd.DataFrame({
-        "date": pd.Series([], dtype="datetime64[ns]"), "ts_ns": pd.Series([], dtype=np.int64),
-        "underlier": pd.Series([], dtype=object),
-        "expiry": pd.Series([], dtype="datetime64[ns]"), "strike": pd.Series([], dtype=float),
-        "cp_flag": pd.Series([], dtype=object), "bid": pd.Series([], dtype=float),
-        "ask": pd.Series([], dtype=float), "bid_size": pd.Series([], dtype=np.int64),
-        "ask_size": pd.Series([], dtype=np.int64), "nbbo_mid": pd.Series([], dtype=float),
-        "exchs_bitmap": pd.Series([], dtype=np.int64), "volume": pd.Series([], dtype=np.int64),
-        "open_interest": pd.Series([], dtype=np.int64)})
+    return pd.DataFrame(
+        {
+            "date": pd.Series([], dtype="datetime64[ns]"),
+            "ts_ns": pd.Series([], dtype=np.int64),
+            "underlier": pd.Series([], dtype=object),
+            "expiry": pd.Series([], dtype="datetime64[ns]"),
+            "strike": pd.Series([], dtype=float),
+            "cp_flag": pd.Series([], dtype=object),
+            "bid": pd.Series([], dtype=float),
+            "ask": pd.Series([], dtype=float),
+            "bid_size": pd.Series([], dtype=np.int64),
+            "ask_size": pd.Series([], dtype=np.int64),
+            "nbbo_mid": pd.Series([], dtype=float),
+            "exchs_bitmap": pd.Series([], dtype=np.int64),
+            "volume": pd.Series([], dtype=np.int64),
+            "open_interest": pd.Series([], dtype=np.int64),
+        }
+    )

@@ -52,15 +52,15 @@ _ETA_CAP = 0.98  # eta <= 0.98 * 2 / (1 + |rho|)
 class SurfaceState:
     """SSVI state per (session, underlier); arrays of shape (T, U) unless noted."""
 
-    underliers: np.ndarray   # (U,) name indices
+    underliers: np.ndarray  # (U,) name indices
     v_short: np.ndarray
-    v_long: np.ndarray       # (U,)
+    v_long: np.ndarray  # (U,)
     rho: np.ndarray
     eta: np.ndarray
     gamma: float
     term_decay: float
     spot: np.ndarray
-    div_yield: np.ndarray    # (U,) continuous dividend yield used in pricing
+    div_yield: np.ndarray  # (U,) continuous dividend yield used in pricing
 
 
 def atm_total_variance(tau, v_short, v_long, lam: float = TERM_DECAY):
@@ -98,14 +98,21 @@ def simulate_surfaces(cfg: MarketConfig, uni: Universe, paths: EquityPaths) -> S
     var_u = _U_SIGMA**2 / (1.0 - _U_PHI**2)
     u = _ar1(shocks[0], _U_PHI, _U_SIGMA, np.sqrt(var_u))
     rho = np.clip(cfg.ssvi_rho + _ar1(shocks[1], 0.98, 0.01, 0.05), -0.95, 0.95)
-    eta = np.minimum(ETA_MEAN * np.exp(_ar1(shocks[2], 0.98, 0.02, 0.1)),
-                     _ETA_CAP * 2.0 / (1.0 + np.abs(rho)))
+    eta = np.minimum(ETA_MEAN * np.exp(_ar1(shocks[2], 0.98, 0.02, 0.1)), _ETA_CAP * 2.0 / (1.0 + np.abs(rho)))
     vrp = cfg.variance_risk_premium
     v_short = vrp * 252.0 * paths.true_vol[:, und] ** 2 * np.exp(u - 0.5 * var_u)
     v_long = vrp * 252.0 * paths.longrun_var[und]
-    return SurfaceState(underliers=und, v_short=v_short, v_long=v_long, rho=rho, eta=eta,
-                        gamma=cfg.ssvi_gamma, term_decay=TERM_DECAY, spot=paths.close[:, und],
-                        div_yield=uni.div_yield[und])
+    return SurfaceState(
+        underliers=und,
+        v_short=v_short,
+        v_long=v_long,
+        rho=rho,
+        eta=eta,
+        gamma=cfg.ssvi_gamma,
+        term_decay=TERM_DECAY,
+        spot=paths.close[:, und],
+        div_yield=uni.div_yield[und],
+    )
 
 
 def _ar1(eps: np.ndarray, phi: float, sigma: float, sd0: float) -> np.ndarray:
@@ -116,8 +123,7 @@ def _ar1(eps: np.ndarray, phi: float, sigma: float, sd0: float) -> np.ndarray:
     return out
 
 
-def option_oracle_frame(state: SurfaceState, sessions: pd.DatetimeIndex,
-                        symbols: np.ndarray) -> pd.DataFrame:
+def option_oracle_frame(state: SurfaceState, sessions: pd.DatetimeIndex, symbols: np.ndarray) -> pd.DataFrame:
     """Per (date, underlier): the SSVI state that generated the quotes.
 
     Columns: date, underlier, ssvi_theta_30d, ssvi_rho, ssvi_phi_eta, ssvi_phi_gamma,
@@ -125,17 +131,18 @@ def option_oracle_frame(state: SurfaceState, sessions: pd.DatetimeIndex,
     """
     n_t, n_u = state.v_short.shape
     v_long = np.broadcast_to(state.v_long, (n_t, n_u))
-    return pd.DataFrame({
-        "date": np.repeat(sessions.values, n_u),
-        "underlier": np.tile(symbols[state.underliers], n_t),
-        "ssvi_theta_30d": atm_total_variance(30.0 / 365.0, state.v_short, v_long,
-                                             state.term_decay).ravel(),
-        "ssvi_rho": state.rho.ravel(),
-        "ssvi_phi_eta": state.eta.ravel(),
-        "ssvi_phi_gamma": np.full(n_t * n_u, state.gamma),
-        "atm_var_short": state.v_short.ravel(),
-        "atm_var_long": v_long.ravel(),
-        "term_decay": np.full(n_t * n_u, state.term_decay),
-        "spot": state.spot.ravel(),
-        "dividend_yield": np.tile(state.div_yield, n_t),
-    })
+    return pd.DataFrame(
+        {
+            "date": np.repeat(sessions.values, n_u),
+            "underlier": np.tile(symbols[state.underliers], n_t),
+            "ssvi_theta_30d": atm_total_variance(30.0 / 365.0, state.v_short, v_long, state.term_decay).ravel(),
+            "ssvi_rho": state.rho.ravel(),
+            "ssvi_phi_eta": state.eta.ravel(),
+            "ssvi_phi_gamma": np.full(n_t * n_u, state.gamma),
+            "atm_var_short": state.v_short.ravel(),
+            "atm_var_long": v_long.ravel(),
+            "term_decay": np.full(n_t * n_u, state.term_decay),
+            "spot": state.spot.ravel(),
+            "dividend_yield": np.tile(state.div_yield, n_t),
+        }
+    )

@@ -37,8 +37,9 @@ def total_log_returns(bars: pd.DataFrame, corporate_actions: pd.DataFrame) -> pd
     close = bars.pivot(index="date", columns="symbol", values="close")
     ratio = pd.DataFrame(1.0, index=close.index, columns=close.columns)
     div = pd.DataFrame(0.0, index=close.index, columns=close.columns)
-    ca = corporate_actions[corporate_actions["ex_date"].isin(close.index)
-                           & corporate_actions["symbol"].isin(close.columns)]
+    ca = corporate_actions[
+        corporate_actions["ex_date"].isin(close.index) & corporate_actions["symbol"].isin(close.columns)
+    ]
     r_i = close.index.get_indexer(ca["ex_date"])
     c_i = close.columns.get_indexer(ca["symbol"])
     split = (ca["event_type"] == "split").to_numpy()
@@ -137,8 +138,7 @@ def market_properties(mkt, *, n_large: int = 200) -> dict[str, Any]:
 
     index = r.mean(axis=1).dropna().to_numpy()
     a_idx = np.abs(index - index.mean())
-    out["index_leverage_corr"] = float(np.mean(
-        [np.corrcoef(index[:-k], a_idx[k:])[0, 1] for k in range(1, 11)]))
+    out["index_leverage_corr"] = float(np.mean([np.corrcoef(index[:-k], a_idx[k:])[0, 1] for k in range(1, 11)]))
     out["index_abs_acf_100"] = _acf(a_idx, 100)
     abs_r = np.abs(rl - rl.mean()).to_numpy()
     out["abs_acf_1"] = float(np.nanmean([_acf(abs_r[:, j], 1) for j in range(abs_r.shape[1])]))
@@ -146,8 +146,12 @@ def market_properties(mkt, *, n_large: int = 200) -> dict[str, Any]:
 
     full = r.columns[r.notna().mean() > 0.98]
     sym = _all(mkt, "symbols")
-    cap = (sym["shares_outstanding"] * bars.set_index(["date", "symbol"])["close"]
-           .reindex(pd.MultiIndex.from_frame(sym[["date", "symbol"]])).to_numpy())
+    cap = (
+        sym["shares_outstanding"]
+        * bars.set_index(["date", "symbol"])["close"]
+        .reindex(pd.MultiIndex.from_frame(sym[["date", "symbol"]]))
+        .to_numpy()
+    )
     mean_cap = pd.Series(cap, index=sym["symbol"].to_numpy()).groupby(level=0).mean()
     large = mean_cap.reindex(full).sort_values(ascending=False).index[:n_large]
     c = np.corrcoef(r[large].fillna(0.0).to_numpy().T)
@@ -182,8 +186,9 @@ def market_properties(mkt, *, n_large: int = 200) -> dict[str, Any]:
     close = bars.pivot(index="date", columns="symbol", values="close")
     mid = close.index[len(close) // 2]
     mcap = (close.loc[mid] * shares.loc[mid].reindex(close.columns)).dropna()
-    out["price_size_rank_corr"] = float(pd.Series(np.log(close.loc[mid, mcap.index])).corr(
-        np.log(mcap), method="spearman"))
+    out["price_size_rank_corr"] = float(
+        pd.Series(np.log(close.loc[mid, mcap.index])).corr(np.log(mcap), method="spearman")
+    )
     und = mkt.option_oracle(mkt.config.start, mkt.config.end)
     if len(und):
         out["underlier_min_price"] = float(und["spot"].min())
@@ -191,8 +196,9 @@ def market_properties(mkt, *, n_large: int = 200) -> dict[str, Any]:
     return out
 
 
-def _borrow_properties(sym: pd.DataFrame, delistings: pd.DataFrame,
-                       sessions: pd.DatetimeIndex, horizon: int = 120) -> dict[str, float]:
+def _borrow_properties(
+    sym: pd.DataFrame, delistings: pd.DataFrame, sessions: pd.DatetimeIndex, horizon: int = 120
+) -> dict[str, float]:
     """Hard-to-borrow switch-ons (False -> True inside a name's listed life) and the share of
     them followed by a bankruptcy delisting within ``horizon`` sessions."""
     s = sym.sort_values(["symbol", "date"])

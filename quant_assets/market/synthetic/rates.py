@@ -47,9 +47,14 @@ def simulate_short_rate(seed: int, n_sessions: int, r0: float) -> np.ndarray:
     return out
 
 
-def vasicek_zero_rates(short_rate: np.ndarray, tau_years: np.ndarray, long_mean: float,
-                       kappa: float = KAPPA, sigma: float = SIGMA,
-                       term_premium: float = TERM_PREMIUM) -> np.ndarray:
+def vasicek_zero_rates(
+    short_rate: np.ndarray,
+    tau_years: np.ndarray,
+    long_mean: float,
+    kappa: float = KAPPA,
+    sigma: float = SIGMA,
+    term_premium: float = TERM_PREMIUM,
+) -> np.ndarray:
     """Zero rates ``y[t, j]`` for short rates ``short_rate[t]`` and maturities ``tau_years[j]``.
 
     Examples
@@ -66,16 +71,17 @@ def vasicek_zero_rates(short_rate: np.ndarray, tau_years: np.ndarray, long_mean:
     return (b * r - ln_a) / tau
 
 
-def rates_frame(sessions: pd.DatetimeIndex, short_rate: np.ndarray,
-                long_mean: float) -> pd.DataFrame:
+def rates_frame(sessions: pd.DatetimeIndex, short_rate: np.ndarray, long_mean: float) -> pd.DataFrame:
     """Long frame ``date, tenor_days, rate`` (one row per session and tenor)."""
     tenors = np.array(TENORS_DAYS, dtype=np.int64)
     y = vasicek_zero_rates(short_rate, tenors / 365.0, long_mean)
-    return pd.DataFrame({
-        "date": np.repeat(sessions.values, len(tenors)),
-        "tenor_days": np.tile(tenors, len(sessions)),
-        "rate": y.ravel(),
-    })
+    return pd.DataFrame(
+        {
+            "date": np.repeat(sessions.values, len(tenors)),
+            "tenor_days": np.tile(tenors, len(sessions)),
+            "rate": y.ravel(),
+        }
+    )
 
 
 def interpolate_zero_rate(curve_rates: np.ndarray, days: np.ndarray) -> np.ndarray:

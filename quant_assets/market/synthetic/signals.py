@@ -34,8 +34,9 @@ MOMENTUM_SKIP = 21
 REVERSAL_WINDOW = 5
 
 
-def momentum_at(log_tri: np.ndarray, t: int,
-                lookback: int = MOMENTUM_LOOKBACK, skip: int = MOMENTUM_SKIP) -> np.ndarray:
+def momentum_at(
+    log_tri: np.ndarray, t: int, lookback: int = MOMENTUM_LOOKBACK, skip: int = MOMENTUM_SKIP
+) -> np.ndarray:
     """Intermediate momentum ``L[t-skip] - L[t-lookback]`` per name (NaN if unavailable).
 
     Parameters
@@ -117,8 +118,9 @@ def cross_sectional_zscore(x: np.ndarray, winsor: float = 3.0) -> np.ndarray:
     return out
 
 
-def planted_expected_return(z_mom: np.ndarray, z_val: np.ndarray, z_rev: np.ndarray,
-                            strengths: tuple[float, float, float]) -> np.ndarray:
+def planted_expected_return(
+    z_mom: np.ndarray, z_val: np.ndarray, z_rev: np.ndarray, strengths: tuple[float, float, float]
+) -> np.ndarray:
     """``mu = s_mom z_mom + s_val z_val + s_rev z_rev`` (next-day expected excess log return).
 
     Examples

@@ -41,34 +41,34 @@ class Universe:
     """Per-name parameters (arrays of length N) and the listing schedule (session indices)."""
 
     symbols: np.ndarray
-    sector: np.ndarray            # int index into SECTORS
+    sector: np.ndarray  # int index into SECTORS
     beta: np.ndarray
-    style_loadings: np.ndarray    # (N, N_STYLES)
-    mktcap0: np.ndarray           # $ market cap at listing
-    price0: np.ndarray            # raw price at listing
-    turnover: np.ndarray          # daily dollar volume / market cap (median)
-    trade_size: np.ndarray        # average shares per trade
-    idio_vol: np.ndarray          # long-run daily idiosyncratic volatility
-    list_idx: np.ndarray          # first session with a bar (0 for names listed before start)
+    style_loadings: np.ndarray  # (N, N_STYLES)
+    mktcap0: np.ndarray  # $ market cap at listing
+    price0: np.ndarray  # raw price at listing
+    turnover: np.ndarray  # daily dollar volume / market cap (median)
+    trade_size: np.ndarray  # average shares per trade
+    idio_vol: np.ndarray  # long-run daily idiosyncratic volatility
+    list_idx: np.ndarray  # first session with a bar (0 for names listed before start)
     list_date: pd.DatetimeIndex
-    delist_idx: np.ndarray        # last session with a bar (NEVER if alive)
-    delist_reason: np.ndarray     # object: reason or ""
+    delist_idx: np.ndarray  # last session with a bar (NEVER if alive)
+    delist_reason: np.ndarray  # object: reason or ""
     delisting_return: np.ndarray
-    distress_start: np.ndarray    # first session of the pre-bankruptcy drift (NEVER if none)
+    distress_start: np.ndarray  # first session of the pre-bankruptcy drift (NEVER if none)
     distress_log_drop: np.ndarray  # total log price drift over the distress window
-    merger_announce: np.ndarray   # session of the merger premium jump (NEVER if none)
+    merger_announce: np.ndarray  # session of the merger premium jump (NEVER if none)
     merger_premium: np.ndarray
-    div_payer: np.ndarray         # bool
-    div_yield: np.ndarray         # annual cash yield of payers (0 otherwise)
-    div_phase: np.ndarray         # session offset of the first quarterly ex-date
-    split_threshold: np.ndarray   # raw price above which a forward split is announced
+    div_payer: np.ndarray  # bool
+    div_yield: np.ndarray  # annual cash yield of payers (0 otherwise)
+    div_phase: np.ndarray  # session offset of the first quarterly ex-date
+    split_threshold: np.ndarray  # raw price above which a forward split is announced
     reverse_threshold: np.ndarray  # raw price ($1-$3) below which a 1:10 reverse split is announced
     borrow_fee_bps: np.ndarray
     htb: np.ndarray
-    log_bm0: np.ndarray           # initial log book-to-market
-    book_growth: np.ndarray       # quarterly log growth of book equity
-    roe: np.ndarray               # mean quarterly return on equity
-    report_lag: np.ndarray        # sessions from period end to report arrival (20..60)
+    log_bm0: np.ndarray  # initial log book-to-market
+    book_growth: np.ndarray  # quarterly log growth of book equity
+    roe: np.ndarray  # mean quarterly return on equity
+    report_lag: np.ndarray  # sessions from period end to report arrival (20..60)
     option_underliers: np.ndarray  # sorted indices of the most liquid names at the start
 
     @property
@@ -92,8 +92,9 @@ def build_universe(cfg: MarketConfig, sessions: pd.DatetimeIndex) -> Universe:
 
     # Share prices rise with size (log price ~ 0.45 log cap + noise): large names trade at
     # $50-$300, the smallest at a few dollars, as in the cross-section of US listings.
-    price0 = np.exp(np.log(PRICE_AT_MEDIAN_CAP) + PRICE_SIZE_SLOPE * (log_cap - np.log(2e9))
-                    + PRICE_NOISE * rng.standard_normal(n))
+    price0 = np.exp(
+        np.log(PRICE_AT_MEDIAN_CAP) + PRICE_SIZE_SLOPE * (log_cap - np.log(2e9)) + PRICE_NOISE * rng.standard_normal(n)
+    )
     # a forward split is announced once the price is 1.3-5x its level at the start (at least
     # $60), by the 40% of names that split at all (many high-priced names never do); a 1:10
     # reverse split below a floor between $1 and $3
@@ -116,8 +117,7 @@ def build_universe(cfg: MarketConfig, sessions: pd.DatetimeIndex) -> Universe:
     years_listed = rng.uniform(1.0, 30.0, n)
     before = (sessions[0] - pd.to_timedelta(np.round(years_listed * 365.25), unit="D")).values
     before = np.busday_offset(before.astype("datetime64[D]"), 0, roll="backward")
-    list_dates = np.where(ipo, sessions.values[np.minimum(list_idx, n_t - 1)],
-                          before.astype("datetime64[ns]"))
+    list_dates = np.where(ipo, sessions.values[np.minimum(list_idx, n_t - 1)], before.astype("datetime64[ns]"))
     list_date = pd.DatetimeIndex(list_dates)
 
     # option underliers: the most liquid names listed at the start (never delisted)
@@ -126,16 +126,16 @@ def build_universe(cfg: MarketConfig, sessions: pd.DatetimeIndex) -> Universe:
     ranked = candidates[np.argsort(-dollar_adv[candidates], kind="stable")]
     option_underliers = np.sort(ranked[: cfg.n_option_underliers]).astype(np.int64)
 
-    (delist_idx, reason, dret, distress_start, distress_drop, merger_announce,
-     merger_premium) = _delistings(cfg, rng, n, n_t, list_idx, option_underliers)
+    (delist_idx, reason, dret, distress_start, distress_drop, merger_announce, merger_premium) = _delistings(
+        cfg, rng, n, n_t, list_idx, option_underliers
+    )
 
     div_payer = rng.random(n) < cfg.dividend_payer_fraction
     div_yield = np.where(div_payer, rng.uniform(0.01, 0.04, n), 0.0)
     div_phase = rng.integers(0, 63, n)
 
     htb = rng.random(n) < cfg.htb_fraction
-    fee = np.where(htb, np.exp(rng.uniform(np.log(300.0), np.log(3000.0), n)),
-                   rng.uniform(25.0, 50.0, n))
+    fee = np.where(htb, np.exp(rng.uniform(np.log(300.0), np.log(3000.0), n)), rng.uniform(25.0, 50.0, n))
 
     log_bm0 = rng.normal(np.log(0.45), 0.6, n)
     book_growth = rng.normal(0.012, 0.01, n)
@@ -143,15 +143,35 @@ def build_universe(cfg: MarketConfig, sessions: pd.DatetimeIndex) -> Universe:
     report_lag = rng.integers(20, 61, n)
 
     return Universe(
-        symbols=symbol_names(n), sector=sector, beta=beta, style_loadings=style,
-        mktcap0=np.exp(log_cap), price0=price0, turnover=turnover, trade_size=trade_size,
-        idio_vol=idio_vol, list_idx=list_idx, list_date=list_date, delist_idx=delist_idx,
-        delist_reason=reason, delisting_return=dret, distress_start=distress_start,
-        distress_log_drop=distress_drop, merger_announce=merger_announce,
-        merger_premium=merger_premium, div_payer=div_payer, div_yield=div_yield,
-        div_phase=div_phase, split_threshold=split_threshold,
-        reverse_threshold=reverse_threshold, borrow_fee_bps=np.round(fee, 2),
-        htb=htb, log_bm0=log_bm0, book_growth=book_growth, roe=roe, report_lag=report_lag,
+        symbols=symbol_names(n),
+        sector=sector,
+        beta=beta,
+        style_loadings=style,
+        mktcap0=np.exp(log_cap),
+        price0=price0,
+        turnover=turnover,
+        trade_size=trade_size,
+        idio_vol=idio_vol,
+        list_idx=list_idx,
+        list_date=list_date,
+        delist_idx=delist_idx,
+        delist_reason=reason,
+        delisting_return=dret,
+        distress_start=distress_start,
+        distress_log_drop=distress_drop,
+        merger_announce=merger_announce,
+        merger_premium=merger_premium,
+        div_payer=div_payer,
+        div_yield=div_yield,
+        div_phase=div_phase,
+        split_threshold=split_threshold,
+        reverse_threshold=reverse_threshold,
+        borrow_fee_bps=np.round(fee, 2),
+        htb=htb,
+        log_bm0=log_bm0,
+        book_growth=book_growth,
+        roe=roe,
+        report_lag=report_lag,
         option_underliers=option_underliers,
     )
 
@@ -161,8 +181,9 @@ def _sector_weights() -> np.ndarray:
     return w / w.sum()
 
 
-def _delistings(cfg: MarketConfig, rng: np.random.Generator, n: int, n_t: int,
-                list_idx: np.ndarray, protected: np.ndarray):
+def _delistings(
+    cfg: MarketConfig, rng: np.random.Generator, n: int, n_t: int, list_idx: np.ndarray, protected: np.ndarray
+):
     """Choose delisted names, their last session, reason, and the path events leading there."""
     delist_idx = np.full(n, NEVER, dtype=np.int64)
     reason = np.full(n, "", dtype=object)
@@ -179,8 +200,7 @@ def _delistings(cfg: MarketConfig, rng: np.random.Generator, n: int, n_t: int,
     n_delist = round(cfg.annual_delisting_rate * n_t / 252.0 * n_live)
     n_delist = min(n_delist, len(eligible))
     if n_delist == 0:
-        return delist_idx, reason, dret, distress_start, distress_drop, merger_announce, \
-            merger_premium
+        return delist_idx, reason, dret, distress_start, distress_drop, merger_announce, merger_premium
     n_bank = round(cfg.bankruptcy_share * n_delist)
     n_exch = round(cfg.exchange_move_share * n_delist)
     if n_delist >= 2 and cfg.bankruptcy_share > 0:
@@ -191,8 +211,9 @@ def _delistings(cfg: MarketConfig, rng: np.random.Generator, n: int, n_t: int,
         n_exch = min(n_exch, n_delist - 1 - n_bank)
     n_exch = min(n_exch, n_delist - n_bank)
     names = rng.choice(eligible, size=n_delist, replace=False)
-    kinds = np.array(["bankruptcy"] * n_bank + ["exchange_move"] * n_exch
-                     + ["merger"] * (n_delist - n_bank - n_exch), dtype=object)
+    kinds = np.array(
+        ["bankruptcy"] * n_bank + ["exchange_move"] * n_exch + ["merger"] * (n_delist - n_bank - n_exch), dtype=object
+    )
     for i, kind in zip(names, kinds):
         first = int(list_idx[i]) + min_life
         last = int(rng.integers(first, n_t))

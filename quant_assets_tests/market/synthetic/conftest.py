@@ -25,8 +25,15 @@ def make_market(**kw) -> SyntheticMarket:
     return SyntheticMarket(cfg, sessions_for(cfg))
 
 
-TINY = {"seed": 11, "n_symbols": 30, "start": "2024-01-02", "end": "2024-06-21",
-        "n_option_underliers": 3, "annual_delisting_rate": 0.3, "annual_ipo_rate": 0.3}
+TINY = {
+    "seed": 11,
+    "n_symbols": 30,
+    "start": "2024-01-02",
+    "end": "2024-06-21",
+    "n_option_underliers": 3,
+    "annual_delisting_rate": 0.3,
+    "annual_ipo_rate": 0.3,
+}
 
 
 @pytest.fixture(scope="session")

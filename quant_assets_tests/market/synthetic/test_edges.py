@@ -64,8 +64,11 @@ def test_noise_only_predicts_nothing(noise_market):
 def test_oracle_expected_return_is_the_planted_combination(demo_market):
     o = _all(demo_market, "oracle")
     cfg = demo_market.config
-    mu = (cfg.momentum_strength * o["momentum_signal"] + cfg.value_strength * o["value_signal"]
-          + cfg.reversal_strength * o["reversal_signal"])
+    mu = (
+        cfg.momentum_strength * o["momentum_signal"]
+        + cfg.value_strength * o["value_signal"]
+        + cfg.reversal_strength * o["reversal_signal"]
+    )
     np.testing.assert_allclose(o["expected_return"], mu, atol=1e-15)
     assert (o["true_vol"] > 0.0005).all() and (o["true_vol"] < 0.5).all()
     bars = _all(demo_market, "bars")
@@ -82,10 +85,12 @@ def test_oracle_signals_reproduce_from_vendor_feeds(demo_market):
     rev = -(log_tri - log_tri.shift(5))
     mom = (log_tri.shift(21) - log_tri.shift(252)).where(listed)
     f = _all(demo_market, "fundamentals").sort_values("report_date")
-    book = f.pivot_table(index="report_date", columns="symbol", values="book_equity",
-                         aggfunc="last").reindex(close.index).ffill()
-    shares = _all(demo_market, "symbols").pivot(index="date", columns="symbol",
-                                               values="shares_outstanding")
+    book = (
+        f.pivot_table(index="report_date", columns="symbol", values="book_equity", aggfunc="last")
+        .reindex(close.index)
+        .ffill()
+    )
+    shares = _all(demo_market, "symbols").pivot(index="date", columns="symbol", values="shares_outstanding")
     val = np.log(book / (shares * close))  # NaN where not listed
     for raw, col in ((rev, "reversal_signal"), (mom, "momentum_signal"), (val, "value_signal")):
         oracle = _oracle_wide(demo_market, col)

@@ -40,8 +40,15 @@ def _check_bars(bars, symbols):
 @settings(max_examples=8, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1))
 def test_bar_invariants_over_seeds(seed):
-    mkt = make_market(seed=seed, n_symbols=20, start="2024-01-02", end="2024-04-30",
-                      n_option_underliers=0, annual_delisting_rate=0.3, annual_ipo_rate=0.6)
+    mkt = make_market(
+        seed=seed,
+        n_symbols=20,
+        start="2024-01-02",
+        end="2024-04-30",
+        n_option_underliers=0,
+        annual_delisting_rate=0.3,
+        annual_ipo_rate=0.6,
+    )
     bars = _all(mkt, "bars")
     _check_bars(bars, _all(mkt, "symbols"))
     # session_id is the running session number
@@ -106,16 +113,15 @@ def test_delisting_reasons_and_paths(demo_market):
             # a premium jump of at least +10% in the last 61 sessions
             assert ret[row["symbol"]].dropna().iloc[-61:].max() > np.log(1.10)
     bank = dl.loc[dl["reason"] == "bankruptcy", "symbol"]
-    drops = [close[s].dropna().iloc[-1] / close[s].dropna().iloc[-61] for s in bank
-             if close[s].notna().sum() > 61]
+    drops = [close[s].dropna().iloc[-1] / close[s].dropna().iloc[-61] for s in bank if close[s].notna().sum() > 61]
     assert np.median(drops) < 0.6  # the price drifts down before a bankruptcy
 
 
 def _prev_close(bars, ca):
-    prev = bars.sort_values(["symbol", "date"]).assign(
-        prev=lambda d: d.groupby("symbol")["close"].shift())
-    return ca.merge(prev[["symbol", "date", "close", "prev"]],
-                    left_on=["symbol", "ex_date"], right_on=["symbol", "date"])
+    prev = bars.sort_values(["symbol", "date"]).assign(prev=lambda d: d.groupby("symbol")["close"].shift())
+    return ca.merge(
+        prev[["symbol", "date", "close", "prev"]], left_on=["symbol", "ex_date"], right_on=["symbol", "date"]
+    )
 
 
 def test_splits_show_the_raw_jump(demo_market):
@@ -128,7 +134,7 @@ def test_splits_show_the_raw_jump(demo_market):
     assert len(m) == len(sp)
     raw = np.log(m["close"] / m["prev"])
     adjusted = np.log(m["close"] * m["ratio"] / m["prev"])
-    assert (np.abs(adjusted) < 0.2).all()       # close ~ previous close / ratio
+    assert (np.abs(adjusted) < 0.2).all()  # close ~ previous close / ratio
     assert (np.sign(raw) == -np.sign(np.log(m["ratio"]))).all()
     # shares outstanding scale by the ratio on the ex-date
     sym = _all(demo_market, "symbols").sort_values(["symbol", "date"])
@@ -146,11 +152,11 @@ def test_dividends_drop_the_price(demo_market):
     total = np.log((m["close"] + m["amount"]) / m["prev"])
     expected_drop = np.log1p(-m["amount"] / m["prev"])
     se = raw.std() / np.sqrt(len(raw))
-    assert abs(total.mean()) < 3 * se                        # the total return is continuous
-    assert abs(raw.mean() - expected_drop.mean()) < 3 * se   # the raw price drops by the amount
-    assert expected_drop.mean() < -3 * se                    # ... which is detectable
+    assert abs(total.mean()) < 3 * se  # the total return is continuous
+    assert abs(raw.mean() - expected_drop.mean()) < 3 * se  # the raw price drops by the amount
+    assert expected_drop.mean() < -3 * se  # ... which is detectable
     # annual yields of payers within 1-4% (amount x 4 / price)
-    assert ((4 * m["amount"] / m["prev"]).median() > 0.008)
+    assert (4 * m["amount"] / m["prev"]).median() > 0.008
 
 
 def test_corporate_action_dates(demo_market):
@@ -173,15 +179,17 @@ def test_fundamentals_arrival_lag_and_shares(demo_market):
     first = f.groupby("symbol")["report_date"].transform("min") == f["report_date"]
     regular = f[(f["period_end"] >= s[0]) & ~first]  # the first row is the back-fill snapshot
     lag = np.searchsorted(s, regular["report_date"], side="right") - np.searchsorted(
-        s, regular["period_end"], side="right")
+        s, regular["period_end"], side="right"
+    )
     assert lag.min() >= 20 and lag.max() <= 60
     assert (f["book_equity"] > 0).all() and (f["report_date"] > f["period_end"]).all()
     sym = _all(demo_market, "symbols").set_index(["date", "symbol"])
     sh = sym.loc[list(zip(f["report_date"], f["symbol"])), "shares_outstanding"].to_numpy()
     np.testing.assert_array_equal(f["shares_outstanding"].to_numpy(), sh)
     # book equity evolves slowly: quarter-on-quarter log change is small
-    g = np.log(f.sort_values(["symbol", "period_end"]).groupby("symbol")["book_equity"]
-               .apply(lambda x: x / x.shift()).dropna())
+    g = np.log(
+        f.sort_values(["symbol", "period_end"]).groupby("symbol")["book_equity"].apply(lambda x: x / x.shift()).dropna()
+    )
     assert g.abs().quantile(0.95) < 0.15
     ec = _all(demo_market, "earnings_calendar")
     assert (ec["announce_date"] < ec["earnings_date"]).all()

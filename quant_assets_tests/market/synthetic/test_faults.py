@@ -12,11 +12,15 @@ from quant_assets.market import quality
 from quant_assets.market.synthetic.faults import FAULT_COLUMNS, FAULT_KINDS
 from quant_assets_tests.market.synthetic.conftest import make_market
 
-BASE = {"seed": 5, "n_symbols": 60, "start": "2023-01-03", "end": "2023-12-29",
-        "n_option_underliers": 2}
-DIRTY = {**BASE, "fault_missing_bar_rate": 0.003, "fault_halt_rate": 2.0,
-         "fault_zero_volume_rate": 0.003, "fault_bad_print_rate": 0.002,
-         "fault_late_action_share": 0.3}
+BASE = {"seed": 5, "n_symbols": 60, "start": "2023-01-03", "end": "2023-12-29", "n_option_underliers": 2}
+DIRTY = {
+    **BASE,
+    "fault_missing_bar_rate": 0.003,
+    "fault_halt_rate": 2.0,
+    "fault_zero_volume_rate": 0.003,
+    "fault_bad_print_rate": 0.002,
+    "fault_late_action_share": 0.3,
+}
 
 
 def _all(mkt, feed):
@@ -45,8 +49,7 @@ def test_clean_config_injects_nothing(clean):
     assert not clean.config.injects_faults
     f = clean.injected_faults()
     assert list(f.columns) == list(FAULT_COLUMNS) and f.empty
-    pd.testing.assert_frame_equal(_all(clean, "bars")[["date", "symbol"]],
-                                  _all(clean, "symbols")[["date", "symbol"]])
+    pd.testing.assert_frame_equal(_all(clean, "bars")[["date", "symbol"]], _all(clean, "symbols")[["date", "symbol"]])
 
 
 def test_every_kind_is_injected_and_deterministic(dirty):
@@ -61,8 +64,13 @@ def test_dirt_passes_boundary_validation(dirty):
     known = set(dirty.symbol_master()["symbol"])
     bars = _all(dirty, "bars")
     for dataset in ("bars", "corporate_actions", "symbols"):
-        quality.validate_feed(dataset, _all(dirty, dataset), sessions=dirty.sessions,
-                              known_symbols=known, closes=bars[["date", "symbol", "close"]])
+        quality.validate_feed(
+            dataset,
+            _all(dirty, dataset),
+            sessions=dirty.sessions,
+            known_symbols=known,
+            closes=bars[["date", "symbol", "close"]],
+        )
     assert ((bars["low"] <= bars["vwap"]) & (bars["vwap"] <= bars["high"])).all()
     assert (bars["close"] <= 1e6).all() and (bars["trades"] <= bars["volume"]).all()
 
@@ -100,8 +108,10 @@ def test_each_fault_looks_like_its_kind(clean, dirty):
     late = f[f["kind"] == "late_action"]
     ca = _all(dirty, "corporate_actions").set_index(["symbol", "ex_date"])
     assert len(late) > 0
-    assert (ca.loc[list(zip(late["symbol"], late["start_date"])), "announce_date"].to_numpy()
-            == late["start_date"].to_numpy()).all()
+    assert (
+        ca.loc[list(zip(late["symbol"], late["start_date"])), "announce_date"].to_numpy()
+        == late["start_date"].to_numpy()
+    ).all()
 
 
 @settings(max_examples=25, deadline=None)

@@ -10,29 +10,74 @@ from quant_assets.market.synthetic import MarketConfig, SyntheticMarket
 from quant_assets_tests.market.synthetic.conftest import TINY, make_market, sessions_for
 
 FEEDS = {
-    "bars": ("date", ["date", "symbol", "open", "high", "low", "close", "vwap", "volume",
-                      "nbbo_spread", "trades", "session_id"]),
-    "corporate_actions": ("ex_date", ["symbol", "event_type", "announce_date", "ex_date",
-                                      "record_date", "pay_date", "ratio", "amount"]),
+    "bars": (
+        "date",
+        ["date", "symbol", "open", "high", "low", "close", "vwap", "volume", "nbbo_spread", "trades", "session_id"],
+    ),
+    "corporate_actions": (
+        "ex_date",
+        ["symbol", "event_type", "announce_date", "ex_date", "record_date", "pay_date", "ratio", "amount"],
+    ),
     "delistings": ("delist_date", ["symbol", "delist_date", "reason", "delisting_return"]),
-    "fundamentals": ("report_date", ["symbol", "period_end", "report_date", "book_equity",
-                                     "shares_outstanding", "eps"]),
+    "fundamentals": (
+        "report_date",
+        ["symbol", "period_end", "report_date", "book_equity", "shares_outstanding", "eps"],
+    ),
     "earnings_calendar": ("announce_date", ["symbol", "announce_date", "earnings_date"]),
-    "symbols": ("date", ["date", "symbol", "sector", "list_date", "tick_size",
-                         "borrow_fee_bps", "htb", "shares_outstanding"]),
+    "symbols": (
+        "date",
+        ["date", "symbol", "sector", "list_date", "tick_size", "borrow_fee_bps", "htb", "shares_outstanding"],
+    ),
     "rates": ("date", ["date", "tenor_days", "rate"]),
-    "option_quotes": ("date", ["date", "ts_ns", "underlier", "expiry", "strike", "cp_flag",
-                               "bid", "ask", "bid_size", "ask_size", "nbbo_mid", "exchs_bitmap",
-                               "volume", "open_interest"]),
-    "oracle": ("date", ["date", "symbol", "expected_return", "true_vol", "momentum_signal",
-                        "value_signal", "reversal_signal"]),
-    "option_oracle": ("date", ["date", "underlier", "ssvi_theta_30d", "ssvi_rho",
-                               "ssvi_phi_eta"]),
+    "option_quotes": (
+        "date",
+        [
+            "date",
+            "ts_ns",
+            "underlier",
+            "expiry",
+            "strike",
+            "cp_flag",
+            "bid",
+            "ask",
+            "bid_size",
+            "ask_size",
+            "nbbo_mid",
+            "exchs_bitmap",
+            "volume",
+            "open_interest",
+        ],
+    ),
+    "oracle": (
+        "date",
+        ["date", "symbol", "expected_return", "true_vol", "momentum_signal", "value_signal", "reversal_signal"],
+    ),
+    "option_oracle": ("date", ["date", "underlier", "ssvi_theta_30d", "ssvi_rho", "ssvi_phi_eta"]),
 }
-INT_COLUMNS = {"volume", "trades", "session_id", "tenor_days", "ts_ns", "bid_size", "ask_size",
-               "exchs_bitmap", "open_interest"}
-DATE_COLUMNS = {"date", "announce_date", "ex_date", "record_date", "pay_date", "delist_date",
-                "period_end", "report_date", "earnings_date", "list_date", "expiry"}
+INT_COLUMNS = {
+    "volume",
+    "trades",
+    "session_id",
+    "tenor_days",
+    "ts_ns",
+    "bid_size",
+    "ask_size",
+    "exchs_bitmap",
+    "open_interest",
+}
+DATE_COLUMNS = {
+    "date",
+    "announce_date",
+    "ex_date",
+    "record_date",
+    "pay_date",
+    "delist_date",
+    "period_end",
+    "report_date",
+    "earnings_date",
+    "list_date",
+    "expiry",
+}
 # option quotes for a handful of sessions keep the test fast
 OPT_WINDOW = ("2024-03-20", "2024-03-27")
 
@@ -85,10 +130,11 @@ def test_window_slicing_never_changes_values(tiny_market, feed):
     col, _ = FEEDS[feed]
     full = _full(tiny_market, feed)
     fresh = make_market(**TINY)
-    windows = ([("2024-03-21", "2024-03-21"), ("2024-03-23", "2024-03-26")]
-               if feed == "option_quotes"
-               else [("2024-02-05", "2024-03-15"), ("2024-06-01", "2024-12-31"),
-                     ("2024-01-06", "2024-01-07")])
+    windows = (
+        [("2024-03-21", "2024-03-21"), ("2024-03-23", "2024-03-26")]
+        if feed == "option_quotes"
+        else [("2024-02-05", "2024-03-15"), ("2024-06-01", "2024-12-31"), ("2024-01-06", "2024-01-07")]
+    )
     for a, b in windows:
         got = _call(fresh, feed, a, b)
         ref = full[(full[col] >= pd.Timestamp(a)) & (full[col] <= pd.Timestamp(b))]

@@ -67,8 +67,7 @@ def priced(tiny_market, quotes):
     theta = _theta(tau, q["atm_var_short"], q["atm_var_long"], q["term_decay"])
     k = np.log(q["strike"] / fwd)
     vol = np.sqrt(_ssvi_w(k, theta, q["ssvi_rho"], q["ssvi_phi_eta"], q["ssvi_phi_gamma"]) / tau)
-    q["fair"] = _black_scholes(q["spot"], q["strike"], tau, r, q["dividend_yield"], vol,
-                               q["cp_flag"] == "C")
+    q["fair"] = _black_scholes(q["spot"], q["strike"], tau, r, q["dividend_yield"], vol, q["cp_flag"] == "C")
     q["k_sd"] = k / np.sqrt(theta)
     q["r"], q["vol"] = r, vol
     q["tau"] = tau
@@ -91,8 +90,12 @@ def test_quotes_bracket_the_ssvi_price(priced):
 def test_implied_vol_of_mids_recovers_the_ssvi_vol(priced):
     """Invert liquid mids by bisection on the textbook formula: the implied vol is the SSVI vol
     up to the quote noise (at most half a spread, i.e. half_spread / vega in vol)."""
-    liq = priced[(priced["k_sd"].abs() < 1.0) & (priced["tau"] > 20 / 365)
-                 & (priced["bid"] < priced["ask"]) & (priced["bid"] > 0)]
+    liq = priced[
+        (priced["k_sd"].abs() < 1.0)
+        & (priced["tau"] > 20 / 365)
+        & (priced["bid"] < priced["ask"])
+        & (priced["bid"] > 0)
+    ]
     assert len(liq) > 200
     args = [liq[c].to_numpy(float) for c in ("spot", "strike", "tau", "r", "dividend_yield")]
     call = (liq["cp_flag"] == "C").to_numpy()
@@ -147,8 +150,9 @@ def test_spreads_wider_far_otm_and_short_dated(priced):
     assert rel[far].median() > rel[near].median()
     spread = p["ask"] - p["bid"]
     short, longer = p["tau"] < 7 / 365, p["tau"] > 60 / 365
-    assert (spread[short & near] / p["fair"][short & near].clip(lower=0.05)).median() > \
-        (spread[longer & near] / p["fair"][longer & near].clip(lower=0.05)).median()
+    assert (spread[short & near] / p["fair"][short & near].clip(lower=0.05)).median() > (
+        spread[longer & near] / p["fair"][longer & near].clip(lower=0.05)
+    ).median()
 
 
 def test_expiries_and_strikes(quotes, tiny_market):
@@ -159,8 +163,8 @@ def test_expiries_and_strikes(quotes, tiny_market):
         assert all(cal.is_session(e) for e in exp)
         assert 6 <= len(exp) <= 10
         assert exp[-1] - day > pd.Timedelta(days=150)
-    assert pd.Timestamp("2024-03-29") not in set(quotes["expiry"])   # Good Friday
-    assert pd.Timestamp("2024-03-28") in set(quotes["expiry"])       # moved to Thursday
+    assert pd.Timestamp("2024-03-29") not in set(quotes["expiry"])  # Good Friday
+    assert pd.Timestamp("2024-03-28") in set(quotes["expiry"])  # moved to Thursday
     for month_end in ("2024-04-19", "2024-05-17", "2024-06-21", "2024-07-19", "2024-08-16"):
         assert pd.Timestamp(month_end) in set(quotes["expiry"])  # third Fridays
     oo = tiny_market.option_oracle(*WINDOW)
@@ -181,8 +185,7 @@ def test_surface_is_free_of_static_arbitrage(tiny_market):
     taus = np.array([1, 7, 30, 91, 182]) / 365
     for _, row in oo.sample(40, random_state=0).iterrows():
         theta = _theta(taus, row["atm_var_short"], row["atm_var_long"], row["term_decay"])
-        w = np.array([_ssvi_w(k, th, row["ssvi_rho"], row["ssvi_phi_eta"], row["ssvi_phi_gamma"])
-                      for th in theta])
+        w = np.array([_ssvi_w(k, th, row["ssvi_rho"], row["ssvi_phi_eta"], row["ssvi_phi_gamma"]) for th in theta])
         assert (np.diff(w, axis=0) >= -1e-14).all()
         for th in theta:
             g = _durrleman_g(k, th, row["ssvi_rho"], row["ssvi_phi_eta"], row["ssvi_phi_gamma"])
@@ -198,8 +201,9 @@ def test_variance_risk_premium_and_leverage(demo_market):
     ratio = pd.DataFrame(1.0, index=close.index, columns=close.columns)
     div = pd.DataFrame(0.0, index=close.index, columns=close.columns)
     for _, e in ca.iterrows():
-        (ratio if e["event_type"] == "split" else div).loc[e["ex_date"], e["symbol"]] = \
+        (ratio if e["event_type"] == "split" else div).loc[e["ex_date"], e["symbol"]] = (
             e["ratio"] if e["event_type"] == "split" else e["amount"]
+        )
     ret = np.log((close * ratio + div) / close.shift())
     theta = oo.pivot(index="date", columns="underlier", values="ssvi_theta_30d")
     r = ret[theta.columns]
@@ -236,10 +240,15 @@ def test_expiries_past_the_end_of_the_range_are_sessions(tiny_market):
 
 
 @settings(max_examples=60, deadline=None)
-@given(rho=st.floats(-0.95, 0.95), eta_frac=st.floats(0.05, 1.0), gamma=st.floats(0.05, 0.5),
-       v_short=st.floats(0.005, 1.5), v_long=st.floats(0.005, 1.5), lam=st.floats(0.1, 20.0))
-def test_power_law_ssvi_parameter_space_is_arbitrage_free(rho, eta_frac, gamma, v_short, v_long,
-                                                          lam):
+@given(
+    rho=st.floats(-0.95, 0.95),
+    eta_frac=st.floats(0.05, 1.0),
+    gamma=st.floats(0.05, 0.5),
+    v_short=st.floats(0.005, 1.5),
+    v_long=st.floats(0.005, 1.5),
+    lam=st.floats(0.1, 20.0),
+)
+def test_power_law_ssvi_parameter_space_is_arbitrage_free(rho, eta_frac, gamma, v_short, v_long, lam):
     """Any state the generator may emit (eta (1 + |rho|) <= 2, gamma <= 1/2, positive variance
     levels) gives theta_T increasing in T and Durrleman's g(k) >= 0 on every slice."""
     eta = eta_frac * 2.0 / (1.0 + abs(rho))
@@ -249,8 +258,9 @@ def test_power_law_ssvi_parameter_space_is_arbitrage_free(rho, eta_frac, gamma, 
     np.testing.assert_allclose(theta, _theta(taus, v_short, v_long, lam), rtol=1e-10)
     k = np.linspace(-3.0, 3.0, 1201)
     for th in theta:
-        np.testing.assert_allclose(phi_power_law(th, eta, gamma),
-                                   eta / (th**gamma * (1 + th) ** (1 - gamma)), rtol=1e-12)
+        np.testing.assert_allclose(
+            phi_power_law(th, eta, gamma), eta / (th**gamma * (1 + th) ** (1 - gamma)), rtol=1e-12
+        )
         assert _durrleman_g(k, th, rho, eta, gamma).min() >= -1e-12
 
 

@@ -43,8 +43,9 @@ def test_reversal_matches_pandas_pct_change():
 
 
 def test_value_is_log_book_to_market_and_nan_when_missing():
-    got = value_at(np.array([2e9, np.nan, 1e9, -5.0]), np.array([1e8, 1e8, 0.0, 1e6]),
-                   np.array([10.0, 10.0, 10.0, 10.0]))
+    got = value_at(
+        np.array([2e9, np.nan, 1e9, -5.0]), np.array([1e8, 1e8, 0.0, 1e6]), np.array([10.0, 10.0, 10.0, 10.0])
+    )
     assert np.isclose(got[0], np.log(2.0))
     assert np.isnan(got[1:]).all()
 
@@ -74,7 +75,7 @@ def test_no_look_ahead(seed, t, scale):
     log_p = np.log(_prices(rng, 300, 6))
     log_p[: rng.integers(0, 260), 0] = np.nan  # a late listing
     bumped = log_p.copy()
-    bumped[t + 1:] += scale * rng.standard_normal(bumped[t + 1:].shape)
+    bumped[t + 1 :] += scale * rng.standard_normal(bumped[t + 1 :].shape)
     for f in (momentum_at, reversal_at):
         a, b = f(log_p, t), f(bumped, t)
         np.testing.assert_array_equal(a, b)

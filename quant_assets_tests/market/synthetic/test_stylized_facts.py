@@ -16,11 +16,21 @@ import pytest
 from quant_assets.market.synthetic.properties import market_properties
 from quant_assets_tests.market.synthetic.conftest import make_market
 
-FAULTS = {"fault_missing_bar_rate": 0.0002, "fault_halt_rate": 0.03,
-          "fault_zero_volume_rate": 0.0002, "fault_bad_print_rate": 0.00005,
-          "fault_late_action_share": 0.02}
-MARKET = {"seed": 2015, "n_symbols": 500, "start": "2015-01-02", "end": "2022-12-30",
-          "n_option_underliers": 20, **FAULTS}
+FAULTS = {
+    "fault_missing_bar_rate": 0.0002,
+    "fault_halt_rate": 0.03,
+    "fault_zero_volume_rate": 0.0002,
+    "fault_bad_print_rate": 0.00005,
+    "fault_late_action_share": 0.02,
+}
+MARKET = {
+    "seed": 2015,
+    "n_symbols": 500,
+    "start": "2015-01-02",
+    "end": "2022-12-30",
+    "n_option_underliers": 20,
+    **FAULTS,
+}
 
 
 @pytest.fixture(scope="module")
