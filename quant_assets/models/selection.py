@@ -155,7 +155,10 @@ def research_panel(features: pd.DataFrame, labels: pd.DataFrame, as_of=None, hor
     panel = features.merge(lab, on=["asof", "symbol"], how="inner", validate="one_to_one")
     panel = panel[np.isfinite(panel[target].to_numpy(dtype=np.float64))]
     end = pd.to_datetime(panel[exit_h]) if exit_h in panel.columns else pd.to_datetime(panel["exit_date"])
-    panel = panel.assign(label_end=np.maximum(pd.to_datetime(panel["exit_date"]).fillna(end), end))
+    label_end = np.maximum(pd.to_datetime(panel["exit_date"]).fillna(end), end)
+    if "known_date" in panel.columns:  # when the label's last piece is known, if later than its exit
+        label_end = np.maximum(label_end, pd.to_datetime(panel["known_date"]).fillna(label_end))
+    panel = panel.assign(label_end=label_end)
     if as_of is not None:
         panel = panel[panel["label_end"] < pd.Timestamp(as_of)]
     if costs is not None:
