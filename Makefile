@@ -10,7 +10,7 @@ PROFILE ?= demo
 export DAGSTER_HOME := $(CURDIR)/data/dagster_home
 export QUANT_ASSETS_PROFILE ?= $(PROFILE)
 
-.PHONY: demo test lint format ui bench clean-data venv lock check-lowest
+.PHONY: demo test lint format ui mlflow-ui bench clean-data venv lock check-lowest
 
 # Installs exactly the locked set (requirements/lock.txt), then the project without resolving
 # anything else; `pip check` fails if the lock no longer satisfies pyproject.toml.
@@ -50,6 +50,12 @@ lock:
 
 ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+# The MLflow UI over the profile's local tracking store (model selections, trials, registry).
+mlflow-ui: $(STAMP)
+	@mkdir -p data/$(PROFILE)/mlflow
+	$(VENV)/bin/mlflow ui --host 127.0.0.1 --port 5000 \
+		--backend-store-uri sqlite:///$(CURDIR)/data/$(PROFILE)/mlflow/mlflow.db
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'

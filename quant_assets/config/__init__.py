@@ -55,6 +55,11 @@ class Profile:
         return self.source["kind"] == "synthetic"
 
     @property
+    def models(self) -> dict:
+        """The ``models`` block: selection, gate thresholds, dark hold-out, tracking (may be empty)."""
+        return dict(self.raw.get("models") or {})
+
+    @property
     def data_dir(self) -> Path:
         return data_root() / self.name
 
