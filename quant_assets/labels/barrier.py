@@ -12,7 +12,7 @@ daily total returns over the ``vol_window`` sessions ending ``t-1`` (known at en
 path's cumulative return :math:`R_h` is checked at each close ``h = 0 .. max_h-1`` against
 ``+tp_sigma * sigma * sqrt(max_h)`` (label 1, outcome ``tp``) and
 ``-sl_sigma * sigma * sqrt(max_h)`` (label -1, ``sl``); the first touch wins; a delisting
-before a touch ends it (``delisted``, labelled by the same barriers, 0 between them); else the
+before or at a touch ends it (``delisted``, labelled by the same barriers, 0 between them); else the
 vertical barrier at the ``max_h``-th close (``vertical``, label 0). Closes only: intraday
 touches are not seen. ``exit_date`` is the session of the touch, delisting or vertical.
 
@@ -182,7 +182,7 @@ def build_label_panel(market: MarketFrames, sessions, cfg: LabelConfig | dict | 
         done = hit_tp | hit_sl | ends
         label[hit_tp], label[hit_sl] = 1, -1
         outcome[hit_tp], outcome[hit_sl] = 0, 1
-        outcome[ends & ~hit_tp & ~hit_sl] = 3
+        outcome[ends] = 3                                       # a delisting ends it, whatever the return
         if h == cfg.max_h - 1:
             outcome[open_ & avail & ~done] = 2
             done = done | (open_ & avail)
