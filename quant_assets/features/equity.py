@@ -100,8 +100,8 @@ class _Ctx:
     def lr(self) -> np.ndarray:
         return self.get("lr", lambda: np.log1p(np.maximum(self.w.ret, -0.999999)))
 
-    def moments(self, window: int) -> dict[str, np.ndarray]:
-        return self.get(f"mom{window}", lambda: rolling_moments(self.r, window, max(2, window // 2)))
+    def moment(self, stat: str, window: int) -> np.ndarray:
+        return self.get(f"{stat}{window}", lambda: rolling_moments(self.r, window, max(2, window // 2), (stat,))[stat])
 
     @property
     def market_cap(self) -> np.ndarray:
@@ -200,7 +200,7 @@ def _dispersion(ctx: _Ctx) -> np.ndarray:
 def _tsmom(window: int) -> Callable[[_Ctx], np.ndarray]:
     def fn(ctx: _Ctx) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
-            x = lagged_sum(ctx.lr, 0, window) / (ctx.moments(60)["std"] * np.sqrt(window))
+            x = lagged_sum(ctx.lr, 0, window) / (ctx.moment("std", 60) * np.sqrt(window))
         return np.clip(x, -4, 4)
     return fn
 
@@ -211,7 +211,7 @@ def _xsmom(window: int) -> Callable[[_Ctx], np.ndarray]:
 
 def _moment(stat: str, window: int, transform=None) -> Callable[[_Ctx], np.ndarray]:
     def fn(ctx: _Ctx) -> np.ndarray:
-        x = ctx.moments(window)[stat]
+        x = ctx.moment(stat, window)
         return transform(x) if transform else x
     return fn
 

@@ -44,36 +44,48 @@ def lagged_sum(x: np.ndarray, start: int, stop: int, min_share: float = 0.8) -> 
     return out
 
 
-def rolling_moments(r: np.ndarray, window: int, min_obs: int) -> dict[str, np.ndarray]:
-    """Trailing ``n``, mean, std (ddof 1), downside semideviation, skew, excess kurtosis, quarticity.
+_NEEDS = {"mean": (1,), "std": (1, 2), "downside": ("d",), "skew": (1, 2, 3), "kurt": (1, 2, 3, 4),
+          "quarticity": (4,)}
+STATS = tuple(_NEEDS)
+
+
+def rolling_moments(r: np.ndarray, window: int, min_obs: int, stats=STATS) -> dict[str, np.ndarray]:
+    """Trailing mean, std (ddof 1), downside semideviation, skew, excess kurtosis, quarticity.
 
     ``downside`` is :math:`\\sqrt{\\sum_t \\min(r_t, 0)^2 / n}` and ``quarticity`` the realized
     quarticity :math:`(n/3)\\sum_t r_t^4` (Barndorff-Nielsen & Shephard 2002). Skewness and
     kurtosis are the moment ratios :math:`m_3/m_2^{3/2}` and :math:`m_4/m_2^2 - 3` of the
-    window's central moments (population form).
+    window's central moments (population form). Only the sums ``stats`` need are computed.
     """
     valid = ~np.isnan(r)
     z = np.where(valid, r, 0.0)
     n = _count(valid, window)
-    s1, s2 = window_sums(z, window, valid), window_sums(z * z, window, valid)
-    s3, s4 = window_sums(z ** 3, window, valid), window_sums(z ** 4, window, valid)
-    sd = window_sums(np.minimum(z, 0.0) ** 2, window, valid)
+    need = {k for s in stats for k in _NEEDS[s]}
+    sums = {k: window_sums(z if k == 1 else z ** k, window, valid) for k in (1, 2, 3, 4) if k in need}
+    out = {"n": n}
     with np.errstate(invalid="ignore", divide="ignore"):
         ok = n >= min_obs
-        mu = s1 / n
-        m2 = np.maximum(s2 / n - mu ** 2, 0.0)
-        m3 = s3 / n - 3 * mu * s2 / n + 2 * mu ** 3
-        m4 = s4 / n - 4 * mu * s3 / n + 6 * mu ** 2 * s2 / n - 3 * mu ** 4
-        flat = m2 <= 1e-14
-        out = {
-            "n": n,
-            "mean": np.where(ok, mu, np.nan),
-            "std": np.where(ok & (n > 1), np.sqrt(m2 * n / np.maximum(n - 1, 1)), np.nan),
-            "downside": np.where(ok, np.sqrt(sd / n), np.nan),
-            "skew": np.where(ok & ~flat, m3 / m2 ** 1.5, np.nan),
-            "kurt": np.where(ok & ~flat, m4 / m2 ** 2 - 3.0, np.nan),
-            "quarticity": np.where(ok, n / 3.0 * s4, np.nan),
-        }
+        if 1 in sums:
+            mu = sums[1] / n
+        if 2 in sums:
+            m2 = np.maximum(sums[2] / n - mu ** 2, 0.0)
+            flat = m2 <= 1e-14
+        if "mean" in stats:
+            out["mean"] = np.where(ok, mu, np.nan)
+        if "std" in stats:
+            out["std"] = np.where(ok & (n > 1), np.sqrt(m2 * n / np.maximum(n - 1, 1)), np.nan)
+        if "downside" in stats:
+            sd = window_sums(np.minimum(z, 0.0) ** 2, window, valid)
+            out["downside"] = np.where(ok, np.sqrt(sd / n), np.nan)
+        if "skew" in stats or "kurt" in stats:
+            m3 = sums[3] / n - 3 * mu * sums[2] / n + 2 * mu ** 3
+            if "skew" in stats:
+                out["skew"] = np.where(ok & ~flat, m3 / m2 ** 1.5, np.nan)
+            if "kurt" in stats:
+                m4 = sums[4] / n - 4 * mu * sums[3] / n + 6 * mu ** 2 * sums[2] / n - 3 * mu ** 4
+                out["kurt"] = np.where(ok & ~flat, m4 / m2 ** 2 - 3.0, np.nan)
+        if "quarticity" in stats:
+            out["quarticity"] = np.where(ok, n / 3.0 * sums[4], np.nan)
     return out
 
 

@@ -97,7 +97,8 @@ def _paths(market: MarketFrames, n_steps: int) -> list[np.ndarray]:
     out = [g]
     for h in range(1, n_steps):
         nxt = np.full_like(g, np.nan)
-        nxt[: T - h] = g[: T - h] * step[h:]
+        k = max(T - h, 0)                                      # sessions with h closes after them
+        nxt[:k] = g[:k] * step[h:]
         g = nxt
         out.append(g)
     return out
@@ -111,7 +112,8 @@ def _dead(market: MarketFrames, n_steps: int) -> list[np.ndarray]:
     out = [d]
     for h in range(1, n_steps):
         nxt = np.zeros_like(d)
-        nxt[: T - h] = d[: T - h] | w.delisted[h:]
+        k = max(T - h, 0)
+        nxt[:k] = d[:k] | w.delisted[h:]
         d = nxt
         out.append(d)
     return out
@@ -164,7 +166,7 @@ def build_label_panel(market: MarketFrames, sessions, cfg: LabelConfig | dict | 
     gross = _paths(market, n_steps)
     dead = _dead(market, n_steps)
     sigma = np.full((T, len(w.symbols)), np.nan)
-    sigma[1:] = rolling_moments(w.ret, cfg.vol_window, max(2, cfg.vol_window // 2))["std"][:-1]
+    sigma[1:] = rolling_moments(w.ret, cfg.vol_window, max(2, cfg.vol_window // 2), ("std",))["std"][:-1]
     entry &= np.isfinite(sigma) & np.isfinite(gross[0])
 
     width = np.sqrt(cfg.max_h) * sigma
@@ -251,7 +253,7 @@ def triple_barrier(date, universe, tp_sigma: float, sl_sigma: float, max_h: int 
     w = panel.wide
     t = panel.session_index([date])[0]
     n_i = w.symbols.get_indexer(lab["symbol"])
-    sigma = rolling_moments(w.ret, vol_window, max(2, vol_window // 2))["std"][t - 1, n_i] if t > 0 else np.nan
+    sigma = rolling_moments(w.ret, vol_window, max(2, vol_window // 2), ("std",))["std"][t - 1, n_i] if t > 0 else np.nan
     gross = _paths(panel, max_h)
     h = panel.session_index(lab["exit_date"]) - t
     ret = np.array([gross[k][t, n] - 1.0 for k, n in zip(h, n_i, strict=True)])

@@ -73,7 +73,8 @@ def test_stored_universe_features_and_labels_equal_the_in_memory_path(stored):
 # --- the checks fail on bad input -------------------------------------------------------------
 
 def _prices(rows):
-    return pd.DataFrame(rows, columns=["date", "symbol", "is_delisting"]).assign(date=lambda d: pd.to_datetime(d["date"]))
+    df = pd.DataFrame(rows, columns=["date", "symbol", "is_delisting"])
+    return df.assign(date=pd.to_datetime(df["date"]))
 
 
 def test_universe_check_fails_for_a_member_delisted_or_absent_the_session_before():

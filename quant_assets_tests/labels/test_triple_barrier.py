@@ -52,7 +52,8 @@ def hand():
 
     return MarketFrames(prices=prices, fundamentals=empty("symbol", "report_date"),
                         earnings=empty("symbol", "announce_date", "earnings_date"),
-                        symbols=empty("date", "symbol", "shares_outstanding"), rates=empty("date", "tenor_days", "rate"))
+                        symbols=empty("date", "symbol", "shares_outstanding"),
+                        rates=empty("date", "tenor_days", "rate"))
 
 
 def test_hand_checked_barriers(hand):
@@ -106,3 +107,8 @@ def test_data_after_d_changes_no_label_known_before_d(cut, seed):
     a, b = (x[x["known_date"] < d].reset_index(drop=True) for x in (a, b))
     assert len(a) > 0
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_data_shorter_than_the_horizon_gives_no_label(hand):
+    short = hand.restrict(DAYS[0], DAYS[4])
+    assert build_label_panel(short, short.wide.sessions, LabelConfig(), top_n=4).empty

@@ -16,6 +16,7 @@ from quant_assets import schemas
 from quant_assets.config import Profile
 from quant_assets.defs.lib.runtime import transform_id, window_sessions
 from quant_assets.defs.lib.session_asset import session_asset
+from quant_assets.defs.market.schedules import MARKET_FRESHNESS
 from quant_assets.defs.research.checks import FEATURE_CHECKS, LABEL_CHECKS, universe_checks
 from quant_assets.features import LOOKBACK_SESSIONS, build_feature_panel
 from quant_assets.labels import LabelConfig, build_label_panel
@@ -52,7 +53,7 @@ def build_research_assets(profile: Profile, partitions_def: dg.PartitionsDefinit
     span = max(lcfg.max_h, *lcfg.horizons) - 1                # entries whose targets end in the window
 
     @session_asset(schema=schemas.Universe, layer="features", group="research", partitions_def=partitions_def,
-                   checks=universe_checks(top_n),
+                   freshness_policy=MARKET_FRESHNESS, checks=universe_checks(top_n),
                    ins={"adjusted_prices": dg.AssetIn(partition_mapping=_history(window + 1))})
     def universe(context: dg.AssetExecutionContext, adjusted_prices: pd.DataFrame):
         """Top-N names by 60-session average dollar volume, ranked at the close before each session."""
@@ -70,6 +71,7 @@ def build_research_assets(profile: Profile, partitions_def: dg.PartitionsDefinit
 
     @session_asset(schema=schemas.EquityFeatures, layer="features", group="research",
                    partitions_def=partitions_def, date_col="asof", checks=FEATURE_CHECKS,
+                   freshness_policy=MARKET_FRESHNESS,
                    ins={"adjusted_prices": dg.AssetIn(partition_mapping=_history(LOOKBACK_SESSIONS)),
                         "raw_fundamentals": dg.AssetIn(partition_mapping=_history(LOOKBACK_SESSIONS
                                                                                   + FUNDAMENTALS_EXTRA)),
@@ -93,7 +95,7 @@ def build_research_assets(profile: Profile, partitions_def: dg.PartitionsDefinit
         return out, {"n_features": len(feats), "missing_share": missing}
 
     @session_asset(schema=schemas.EquityLabels, layer="labels", group="research", partitions_def=partitions_def,
-                   date_col="known_date", checks=LABEL_CHECKS,
+                   date_col="known_date", checks=LABEL_CHECKS, freshness_policy=MARKET_FRESHNESS,
                    ins={"adjusted_prices": dg.AssetIn(partition_mapping=_history(span + lcfg.vol_window + 1,
                                                                                  through_previous=False)),
                         "universe": dg.AssetIn(partition_mapping=_history(span, through_previous=False))})
