@@ -253,7 +253,8 @@ def triple_barrier(date, universe, tp_sigma: float, sl_sigma: float, max_h: int 
     w = panel.wide
     t = panel.session_index([date])[0]
     n_i = w.symbols.get_indexer(lab["symbol"])
-    sigma = rolling_moments(w.ret, vol_window, max(2, vol_window // 2), ("std",))["std"][t - 1, n_i] if t > 0 else np.nan
+    std = rolling_moments(w.ret, vol_window, max(2, vol_window // 2), ("std",))["std"]
+    sigma = std[t - 1, n_i] if t > 0 else np.nan
     gross = _paths(panel, max_h)
     h = panel.session_index(lab["exit_date"]) - t
     ret = np.array([gross[k][t, n] - 1.0 for k, n in zip(h, n_i, strict=True)])
