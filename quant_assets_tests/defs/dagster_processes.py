@@ -84,4 +84,7 @@ EXPECTED_ASSETS: dict[str, ExpectedAsset] = {
     "option_quotes": ExpectedAsset("curated", "curated", schemas.OptionQuotes),
     "oracle_expected_returns": ExpectedAsset("oracle", "oracle", schemas.OracleExpectedReturns),
     "oracle_option_surface": ExpectedAsset("oracle", "oracle", schemas.OracleOptionSurface),
+    "universe": ExpectedAsset("research", "features", schemas.Universe),
+    "equity_features": ExpectedAsset("research", "features", schemas.EquityFeatures),
+    "equity_labels": ExpectedAsset("research", "labels", schemas.EquityLabels),
 }
