@@ -180,7 +180,10 @@ def _initial_increments(kk: Array, vv: Array, expiry: Array, n_exp: int) -> tupl
     for i in range(n_exp):
         sel = expiry == i
         order = np.argsort(kk[sel])
-        theta0[i] = np.interp(0.0, kk[sel][order], vv[sel][order])
+        with np.errstate(all="ignore"):  # strikes a few ulps apart make the slope overflow
+            theta0[i] = np.interp(0.0, kk[sel][order], vv[sel][order])
+        if not np.isfinite(theta0[i]):  # fall back on the quote nearest the money
+            theta0[i] = vv[sel][np.argmin(np.abs(kk[sel]))]
     scale = max(float(np.max(np.abs(vv))), 1e-12)
     theta0 = np.maximum.accumulate(np.maximum(theta0, 1e-3 * scale))
     incr = np.diff(np.r_[0.0, theta0])

@@ -166,6 +166,19 @@ def test_any_quotes_give_an_arbitrage_free_surface(case):
     assert set(fit.active_constraints) <= {"butterfly", "calendar", "rho"}
 
 
+@pytest.mark.parametrize("n_exp", [1, 2])
+def test_strikes_a_few_ulps_around_the_money_give_a_finite_start(n_exp):
+    """Log-moneyness ±5e-323 around the money: interpolating the ATM variance between them
+    overflows the slope (inf - inf), which once gave a NaN starting point ("x0 is
+    infeasible"). The start falls back on the quote nearest the money."""
+    k = np.tile([1.0, 0.5, 5e-323, -5e-323], n_exp)
+    t = np.repeat(np.arange(1.0, n_exp + 1.0), 4)
+    w = np.tile([0.0, 0.0, 1.0, 0.0], n_exp)
+    fit = fit_ssvi_surface(k, t, w)
+    assert fit.converged and fit.arbitrage_free
+    assert np.isfinite(fit.thetas).all()
+
+
 def test_input_errors():
     k, t, w = np.zeros(5), np.ones(5), np.full(5, 0.04)
     with pytest.raises(ValueError, match="family"):
