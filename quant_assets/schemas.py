@@ -452,3 +452,70 @@ class EquityLabels(Lineage):
     @frame_rule("known_date")
     def known_after_horizons(cls, df: pd.DataFrame) -> Series[bool]:
         return (df["known_date"] >= df["exit_date_5"]) & (df["known_date"] >= df["exit_date_20"])
+
+
+# ================================================================== options (vol surfaces)
+# Daily implied-volatility surfaces and their quote QC table (quant_assets.options.surfaces).
+
+
+class VolSurfaceQuotes(Lineage):
+    """Every curated option quote of the session with its QC reason: the points of the surface fits.
+
+    Nothing is dropped silently: ``reason`` is ``used`` or the first QC rule that dropped the quote
+    (``quant_assets.options.surfaces.REASONS``).
+    """
+
+    date: Series[pd.Timestamp] = pa.Field(description="Session of the quote snapshot")
+    underlier: Series[str]
+    expiry: Series[pd.Timestamp]
+    strike: Series[float] = pa.Field(gt=0, le=MAX_PRICE, description="USD")
+    cp_flag: Series[str] = pa.Field(isin=["C", "P"])
+    bid: Series[float] = pa.Field(ge=0, le=MAX_PRICE, description="USD per share of the contract")
+    ask: Series[float] = pa.Field(ge=0, le=MAX_PRICE, description="USD per share of the contract")
+    mid: Series[float] = pa.Field(ge=0, le=MAX_PRICE, description="(bid + ask) / 2, USD")
+    t_years: Series[float] = pa.Field(ge=0, description="Calendar days to expiry / 365")
+    rate: Series[float] = pa.Field(ge=RATE_BOUNDS[0], le=RATE_BOUNDS[1],
+                                   description="Zero rate of the session at the expiry, continuously compounded")
+    forward: Series[float] = pa.Field(nullable=True, gt=0, description="Put-call parity forward of the expiry, USD")
+    k: Series[float] = pa.Field(nullable=True, description="Log-moneyness ln(strike / forward)")
+    iv: Series[float] = pa.Field(nullable=True, gt=0, le=20.0, description="Implied volatility of the mid, fraction")
+    weight: Series[float] = pa.Field(ge=0, description="Fit weight: 1 / spread^2 in total-variance units (0: unused)")
+    reason: Series[str] = pa.Field(description="'used' or the QC rule that dropped the quote")
+
+    class Config:
+        unique = ["date", "underlier", "expiry", "strike", "cp_flag"]
+
+    @frame_rule("reason", "iv")
+    def used_points_have_iv(cls, df: pd.DataFrame) -> Series[bool]:
+        return (df["reason"] != "used") | (df["iv"].notna() & (df["weight"] > 0))
+
+
+class VolSurfaces(Lineage):
+    """Raw SVI slice per underlier x expiry and session, with no-arbitrage flags and fit QC (blueprint §3.4)."""
+
+    date: Series[pd.Timestamp] = pa.Field(description="Session of the quotes")
+    underlier: Series[str]
+    expiry: Series[pd.Timestamp]
+    t_years: Series[float] = pa.Field(gt=0, description="Calendar days to expiry / 365")
+    forward: Series[float] = pa.Field(gt=0, description="Put-call parity forward, USD")
+    rate: Series[float] = pa.Field(ge=RATE_BOUNDS[0], le=RATE_BOUNDS[1], description="Zero rate at the expiry")
+    a: Series[float] = pa.Field(description="Raw SVI level (total variance)")
+    b: Series[float] = pa.Field(ge=0, description="Raw SVI wing slope")
+    rho: Series[float] = pa.Field(ge=-1, le=1, description="Raw SVI skew")
+    m: Series[float] = pa.Field(description="Raw SVI shift (log-moneyness)")
+    sigma: Series[float] = pa.Field(gt=0, description="Raw SVI ATM curvature (log-moneyness)")
+    atm_vol: Series[float] = pa.Field(ge=0, le=20.0, description="sqrt(w(0) / T): forward-ATM implied vol, fraction")
+    source: Series[str] = pa.Field(isin=["svi", "ssvi"], description="svi slice, or SSVI fallback of the surface")
+    butterfly_arbitrage: Series[bool] = pa.Field(description="Durrleman g < 0, w <= 0 or Lee's bound broken")
+    calendar_arbitrage: Series[bool] = pa.Field(description="Total variance decreases to a neighbouring expiry")
+    vertical_arbitrage: Series[bool] = pa.Field(description="Call slope outside [-exp(-rT), 0] on quoted strikes")
+    calendar_conflict: Series[bool] = pa.Field(description="The independent SVI slices conflicted (fallback used)")
+    rmse_vol_pts: Series[float] = pa.Field(ge=0, description="Fit RMSE over used quotes, vol points")
+    max_error_vol_pts: Series[float] = pa.Field(ge=0, description="Largest fit error over used quotes, vol points")
+    quotes_used: Series[int] = pa.Field(ge=5, description="Out-of-the-money quotes fitted")
+    quotes_dropped: Series[int] = pa.Field(ge=0, description="Quotes of the expiry dropped by QC (any reason)")
+    k_min: Series[float] = pa.Field(description="Smallest quoted log-moneyness fitted")
+    k_max: Series[float] = pa.Field(description="Largest quoted log-moneyness fitted")
+
+    class Config:
+        unique = ["date", "underlier", "expiry"]

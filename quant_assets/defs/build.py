@@ -11,6 +11,8 @@ from quant_assets.defs.lib.partitions import session_partitions
 from quant_assets.defs.market.assets import build_market_assets
 from quant_assets.defs.market.checks import build_market_checks
 from quant_assets.defs.market.schedules import build_market_schedule
+from quant_assets.defs.models.assets import build_model_assets
+from quant_assets.defs.options.assets import build_options_assets
 from quant_assets.defs.reference.assets import build_reference_assets
 from quant_assets.defs.research.assets import build_research_assets
 from quant_assets.defs.resources import build_resources
@@ -39,6 +41,8 @@ def build_definitions(profile: Profile | str) -> dg.Definitions:
         partitions = session_partitions(profile)
         assets = [*build_reference_assets(partitions), *build_market_assets(profile, partitions)]
         assets += build_research_assets(profile, partitions)
+        assets += build_model_assets(profile, partitions)
+        assets += build_options_assets(profile, partitions)
         job, schedule = build_market_schedule(partitions)
         return dg.Definitions(
             assets=assets,

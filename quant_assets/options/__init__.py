@@ -25,6 +25,7 @@ __all__ = [
     "bs_price",
     "fit_ssvi_surface",
     "fit_svi_slice",
+    "fit_svi_surface",
     "fit_svi_slices",
     "heston_lambda_min",
     "implied_vol",
@@ -39,3 +40,13 @@ __all__ = [
     "svi_g",
     "svi_total_variance",
 ]
+
+
+def __getattr__(name: str):
+    """``fit_svi_surface`` (quote QC, IVs, SVI slices: :mod:`quant_assets.options.surfaces`),
+    imported on first use so that the pricing core stays free of the market-data imports."""
+    if name == "fit_svi_surface":
+        from quant_assets.options.surfaces import fit_svi_surface
+
+        return fit_svi_surface
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -87,4 +87,6 @@ EXPECTED_ASSETS: dict[str, ExpectedAsset] = {
     "universe": ExpectedAsset("research", "features", schemas.Universe),
     "equity_features": ExpectedAsset("research", "features", schemas.EquityFeatures),
     "equity_labels": ExpectedAsset("research", "labels", schemas.EquityLabels),
+    "vol_surface_quotes": ExpectedAsset("options", "features", schemas.VolSurfaceQuotes),
+    "vol_surfaces": ExpectedAsset("options", "features", schemas.VolSurfaces),
 }
