@@ -9,20 +9,25 @@ str | null}`` with bars ``{"t": RFC 3339 UTC, "o", "h", "l", "c", "v": shares, "
 market-data key pair; the trading permissions of the account are not needed). The free plan
 allows 200 requests per minute.
 
-Alpaca bars carry no quote: ``nbbo_spread`` is :data:`SPREAD_NOT_DELIVERED` in the bars
-delivered from Alpaca (the IEX HIST connector measures it).
+Alpaca bars carry no quote: the ``nbbo_spread`` of :meth:`AlpacaBars.daily_bars` is an
+estimate, the Corwin-Schultz high-low estimator of :mod:`quant_assets.connectors.spread`
+(floored at one cent; one cent where the name has no bar on the previous session), named by
+:data:`SPREAD_ESTIMATOR` in the lineage of the bars (the IEX HIST connector measures it).
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from quant_assets.calendars import sessions_in_range
+from quant_assets.calendars.sessions import CALENDAR_END, CALENDAR_START
 from quant_assets.connectors.base import ClientOptions, ny_date
 from quant_assets.connectors.bodies import json_body, number
 from quant_assets.connectors.errors import BadResponse
 from quant_assets.connectors.http import VendorHttp
+from quant_assets.connectors.spread import ESTIMATOR, with_estimated_spread
 
-__all__ = ["AlpacaBars", "BAR_FIELDS", "SPREAD_NOT_DELIVERED"]
+__all__ = ["AlpacaBars", "BAR_FIELDS", "SPREAD_ESTIMATOR"]
 
 VENDOR = "alpaca"
 ENDPOINT = "v2/stocks/bars"
@@ -30,8 +35,8 @@ BASE_URL = "https://data.alpaca.markets"
 RATE = (200, 60.0)
 TRANSFORM_ID = "alpaca-bars-v1"
 BAR_FIELDS = {"t": "ts", "o": "open", "h": "high", "l": "low", "c": "close", "v": "volume", "n": "trades", "vw": "vwap"}
-SPREAD_NOT_DELIVERED = 0.0
-"""``nbbo_spread`` of bars from Alpaca, whose bars carry no quote."""
+SPREAD_ESTIMATOR = ESTIMATOR
+"""How the ``nbbo_spread`` of Alpaca daily bars is obtained (estimated: the bars carry no quote)."""
 
 
 class AlpacaBars:
@@ -121,7 +126,13 @@ class AlpacaBars:
         return df
 
     def daily_bars(self, symbols: list[str], start: str, end: str) -> pd.DataFrame:
-        """Daily bars in the ``bars`` delivery columns (without ``session_id``, which the source numbers)."""
+        """Daily bars in the ``bars`` delivery columns (without ``session_id``, which the source numbers).
+
+        ``nbbo_spread`` is the Corwin-Schultz estimate from each bar and the name's bar of the
+        previous XNYS session if it is among those fetched (ask from the session before the
+        first one wanted to have it for every bar), else one cent.
+        """
         df = self.bars(symbols, start, end, "1Day")
-        out = df.assign(date=ny_date(df["ts"]), nbbo_spread=SPREAD_NOT_DELIVERED)
+        out = df.assign(date=ny_date(df["ts"]))
+        out["nbbo_spread"] = with_estimated_spread(out, sessions_in_range(CALENDAR_START, CALENDAR_END))
         return out[["date", "symbol", "open", "high", "low", "close", "vwap", "volume", "nbbo_spread", "trades"]]

@@ -4,10 +4,24 @@ Selected by a profile's ``source: {kind: vendor, ...}`` block (``quant_assets/co
 Datasets come from: ``bars`` Alpaca (daily, ``adjustment=raw``); ``rates`` FRED (constant-
 maturity Treasury curve); ``corporate_actions`` Alpha Vantage (splits, dividends);
 ``fundamentals`` SEC EDGAR (dated by the filing); ``option_quotes`` Finnhub (chain snapshots
-of ``options_underliers``). ``delistings``, ``earnings_calendar`` and ``symbols`` have no
-vendor feed with the contract's fields yet and are delivered empty; the symbol master is the
-configured universe. Every raw response is kept in ``pages_dir`` (replay with ``offline``).
-Keys are read from the environment through ``dg.EnvVar`` and never logged.
+of ``options_underliers``). ``earnings_calendar`` and ``symbols`` have no vendor feed with
+the contract's fields yet and are delivered empty; the symbol master is the configured universe.
+
+Two contract fields no connected vendor delivers are handled explicitly, never invented:
+
+* ``bars.nbbo_spread``: Alpaca bars carry no quote; the spread is the Corwin-Schultz (2012)
+  high-low estimate (:mod:`quant_assets.connectors.spread`), named in the bars' lineage
+  (``source_uri`` ``...?nbbo_spread=corwin_schultz_2012``, and the source fingerprint that
+  enters their ``transform_id``) and in the raw asset's metadata.
+* ``delistings``: Alpha Vantage ``LISTING_STATUS`` (like FMP's delisted companies) gives the
+  date but neither the reason nor the delisting return, which the contract requires and the
+  curated total return compounds. Those events are not delivered (a guessed return would
+  enter every backtest); the universe names delisted in a window are reported on
+  ``raw_delistings`` (``delisted_without_return``) and logged as a warning. Without a
+  delisting row a name's bars simply end; the last price stands for the exit value.
+
+Every raw response is kept in ``pages_dir`` (replay with ``offline``). Keys are read from the
+environment through ``dg.EnvVar`` and never logged.
 """
 
 from __future__ import annotations
@@ -15,10 +29,10 @@ from __future__ import annotations
 import dagster as dg
 import pandas as pd
 
-from quant_assets.calendars import sessions_in_range
+from quant_assets.calendars import previous_session, sessions_in_range
 from quant_assets.calendars.sessions import CALENDAR_END, CALENDAR_START
 from quant_assets.connectors import ClientOptions, PageStore
-from quant_assets.connectors.alpaca import AlpacaBars
+from quant_assets.connectors.alpaca import SPREAD_ESTIMATOR, AlpacaBars
 from quant_assets.connectors.alphavantage import AlphaVantage
 from quant_assets.connectors.edgar import Edgar
 from quant_assets.connectors.finnhub import Finnhub
@@ -39,7 +53,7 @@ KEY_ENV = {
     "edgar_user_agent": "SEC_EDGAR_USER_AGENT",
 }
 """Resource field -> environment variable holding it (read-only keys suffice)."""
-SOURCE_VERSION = "1"
+SOURCE_VERSION = "2"
 
 
 class VendorMarketSource(MarketDataSource):
@@ -88,7 +102,9 @@ class VendorMarketSource(MarketDataSource):
         opt = self._options()
         if dataset == "bars":
             client = AlpacaBars(self.alpaca_key_id, self.alpaca_secret_key, options=opt, **self._url("alpaca"))
-            df = self._on_sessions(client.daily_bars(self.symbols, a, b), "date", a, b)
+            # from the session before: every bar's spread estimate pairs it with its previous session
+            before = str(previous_session(pd.Timestamp(a)).date())
+            df = self._on_sessions(client.daily_bars(self.symbols, before, b), "date", a, b)
             everyday = sessions_in_range(CALENDAR_START, CALENDAR_END)
             df["session_id"] = (
                 everyday.get_indexer(df["date"]) - everyday.get_loc(sessions_in_range(self.start, self.end)[0])
@@ -112,13 +128,38 @@ class VendorMarketSource(MarketDataSource):
             ]
             return pd.concat(parts, ignore_index=True) if parts else empty_frame("option_quotes", fetched=True)
         if dataset in ("delistings", "earnings_calendar", "symbols"):
-            return empty_frame(dataset, fetched=True)
+            return empty_frame(dataset, fetched=True)  # delistings: see the module docstring
         raise ValueError(
             f"dataset {dataset!r} has no vendor feed (planted-truth oracles exist for the synthetic market only)"
         )
 
+    def delisted_without_return(self, start, end) -> pd.DataFrame:
+        """Universe names Alpha Vantage lists as delisted in ``[start, end]`` (as of ``end``): no reason, no return."""
+        client = AlphaVantage(self.alphavantage_api_key, options=self._options(), **self._url("alphavantage"))
+        listing = client.listing_status("delisted", date=str(pd.Timestamp(end).date()))
+        out = pd.DataFrame(
+            {"symbol": listing["symbol"], "delist_date": pd.to_datetime(listing["delistingDate"], format="%Y-%m-%d")}
+        )
+        inside = out["symbol"].isin(self.symbols) & out["delist_date"].between(pd.Timestamp(start), pd.Timestamp(end))
+        return out[inside].sort_values(["delist_date", "symbol"]).reset_index(drop=True)
+
+    def window_metadata(self, dataset: str, sessions: pd.DatetimeIndex) -> dict:
+        """Bars: how their spread was obtained. Delistings: the events left out for want of a return."""
+        if dataset == "bars":
+            return {"nbbo_spread": f"estimated ({SPREAD_ESTIMATOR}, floor one cent): Alpaca bars carry no quote"}
+        if dataset != "delistings":
+            return {}
+        left_out = self.delisted_without_return(sessions[0], sessions[-1])
+        names = [f"{s} {d:%Y-%m-%d}" for s, d in left_out.itertuples(index=False)]
+        if names:
+            dg.get_dagster_logger().warning(
+                f"delistings not delivered (the vendor gives no reason nor delisting return): {', '.join(names)}"
+            )
+        return {"delisted_without_return": len(names), "delisted_without_return_names": ", ".join(names) or "none"}
+
     def source_uri(self, dataset: str) -> str:
-        return f"vendor://{self.profile}/{dataset}"
+        suffix = f"?vendor=alpaca&nbbo_spread={SPREAD_ESTIMATOR}" if dataset == "bars" else ""
+        return f"vendor://{self.profile}/{dataset}{suffix}"
 
     def fingerprint(self) -> str:
         return config_fingerprint(
@@ -128,6 +169,7 @@ class VendorMarketSource(MarketDataSource):
                 "symbols": sorted(self.symbols),
                 "ciks": self.ciks,
                 "options_underliers": sorted(self.options_underliers),
+                "nbbo_spread": SPREAD_ESTIMATOR,
             }
         )
 

@@ -44,7 +44,10 @@ def test_vendor_feeds_pass_the_graphs_boundary_validation(source, dataset):
     sessions = sessions_in_range("2024-01-02", "2024-01-03")
     out = ingest_feed(FEEDS[dataset], source, sessions)
     assert len(out) > 0 and set(out["date"]) <= set(sessions)
-    assert (out["source_uri"] == f"vendor://vendor_test/{dataset}").all()
+    assert (out["source_uri"] == source.source_uri(dataset)).all()
+    assert out["source_uri"].str.startswith(f"vendor://vendor_test/{dataset}").all()
+    if dataset == "bars":  # an estimated spread, never the zero of 'not delivered', and named as such
+        assert (out["nbbo_spread"] >= 0.01).all() and "nbbo_spread=corwin_schultz_2012" in out["source_uri"][0]
 
 
 def test_a_fundamentals_window_holds_the_filings_that_arrived_in_it(source):
