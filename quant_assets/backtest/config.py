@@ -43,6 +43,10 @@ class BacktestConfig:
         Smaller differences to target are not traded.
     periods_per_year : int, default 252
         Annualization of the metrics.
+    vectorized_fills : bool, default False
+        Fill each session with :func:`~quant_assets.backtest.session_fills.session_fills` (one
+        vectorized call, same fills as ``simulate``) instead of
+        :func:`~quant_assets.execution.simulate` itself.
     """
 
     initial_capital: float = 1e7
@@ -62,6 +66,7 @@ class BacktestConfig:
     allow_short: bool = True
     min_trade_shares: float = 1e-6
     periods_per_year: int = 252
+    vectorized_fills: bool = False
 
     def __post_init__(self) -> None:
         if self.order_type not in ("MKT", "LMT"):
