@@ -454,6 +454,115 @@ class EquityLabels(Lineage):
         return (df["known_date"] >= df["exit_date_5"]) & (df["known_date"] >= df["exit_date_20"])
 
 
+# ================================================================== models (equities sleeve)
+# Model selection, the multiplicity log, the champion reference and the daily scores
+# (quant_assets.models, quant_assets.defs.models).
+
+
+class ModelSelection(Lineage):
+    """One row per candidate of a selection run: CPCV metrics out of sample, net of costs.
+
+    Selection-level numbers (PBO, DSR, expected maximum Sharpe, the gate verdict, the MLflow
+    run) repeat on every row of the run. Sharpe ratios are of the net decile long/short book.
+    """
+
+    as_of: Series[pd.Timestamp] = pa.Field(description="Training as of: only labels with every exit before it")
+    candidate: Series[str] = pa.Field(description="Candidate name (quant_assets.models.build_candidates)")
+    selected: Series[bool] = pa.Field(description="True for the candidate with the best mean path Sharpe")
+    sharpe_obs: Series[float] = pa.Field(nullable=True, description="Mean CPCV path Sharpe, per observation")
+    sharpe_ann: Series[float] = pa.Field(nullable=True, description="sharpe_obs annualized (sqrt(252 / horizon))")
+    sharpe_ann_min_path: Series[float] = pa.Field(nullable=True, description="Worst path's annualized Sharpe")
+    max_drawdown: Series[float] = pa.Field(nullable=True, ge=0.0, description="Median path max drawdown, fraction")
+    mean_return: Series[float] = pa.Field(nullable=True, description="Mean net tranche return per session, fraction")
+    rank_ic: Series[float] = pa.Field(nullable=True, ge=-1.0, le=1.0, description="Mean OOS Spearman IC per fold")
+    ic: Series[float] = pa.Field(nullable=True, ge=-1.0, le=1.0, description="Mean OOS Pearson IC per fold")
+    n_features: Series[int] = pa.Field(ge=0, description="Feature columns the candidate reads")
+    pbo: Series[float] = pa.Field(nullable=True, ge=0.0, le=1.0, description="PBO across the run's candidates")
+    dsr: Series[float] = pa.Field(nullable=True, ge=0.0, le=1.0, description="DSR probability of the selected one")
+    expected_max_sharpe_obs: Series[float] = pa.Field(
+        nullable=True, description="Expected max Sharpe per observation of all logged trials (the DSR benchmark)")
+    n_trials: Series[int] = pa.Field(ge=1, description="Trials in the multiplicity log, this run included")
+    gate_passed: Series[bool] = pa.Field(description="The go/no-go gate's verdict on the selected candidate")
+    gate_reasons: Series[str] = pa.Field(description="Failed gate checks, '; '-separated ('' if passed)")
+    mlflow_run_id: Series[str] = pa.Field(description="MLflow run of the selection")
+    model_version: Series[str] = pa.Field(description="Registered version of the selected scorer")
+    data_hash: Series[str] = pa.Field(description="sha256 of the training panel (features and target)")
+
+    class Config:
+        unique = ["as_of", "candidate"]
+
+
+class TrialsLog(Lineage):
+    """The multiplicity log: every candidate, feature set and hyper-parameter ever evaluated.
+
+    Append-only (quant_assets.models.TrialsLog); ``ingested_at`` is when the trial was recorded.
+    """
+
+    trial_id: Series[int] = pa.Field(ge=0, description="0, 1, 2, ... in recording order")
+    run_id: Series[str] = pa.Field(description="Run that evaluated the trial (Dagster run id)")
+    candidate: Series[str] = pa.Field(description="Candidate name")
+    feature_set: Series[str] = pa.Field(description="'all' or the family an ablation dropped")
+    n_features: Series[int] = pa.Field(ge=0, description="Feature columns read")
+    params: Series[str] = pa.Field(description="Hyper-parameters, JSON")
+    data_hash: Series[str] = pa.Field(description="sha256 of the training panel")
+    sharpe_obs: Series[float] = pa.Field(nullable=True, description="Mean CPCV path Sharpe, per observation")
+    sharpe_ann: Series[float] = pa.Field(nullable=True, description="Annualized sharpe_obs")
+    max_drawdown: Series[float] = pa.Field(nullable=True, ge=0.0, description="Median path max drawdown, fraction")
+    rank_ic: Series[float] = pa.Field(nullable=True, ge=-1.0, le=1.0, description="Mean OOS Spearman IC")
+    selected: Series[bool] = pa.Field(description="Selected in its run")
+
+    class Config:
+        unique = ["trial_id"]
+
+
+class ChampionModel(Lineage):
+    """The registered scorer the daily scores use: the champion, else the challenger (one row).
+
+    ``alias`` is ``none`` (and the model columns empty) when no model was ever registered.
+    """
+
+    as_of: Series[pd.Timestamp] = pa.Field(nullable=True, description="Training as of of the referenced model")
+    model_name: Series[str] = pa.Field(description="MLflow registered model name")
+    model_version: Series[str] = pa.Field(nullable=True, description="Registered version")
+    alias: Series[str] = pa.Field(isin=["champion", "challenger", "none"], description="Alias the scores use")
+    model_uri: Series[str] = pa.Field(nullable=True, description="models:/<name>/<version>")
+    mlflow_run_id: Series[str] = pa.Field(nullable=True, description="MLflow run that logged the version")
+    candidate: Series[str] = pa.Field(nullable=True, description="Selected candidate of that run")
+    gate_passed: Series[bool] = pa.Field(description="Whether that run's selection passed the gate")
+    gate_reasons: Series[str] = pa.Field(description="Why not, '; '-separated ('' if passed)")
+
+    @frame_rule("alias", "gate_passed")
+    def champion_only_through_the_gate(cls, df: pd.DataFrame) -> Series[bool]:
+        return (df["alias"] != "champion") | df["gate_passed"]
+
+
+class EquityScores(Lineage):
+    """Expected excess return per universe name, formed before the open of ``asof``.
+
+    From the features of ``asof`` (data through the close before) and a model trained as of
+    ``model_as_of <= asof``: sessions before a model's training date are not scored.
+    """
+
+    asof: Series[pd.Timestamp] = pa.Field(description="Session scored (before its open)")
+    symbol: Series[str] = pa.Field(description="Universe member of asof")
+    expected_excess_return: Series[float] = pa.Field(
+        description="Expected return over the universe mean from the open of asof, fraction, over horizon_sessions")
+    horizon_sessions: Series[int] = pa.Field(ge=1, description="Holding period of the expectation, sessions")
+    confidence: Series[float] = pa.Field(ge=0.0, le=1.0, description="|2u - 1|, u = cross-sectional percentile")
+    rationale: Series[str] = pa.Field(description="JSON list of the top feature contributions to the score")
+    model: Series[str] = pa.Field(description="Candidate the scorer was selected as")
+    model_version: Series[str] = pa.Field(description="Registered version of the scorer")
+    model_alias: Series[str] = pa.Field(isin=["champion", "challenger"], description="Alias it was used under")
+    model_as_of: Series[pd.Timestamp] = pa.Field(description="The scorer's training as of")
+
+    class Config:
+        unique = ["asof", "symbol"]
+
+    @frame_rule("model_as_of", "asof")
+    def model_trained_before_scoring(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["model_as_of"] <= df["asof"]
+
+
 # ================================================================== options (vol surfaces)
 # Daily implied-volatility surfaces and their quote QC table (quant_assets.options.surfaces).
 

@@ -19,6 +19,7 @@ from dagster_duckdb import DuckDBResource
 
 from quant_assets.calendars import sessions_in_range
 from quant_assets.config import Profile, load_profile
+from quant_assets.defs.models.resources import build_model_resources
 from quant_assets.market.lineage import config_fingerprint
 from quant_assets.market.local_files import LAYOUT_VERSION, LAYOUTS, LocalFiles, MissingSessionsWarning
 from quant_assets.market.store import ParquetStore, view_name
@@ -224,7 +225,10 @@ class PITParquetIOManager(dg.ConfigurableIOManager):
         layer, _ = self._layer_and_date_col(upstream.definition_metadata or {})
         dataset = context.asset_key.path[-1]
         keys = sorted(context.asset_partition_keys)
-        return self.store().read_window(layer, dataset, keys[0], keys[-1], expected=keys)
+        # An input declared with ``allow_missing_partitions`` (e.g. a model reading all history)
+        # reads the partitions stored so far instead of failing on those not yet materialized.
+        allow_missing = bool((context.definition_metadata or {}).get("allow_missing_partitions"))
+        return self.store().read_window(layer, dataset, keys[0], keys[-1], expected=keys, allow_missing=allow_missing)
 
 
 def catalog_path(profile: Profile | str) -> Path:
@@ -258,4 +262,5 @@ def build_resources(profile: Profile | str, *, force_raw: bool = False) -> dict:
         "io_manager": PITParquetIOManager(profile=name, force_raw=force_raw),
         # SQL over the curated and raw layers for assets that prefer it to frames.
         "duckdb": DuckDBResource(database=str(catalog_path(name))),
+        **build_model_resources(profile),
     }
