@@ -184,3 +184,20 @@ def test_bad_inputs_are_named():
         run_backtest(targets([(0, "Z", 1.0)]), px, config=FRICTIONLESS)
     with pytest.raises(ValueError, match="order_type"):
         BacktestConfig(order_type="STOP")
+
+
+def test_frictionless_nav_equals_a_plain_numpy_reference():
+    """No costs, no partial fills, no latency: NAV_{t+1} = NAV_t + s_t (o_{t+1} - c_t) + s_{t+1} (c_{t+1} - o_{t+1})."""
+    px, tg = random_market(10, 30, seed=7)
+    px = px.assign(volume=1e15)
+    res = run_backtest(tg, px, None, {"initial_capital": 1e6, "spread_bps": 0.0, "impact_y": 0.0,
+                                      "default_borrow_bps": 0.0, "max_participation": 1.0})
+    o = px.pivot(index="date", columns="symbol", values="open").to_numpy()
+    c = px.pivot(index="date", columns="symbol", values="close").to_numpy()
+    w = tg.pivot(index="date", columns="symbol", values="target_w").to_numpy()
+    nav, held = [1e6], np.zeros(c.shape[1])
+    for t in range(len(c) - 1):
+        new = w[t] * nav[t] / c[t]
+        nav.append(nav[t] + held @ (o[t + 1] - c[t]) + new @ (c[t + 1] - o[t + 1]))
+        held = new
+    np.testing.assert_allclose(res.equity["nav"].to_numpy(), nav, rtol=1e-10)
