@@ -66,7 +66,7 @@ class AlphaVantage:
 
         return self.http.one(ENDPOINT, params, parse=parse, transform_id=TRANSFORM_ID).parsed
 
-    def _events(self, function: str, symbol: str, fields: tuple[str, ...]) -> list[dict]:
+    def _events(self, function: str, symbol: str, fields: tuple[str, ...], as_of: str | None) -> list[dict]:
         def parse(body: bytes) -> list[dict]:
             doc = json_body(VENDOR, ENDPOINT, body)
             if isinstance(doc, dict):
@@ -84,13 +84,19 @@ class AlphaVantage:
             return data
 
         params = {"function": function, "symbol": symbol}
-        return self.http.one(ENDPOINT, params, parse=parse, transform_id=TRANSFORM_ID).parsed
+        tag = {"as_of": as_of} if as_of else None
+        return self.http.one(ENDPOINT, params, parse=parse, transform_id=TRANSFORM_ID, tag=tag).parsed
 
-    def corporate_actions(self, symbols: list[str]) -> pd.DataFrame:
-        """Splits and dividends in the ``corporate_actions`` delivery columns."""
+    def corporate_actions(self, symbols: list[str], as_of: str | None = None) -> pd.DataFrame:
+        """Splits and dividends in the ``corporate_actions`` delivery columns.
+
+        The endpoints take no date and answer the whole history as of the request: ``as_of``
+        (the last date the caller needs) tags the stored answers, so a later window asks again
+        instead of replaying a history stored before its events were announced.
+        """
         rows = []
         for sym in symbols:
-            for i, s in enumerate(self._events("SPLITS", sym, ("effective_date", "split_factor"))):
+            for i, s in enumerate(self._events("SPLITS", sym, ("effective_date", "split_factor"), as_of)):
                 ex = _date(s["effective_date"], f"data[{i}].effective_date")
                 rows.append(
                     {
@@ -105,7 +111,7 @@ class AlphaVantage:
                     }
                 )
             fields = ("ex_dividend_date", "declaration_date", "record_date", "payment_date", "amount")
-            for i, d in enumerate(self._events("DIVIDENDS", sym, fields)):
+            for i, d in enumerate(self._events("DIVIDENDS", sym, fields, as_of)):
                 ex = _date(d["ex_dividend_date"], f"data[{i}].ex_dividend_date")
 
                 def when(f, default):

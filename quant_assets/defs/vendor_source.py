@@ -69,6 +69,8 @@ class VendorMarketSource(MarketDataSource):
     offline: bool = False
     curve_series: dict[str, int] = dict(CURVE_SERIES)
     retry_backoff: float = RetryPolicy.backoff
+    rate_limits: dict[str, list[float]] = {}
+    """Vendor -> ``[requests, per seconds]`` overriding its documented default (e.g. a paid plan)."""
     alpaca_key_id: str = ""
     alpaca_secret_key: str = ""
     fred_api_key: str = ""
@@ -76,19 +78,28 @@ class VendorMarketSource(MarketDataSource):
     finnhub_api_key: str = ""
     edgar_user_agent: str = ""
 
-    def _options(self) -> ClientOptions:
+    def _options(self, vendor: str) -> ClientOptions:
         retry = RetryPolicy(
             backoff=self.retry_backoff, max_backoff=max(self.retry_backoff, 1e-3) * 60, jitter=self.retry_backoff
         )
-        return ClientOptions(store=PageStore(self.pages_dir), offline=self.offline, retry=retry)
+        rate = self.rate_limits.get(vendor)
+        return ClientOptions(
+            store=PageStore(self.pages_dir),
+            offline=self.offline,
+            retry=retry,
+            rate=(int(rate[0]), float(rate[1])) if rate else None,
+        )
+
+    def _client(self, cls, vendor: str, *keys: str):
+        return cls(*keys, options=self._options(vendor), **self._url(vendor))
 
     def _url(self, vendor: str) -> dict:
         return {"base_url": self.base_urls[vendor]} if vendor in self.base_urls else {}
 
     def _sessions(self, start, end) -> pd.DatetimeIndex:
-        return sessions_in_range(
-            max(pd.Timestamp(start), pd.Timestamp(self.start)), min(pd.Timestamp(end), pd.Timestamp(self.end))
-        )
+        """Sessions of ``[start, end]`` within the profile's range (none if they do not meet)."""
+        a, b = max(pd.Timestamp(start), pd.Timestamp(self.start)), min(pd.Timestamp(end), pd.Timestamp(self.end))
+        return sessions_in_range(a, b) if a <= b else pd.DatetimeIndex([], name="date")
 
     def _on_sessions(self, df: pd.DataFrame, col: str, start, end, roll: bool = False) -> pd.DataFrame:
         """Rows whose ``col`` is a session of the window (``roll``: a non-session date moves to the next session)."""
@@ -99,9 +110,8 @@ class VendorMarketSource(MarketDataSource):
 
     def fetch(self, dataset: str, start, end) -> pd.DataFrame:
         a, b = str(pd.Timestamp(start).date()), str(pd.Timestamp(end).date())
-        opt = self._options()
         if dataset == "bars":
-            client = AlpacaBars(self.alpaca_key_id, self.alpaca_secret_key, options=opt, **self._url("alpaca"))
+            client = self._client(AlpacaBars, "alpaca", self.alpaca_key_id, self.alpaca_secret_key)
             # from the session before: every bar's spread estimate pairs it with its previous session
             before = str(previous_session(pd.Timestamp(a)).date())
             df = self._on_sessions(client.daily_bars(self.symbols, before, b), "date", a, b)
@@ -111,18 +121,20 @@ class VendorMarketSource(MarketDataSource):
             ).astype("int64")
             return df
         if dataset == "rates":
-            curve = Fred(self.fred_api_key, options=opt, **self._url("fred")).curve(a, b, self.curve_series)
+            curve = self._client(Fred, "fred", self.fred_api_key).curve(a, b, self.curve_series)
             return self._on_sessions(curve, "date", a, b)
         if dataset == "corporate_actions":
-            client = AlphaVantage(self.alphavantage_api_key, options=opt, **self._url("alphavantage"))
-            return self._on_sessions(client.corporate_actions(self.symbols), "ex_date", a, b)
+            if self._sessions(a, b).empty:
+                return empty_frame(dataset, fetched=True)
+            client = self._client(AlphaVantage, "alphavantage", self.alphavantage_api_key)
+            return self._on_sessions(client.corporate_actions(self.symbols, as_of=b), "ex_date", a, b)
         if dataset == "fundamentals":
-            client = Edgar(self.edgar_user_agent, options=opt, **self._url("edgar"))
+            client = self._client(Edgar, "edgar", self.edgar_user_agent)
             parts = [client.fundamentals(s, self.ciks[s]) for s in self.symbols if s in self.ciks]
             df = pd.concat(parts, ignore_index=True) if parts else empty_frame("fundamentals", fetched=True)
             return self._on_sessions(df, "report_date", a, b, roll=True)
         if dataset == "option_quotes":
-            client = Finnhub(self.finnhub_api_key, options=opt, **self._url("finnhub"))
+            client = self._client(Finnhub, "finnhub", self.finnhub_api_key)
             parts = [
                 client.option_quotes(u, str(d.date())) for u in self.options_underliers for d in self._sessions(a, b)
             ]
@@ -135,7 +147,7 @@ class VendorMarketSource(MarketDataSource):
 
     def delisted_without_return(self, start, end) -> pd.DataFrame:
         """Universe names Alpha Vantage lists as delisted in ``[start, end]`` (as of ``end``): no reason, no return."""
-        client = AlphaVantage(self.alphavantage_api_key, options=self._options(), **self._url("alphavantage"))
+        client = self._client(AlphaVantage, "alphavantage", self.alphavantage_api_key)
         listing = client.listing_status("delisted", date=str(pd.Timestamp(end).date()))
         out = pd.DataFrame(
             {"symbol": listing["symbol"], "delist_date": pd.to_datetime(listing["delistingDate"], format="%Y-%m-%d")}
@@ -185,10 +197,13 @@ class VendorMarketSource(MarketDataSource):
         )
 
 
-def vendor_source(profile) -> VendorMarketSource:
-    """The vendor source of a profile; keys from the environment (``dg.EnvVar``, see :data:`KEY_ENV`)."""
+def vendor_source(profile, **overrides) -> VendorMarketSource:
+    """The vendor source of a profile; keys from the environment (``dg.EnvVar``, see :data:`KEY_ENV`).
+
+    ``overrides`` replace resource fields (e.g. ``rate_limits``, ``retry_backoff``).
+    """
     src = profile.source
-    return VendorMarketSource(
+    fields = dict(
         profile=profile.name,
         start=str(profile.start.date()),
         end=str(profile.end.date()),
@@ -200,3 +215,4 @@ def vendor_source(profile) -> VendorMarketSource:
         offline=bool(src.get("offline")),
         **{field: dg.EnvVar(env) for field, env in KEY_ENV.items()},
     )
+    return VendorMarketSource(**{**fields, **overrides})
