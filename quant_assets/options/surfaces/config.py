@@ -28,7 +28,10 @@ class SurfaceConfig:
         Expiries fewer than this many calendar days away are dropped (``short_expiry``).
     min_quotes : int
         A slice needs this many usable out-of-the-money quotes (>= 5, SVI has five
-        parameters), else its quotes are dropped (``thin_expiry``).
+        parameters), else its quotes are dropped (``thin_expiry``). The default 8 leaves three
+        degrees of freedom: on the synthetic chains, unconstrained fits of 5-7 quotes spanning
+        a few hundredths of log-moneyness extrapolate to Lee's bound and need the slow
+        arbitrage-free re-fit (half the fitting time) for expiries no strategy would trade.
     forward_strikes : int
         Put-call pairs (those with the smallest ``|C - P|``) averaged into the forward.
     calendar_points : int
@@ -43,7 +46,7 @@ class SurfaceConfig:
     max_rel_spread: float = 1.0
     stale_after: pd.Timedelta = pd.Timedelta(minutes=30)
     min_days: int = 3
-    min_quotes: int = 5
+    min_quotes: int = 8
     forward_strikes: int = 3
     calendar_points: int = 201
     calendar_tolerance: float = 1e-6
