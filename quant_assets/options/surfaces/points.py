@@ -28,8 +28,9 @@ Forward and dividend yield. The forward of each expiry is implied by put-call pa
 :math:`|C - P|` with weights :math:`1/(s_C + s_P)^2` (spreads) — the method of the Cboe VIX
 white paper (2019, §"Determine the forward index level"). The discount rate :math:`r` is the
 session's zero curve interpolated linearly in tenor days (flat beyond its ends). No dividend
-yield is assumed: it is implied, :math:`q_T = r_T - \ln(F_T/S)/T` when a spot is supplied, and
-reported per expiry. Implied volatilities are those of :func:`~quant_assets.options.implied_vol`
+yield is assumed: the parity forward carries it (with a spot :math:`S`, the implied yield is
+:math:`q_T = r_T - \ln(F_T/S)/T`; discrete dividends before the expiry are priced in too).
+Implied volatilities are those of :func:`~quant_assets.options.implied_vol`
 with spot :math:`F`, :math:`q = r` (so its forward is :math:`F`), on the out-of-the-money mid.
 
 Fit weights are the inverse squared bid-ask spread in total-variance units,
