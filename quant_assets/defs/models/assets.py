@@ -47,7 +47,7 @@ from quant_assets.defs.lib.session_asset import headline, session_asset
 from quant_assets.defs.lib.types import dagster_type
 from quant_assets.defs.models.checks import SCORE_CHECKS, TRIALS_CHECKS, selection_checks
 from quant_assets.defs.models.resources import MODEL_IO_MANAGER, RESEARCH_TRACKING
-from quant_assets.market.ingest import stamp_lineage
+from quant_assets.market.ingest import arrival_times, stamp_lineage
 from quant_assets.market.lineage import add_lineage
 from quant_assets.models import (
     SelectionConfig,
@@ -268,7 +268,9 @@ def build_model_assets(profile: Profile, partitions_def: dg.PartitionsDefinition
                "gate_reasons": "no model registered"}
         if not model_selection.empty:
             ref.update(registered_reference(tracking))
-        df = add_lineage(pd.DataFrame([ref]).astype({"as_of": "datetime64[ns]"}), pd.Timestamp.now(tz="UTC"),
+        # Known from the training date of the model (the graph's as_of without one): replays are identical.
+        known = arrival_times(pd.Series([as_of if pd.isna(ref["as_of"]) else pd.Timestamp(ref["as_of"])]))
+        df = add_lineage(pd.DataFrame([ref]).astype({"as_of": "datetime64[ns]"}), known,
                          tracking.tracker().tracking_uri if ref["model_uri"] else "quant_assets://models/none",
                          transform_id("champion_model", fingerprint))
         return df, {"alias": ref["alias"], "model_version": str(ref["model_version"]),
