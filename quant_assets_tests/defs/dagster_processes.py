@@ -68,6 +68,8 @@ class ExpectedAsset(NamedTuple):
     group: str
     layer: str
     schema: type
+    partitioned: bool = True
+    """False for the model artifacts: one decision over the whole history, not per session."""
 
 
 EXPECTED_ASSETS: dict[str, ExpectedAsset] = {
@@ -89,4 +91,8 @@ EXPECTED_ASSETS: dict[str, ExpectedAsset] = {
     "equity_labels": ExpectedAsset("research", "labels", schemas.EquityLabels),
     "vol_surface_quotes": ExpectedAsset("options", "features", schemas.VolSurfaceQuotes),
     "vol_surfaces": ExpectedAsset("options", "features", schemas.VolSurfaces),
+    "model_selection": ExpectedAsset("models", "models", schemas.ModelSelection, partitioned=False),
+    "trials_log": ExpectedAsset("models", "models", schemas.TrialsLog, partitioned=False),
+    "champion_model": ExpectedAsset("models", "models", schemas.ChampionModel, partitioned=False),
+    "equity_scores": ExpectedAsset("models", "scores", schemas.EquityScores),
 }

@@ -223,10 +223,13 @@ def _problems(node: dict) -> list[str]:
     if node["groupName"] != expected.group:
         found.append(f"group {node['groupName']!r}, expected {expected.group!r}")
     partitions_type = (node["partitionDefinition"] or {}).get("type")
-    if not node["isPartitioned"] or partitions_type != "TIME_WINDOW":
+    if not expected.partitioned:
+        if node["isPartitioned"]:
+            found.append(f"partition definition {node['partitionDefinition']}, expected none")
+    elif not node["isPartitioned"] or partitions_type != "TIME_WINDOW":
         found.append(f"partition definition {node['partitionDefinition']}, expected TIME_WINDOW")
     keys = node["partitionKeys"]
-    if (len(keys), keys[:1], keys[-1:]) != (N_SESSIONS, [FIRST_SESSION], [LAST_SESSION]):
+    if expected.partitioned and (len(keys), keys[:1], keys[-1:]) != (N_SESSIONS, [FIRST_SESSION], [LAST_SESSION]):
         found.append(
             f"{len(keys)} partition keys {keys[:1]}..{keys[-1:]}, expected "
             f"{N_SESSIONS} from {FIRST_SESSION} to {LAST_SESSION}"
