@@ -1,8 +1,11 @@
 """``make demo``: materialize the whole graph for a profile and say what was produced where.
 
-The run is a single-run backfill over every session of the profile, recorded in the
-Dagster instance under ``$DAGSTER_HOME`` (so the UI shows it). A second invocation re-uses
-what is stored: assets whose partitions are all materialized are not run again.
+The session assets (market, research inputs) run as single-run backfills over every session of
+the profile, then the research sleeve's model assets (selection, trials log, champion, daily
+scores) run once over the whole history; both are recorded in the Dagster instance under
+``$DAGSTER_HOME`` (so the UI shows them). The gate verdict, its headline numbers and where the
+plots are are printed at the end. A second invocation re-uses what is stored: assets whose
+partitions are all materialized are not run again.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
+MODELS_GROUP = "models"
 
 
 def _ensure_dagster_home() -> Path:
@@ -34,6 +38,49 @@ def _warnings(result) -> str:
         f"{e.check_name} ({e.asset_key.to_user_string()})" for e in result.get_asset_check_evaluations() if not e.passed
     )
     return f"; warnings: {', '.join(failed)}" if failed else ""
+
+
+def _print_verdict(instance) -> None:
+    """The gate verdict of the latest model selection, its headline numbers and where the plots are."""
+    import dagster as dg
+
+    event = instance.get_latest_materialization_event(dg.AssetKey("model_selection"))
+    if event is None:
+        return
+    meta = {k: v.value for k, v in event.asset_materialization.metadata.items()}
+    print(f"\nresearch sleeve (trained as of {meta.get('as_of')}): gate {meta.get('verdict')}")
+    if "selected" in meta:
+        print(f"  selected {meta['selected']}: OOS net Sharpe {meta['oos_net_sharpe']:.2f}, "
+              f"max drawdown {meta['max_drawdown']:.1%}, rank IC {meta['rank_ic']:.4f}, PBO {meta['pbo']:.3f}, "
+              f"DSR {meta['dsr']:.3f} (expected max Sharpe {meta['expected_max_sharpe_ann']:.2f} "
+              f"over {meta['n_trials']} trials), walk-forward Sharpe {meta['walk_forward_sharpe']:.2f}")
+        print(f"  model version {meta['model_version']} ({meta['aliases']}), MLflow run {meta['mlflow_run_id']} "
+              "(make mlflow-ui, then open http://127.0.0.1:5000)")
+    for key in ("pbo_logits_png", "cpcv_folds_png", "path_returns"):
+        if key in meta:
+            print(f"  {key.removesuffix('_png')}: {meta[key]}")
+    scores = instance.get_latest_materialization_event(dg.AssetKey("equity_scores"))
+    if scores is not None:
+        smeta = {k: v.value for k, v in scores.asset_materialization.metadata.items()}
+        print(f"  equity_scores: {smeta.get('rows')} rows over {smeta.get('sessions_scored')} sessions, "
+              f"model {smeta.get('model')}")
+
+
+def _print_blotter(instance) -> None:
+    """The backtest's Go/No-Go verdict, then the day's blotter: where its Markdown and JSON are, and its head."""
+    import dagster as dg
+
+    for key in ("backtest_equities", "daily_blotter"):
+        event = instance.get_latest_materialization_event(dg.AssetKey(key))
+        meta = {k: v.value for k, v in event.asset_materialization.metadata.items()} if event else {}
+        if key == "backtest_equities" and "go_no_go" in meta:
+            print(f"\nbacktest of the stored targets from {meta['from']} (run {meta['run_id']}): {meta['verdict']}")
+            print(meta["go_no_go"])
+        if key == "daily_blotter" and "blotter_md" in meta:
+            md = Path(meta["blotter_md"])
+            print(f"\ndaily blotter {meta['asof']} ({meta['positions']} positions)")
+            print(f"  markdown: {md}\n  json:     {md.with_name('blotter.json')}")
+            print("\n".join(md.read_text().splitlines()[:12]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,22 +109,31 @@ def main(argv: list[str] | None = None) -> int:
     tune_local_sqlite()
     defs = build_definitions(profile)
     all_assets = list(defs.assets)
+    # The model assets and everything downstream of them run after the session graph, once.
+    sleeve_keys = dg.AssetSelection.groups(MODELS_GROUP).downstream().resolve(all_assets)
+    sleeve = [a for a in all_assets if set(a.keys) & sleeve_keys]
+    session_assets = [a for a in all_assets if a not in sleeve]
     instance = dg.DagsterInstance.get()
     keys = session_partitions(profile).get_partition_keys()
-    missing = {a.key.to_user_string(): len(keys) - len(instance.get_materialized_partitions(a.key)) for a in all_assets}
+    missing = {
+        a.key.to_user_string(): len(keys) - len(instance.get_materialized_partitions(a.key))
+        for a in all_assets
+        if a.partitions_def is not None
+    }
     todo = {k: v for k, v in missing.items() if v}
+    session_todo = any(todo.get(key.to_user_string()) for a in session_assets for key in a.keys)
     print(f"profile {profile.name}: {len(keys)} sessions {keys[0]}..{keys[-1]}, data in {profile.data_dir}")
     t0 = time.perf_counter()
-    if todo or args.rerun:
+    if session_todo or args.rerun:
         windows = [keys[i : i + args.chunk_sessions] for i in range(0, len(keys), args.chunk_sessions)]
         print(
-            f"materializing {len(all_assets)} assets in {len(windows)} single-run window(s) "
+            f"materializing {len(session_assets)} assets in {len(windows)} single-run window(s) "
             f"({sum(todo.values())} asset-partitions missing) ...",
             flush=True,
         )
         for n, window in enumerate(windows, 1):
             result = dg.materialize(
-                [*all_assets, *defs.asset_checks],
+                [*session_assets, *defs.asset_checks],
                 # One line per asset and window; the full event stream is in the UI.
                 run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
                 instance=instance,
@@ -102,6 +158,24 @@ def main(argv: list[str] | None = None) -> int:
             "(pass --rerun to run again; raw partitions are immutable and re-ingest as no-ops)"
         )
 
+    never_selected = instance.get_latest_materialization_event(dg.AssetKey("model_selection")) is None
+    if todo or args.rerun or never_selected:
+        print(f"research sleeve: model selection as of the training date, scores over {len(keys)} sessions ...",
+              flush=True)
+        result = dg.materialize(
+            all_assets,
+            selection=list(sleeve_keys),
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            instance=instance,
+            resources=defs.resources,
+            tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]},
+            raise_on_error=False,
+        )
+        if not result.success:
+            print(f"research sleeve run {result.run_id} failed; see the Dagster logs above", file=sys.stderr)
+            return 1
+        print(f"research sleeve: run {result.run_id} ok ({time.perf_counter() - t0:.1f} s elapsed){_warnings(result)}")
+
     store = PITParquetIOManager(profile=profile.name).store()
     catalog = store.write_duckdb_catalog(catalog_path(profile))
     report = write_market_summary(store.root, profile.data_dir / "reports")
@@ -112,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"reports: {report.markdown}")
     for png in report.figures:
         print(f"         {png}")
+    _print_verdict(instance)
+    _print_blotter(instance)
     print(f"Dagster instance: {home}  (make ui, then open http://127.0.0.1:3000)")
     return 0
 

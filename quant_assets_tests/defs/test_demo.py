@@ -32,11 +32,13 @@ def test_demo_materializes_everything_then_reuses_what_is_stored(tmp_path):
         raw_rows = con.execute("select count(*) from raw_bars").fetchone()[0]
     assert n_sessions == 61 and n_rows == raw_rows > 0
 
+    # The research sleeve then runs once; the tiny quarter is too short for its CPCV layout.
+    assert "research sleeve (trained as of 2024-03-15): gate not run: " in first.stdout
     instance = DagsterInstance.from_config(env["DAGSTER_HOME"])
-    assert len(instance.get_runs()) == 2
+    assert len(instance.get_runs()) == 3
     assert len(instance.get_materialized_partitions(AssetKey("adjusted_prices"))) == 61
 
     second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert second.returncode == 0, tail(second.stdout + second.stderr)
     assert "re-using what is stored" in second.stdout
-    assert len(instance.get_runs()) == 2
+    assert len(instance.get_runs()) == 3
