@@ -628,3 +628,75 @@ class VolSurfaces(Lineage):
 
     class Config:
         unique = ["date", "underlier", "expiry"]
+
+
+# ================================================================== portfolio (equities sleeve)
+# Daily targets, the backtest of the stored targets and the daily blotter
+# (quant_assets.portfolio, quant_assets.backtest, quant_assets.reporting, quant_assets.defs.portfolio).
+
+
+class TargetPortfolio(Lineage):
+    """Target weights of session ``date`` built from its scores (data through the close before).
+
+    One row per scored name; ``target_w = 0`` where the builder holds nothing. Session-level
+    figures (ex-ante volatility, Kelly fraction used) repeat on every row of the session.
+    """
+
+    date: Series[pd.Timestamp] = pa.Field(description="Session the targets are for (traded from its open)")
+    symbol: Series[str]
+    target_w: Series[float] = pa.Field(ge=-1.0, le=1.0, description="Target weight, fraction of book equity")
+    prev_w: Series[float] = pa.Field(ge=-1.0, le=1.0, description="Target of the session before (0 if none)")
+    expected_excess_return: Series[float] = pa.Field(description="The score: expected excess return over horizon")
+    confidence: Series[float] = pa.Field(ge=0.0, le=1.0)
+    edge: Series[float] = pa.Field(description="Conservative edge: shrunk by uncertainty, net of borrow, haircut")
+    horizon_days: Series[int] = pa.Field(ge=1, description="Sessions the expected return refers to")
+    sector: Series[str] = pa.Field(nullable=True, description="Sector of the symbols master (caps)")
+    daily_vol: Series[float] = pa.Field(nullable=True, ge=0.0, description="Daily vol, 20 sessions before")
+    bounds: Series[str] = pa.Field(description="Caps that moved the weight, '; '-separated ('' none)")
+    ex_ante_vol_ann: Series[float] = pa.Field(ge=0.0, description="Ex-ante annualized volatility of the sleeve")
+    kelly_fraction: Series[float] = pa.Field(ge=0.0, le=0.25, description="Fraction of full Kelly used")
+
+    class Config:
+        unique = ["date", "symbol"]
+
+
+class BacktestEquities(Lineage):
+    """Daily equity curve of the backtest of the stored targets, net of every cost (currency)."""
+
+    date: Series[pd.Timestamp] = pa.Field(description="Session, marked at its close")
+    nav: Series[float] = pa.Field(description="Net asset value")
+    cash: Series[float]
+    long_value: Series[float] = pa.Field(ge=0.0)
+    short_value: Series[float] = pa.Field(le=0.0)
+    net_pnl: Series[float] = pa.Field(description="NAV change over the session")
+    fee: Series[float] = pa.Field(ge=0.0)
+    spread: Series[float] = pa.Field(ge=0.0, description="Half-spread paid")
+    impact: Series[float] = pa.Field(ge=0.0, description="Square-root impact paid (model)")
+    impact_realized: Series[float] = pa.Field(description="Impact measured from fill prices")
+    borrow: Series[float] = pa.Field(ge=0.0, description="Borrow fees on shorts")
+    dividends: Series[float] = pa.Field(description="Dividends credited (longs) and debited (shorts)")
+    traded_notional: Series[float] = pa.Field(ge=0.0)
+    requested_notional: Series[float] = pa.Field(ge=0.0, description="Notional of the session's orders")
+    filled_notional: Series[float] = pa.Field(ge=0.0, description="Notional filled")
+    modeled_impact: Series[float] = pa.Field(ge=0.0, description="Ex-ante impact of the orders as if filled at once")
+    drawdown: Series[float] = pa.Field(le=0.0, description="NAV over its running peak minus 1")
+    run_id: Series[str] = pa.Field(str_length={"min_value": 1}, description="hash(data snapshot + configuration)")
+
+    class Config:
+        unique = ["date"]
+
+
+class DailyBlotter(Lineage):
+    """The positions of the daily blotter (blueprint §10.1), one row per non-zero target."""
+
+    asof: Series[pd.Timestamp] = pa.Field(description="Session the targets are for")
+    symbol: Series[str]
+    target_w: Series[float] = pa.Field(ge=-1.0, le=1.0)
+    horizon_days: Series[int] = pa.Field(ge=1)
+    expected_alpha_bps: Series[float]
+    conf: Series[float] = pa.Field(ge=0.0, le=1.0)
+    tp_bps: Series[float] = pa.Field(ge=0.0, description="Take-profit move in the position's favour, bps")
+    sl_bps: Series[float] = pa.Field(le=0.0, description="Stop-loss move against the position, bps")
+
+    class Config:
+        unique = ["asof", "symbol"]

@@ -13,6 +13,7 @@ from quant_assets.defs.market.checks import build_market_checks
 from quant_assets.defs.market.schedules import build_market_schedule
 from quant_assets.defs.models.assets import build_model_assets
 from quant_assets.defs.options.assets import build_options_assets
+from quant_assets.defs.portfolio.assets import build_portfolio_assets
 from quant_assets.defs.reference.assets import build_reference_assets
 from quant_assets.defs.research.assets import build_research_assets
 from quant_assets.defs.resources import build_resources
@@ -43,6 +44,7 @@ def build_definitions(profile: Profile | str) -> dg.Definitions:
         assets += build_research_assets(profile, partitions)
         assets += build_model_assets(profile, partitions)
         assets += build_options_assets(profile, partitions)
+        assets += build_portfolio_assets(profile, partitions)
         job, schedule = build_market_schedule(partitions)
         return dg.Definitions(
             assets=assets,

@@ -95,4 +95,7 @@ EXPECTED_ASSETS: dict[str, ExpectedAsset] = {
     "trials_log": ExpectedAsset("models", "models", schemas.TrialsLog, partitioned=False),
     "champion_model": ExpectedAsset("models", "models", schemas.ChampionModel, partitioned=False),
     "equity_scores": ExpectedAsset("models", "scores", schemas.EquityScores),
+    "target_portfolio": ExpectedAsset("portfolio", "portfolio", schemas.TargetPortfolio),
+    "backtest_equities": ExpectedAsset("portfolio", "models", schemas.BacktestEquities, partitioned=False),
+    "daily_blotter": ExpectedAsset("portfolio", "reports", schemas.DailyBlotter),
 }

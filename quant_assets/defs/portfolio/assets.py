@@ -1,0 +1,263 @@
+"""The portfolio assets of the equities sleeve: ``target_portfolio``, ``backtest_equities``, ``daily_blotter``.
+
+Partitioning and storage
+------------------------
+``target_portfolio`` is partitioned by session and stored in the point-in-time store (layer
+``portfolio``, by ``date``). Session ``t`` is built by :func:`quant_assets.portfolio.build` from
+the scores of ``t`` (formed before its open), the symbols master of ``t`` (sector, hard to
+borrow, borrow fee) and curated prices through ``t - 1`` (a time-window mapping of
+:data:`COV_WINDOW` sessions: Ledoit–Wolf covariance, dollar ADV for the participation cap,
+daily volatility). The turnover cap needs the weights held before: the asset depends on its
+own previous session (a self-dependency; the stored partitions only, so the first session
+starts flat) and, inside a multi-session run, each session starts from the one built before
+it. The previous targets stand in for the positions: the backtest's partial fills are not fed
+back into the next day's build.
+
+``backtest_equities`` is **unpartitioned** (one run over the whole stored history, like the
+model selection) and stored by the models' atomic Parquet IO manager. It runs
+:func:`quant_assets.backtest.run_backtest` over every stored target (each session's targets
+decided at the close before and traded from its open, with the one-session vectorized fills),
+curated prices and the symbols master, with the selection's cost assumptions (book size, fee,
+spread). The frame is the daily equity curve from the first decision; headline numbers, the
+cost breakdown, the equities Go/No-Go table (backtest Sharpe and drawdown, DSR over every
+logged trial, the selection's PBO) and an equity/drawdown/cost plot are its metadata.
+
+``daily_blotter`` is partitioned by session (layer ``reports``, by ``asof``): for each session
+it calls :func:`quant_assets.reporting.emit_daily` and writes ``blotter.json`` and ``blotter.md``
+under ``data/<profile>/reports/<asof>/`` (every session of the run, positions or none); the
+scorecard is the backtest's through the close before ``asof``. The plots are drawn for the last
+session of a run only (a backfill over years would otherwise draw hundreds). The stored frame is
+the blotter's position rows.
+
+Configuration: the profile's optional ``portfolio`` block, ``risk`` (:class:`~quant_assets.portfolio.RiskConfig`
+fields) and ``backtest`` (:class:`~quant_assets.backtest.BacktestConfig` fields); by default the
+book size, fee and spread of the ``models`` block and its horizon.
+"""
+
+import base64
+import functools
+import inspect
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from quant_assets import schemas
+from quant_assets.backtest import BacktestConfig, run_backtest
+from quant_assets.config import Profile
+from quant_assets.defs.lib.frame_checks import validate_frame
+from quant_assets.defs.lib.runtime import transform_id, window_sessions
+from quant_assets.defs.lib.session_asset import headline, session_asset
+from quant_assets.defs.lib.types import dagster_type
+from quant_assets.defs.market.schedules import MARKET_FRESHNESS
+from quant_assets.defs.models.resources import MODEL_IO_MANAGER
+from quant_assets.defs.portfolio.checks import BACKTEST_CHECKS, blotter_checks, target_checks
+from quant_assets.defs.portfolio.scorecard import equity_frame, go_no_go, go_no_go_markdown, scorecard
+from quant_assets.defs.portfolio.targets import build_targets, decision_dated, empty_targets
+from quant_assets.market.ingest import stamp_lineage
+from quant_assets.models import SelectionConfig
+from quant_assets.portfolio import RiskConfig
+from quant_assets.reporting import blotter_positions, emit_daily
+
+GROUP = "portfolio"
+COV_WINDOW = 60
+"""Sessions of returns before ``t`` behind the covariance of session ``t``."""
+ALLOW_MISSING = "allow_missing_partitions"
+
+__all__ = ["build_portfolio_assets", "portfolio_configs"]
+
+
+def portfolio_configs(profile: Profile) -> tuple[RiskConfig, BacktestConfig]:
+    """Risk and backtest configurations of ``profile`` (its ``portfolio`` block over ``models`` costs)."""
+    sel = SelectionConfig.from_dict(profile.models)
+    block = dict(profile.raw.get("portfolio") or {})
+    risk = RiskConfig.coerce({"book_size": sel.book_size, "horizon_days": sel.horizon, **(block.get("risk") or {})})
+    bt = BacktestConfig.coerce({"initial_capital": sel.book_size, "fee_bps": sel.fee_bps, "spread_bps": sel.spread_bps,
+                                "vectorized_fills": True, **(block.get("backtest") or {})})
+    return risk, bt
+
+
+def _stored(mapping: dg.PartitionMapping) -> dg.AssetIn:
+    return dg.AssetIn(partition_mapping=mapping, metadata={ALLOW_MISSING: True})
+
+
+def _png_markdown(path: Path, title: str) -> dg.MetadataValue:
+    return dg.MetadataValue.md(f"![{title}](data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()})")
+
+
+def _backtest_plot(frame: pd.DataFrame, costs: dict, path: Path) -> Path:
+    fig = Figure(figsize=(9, 6))
+    ax1, ax2, ax3 = fig.subplots(3, 1, height_ratios=[2, 1, 1])
+    ax1.plot(frame["date"], frame["nav"])
+    ax1.set_title("Backtest of the stored targets, net of every cost")
+    ax1.set_ylabel("NAV")
+    ax2.fill_between(frame["date"], frame["drawdown"], 0.0, color="tab:red")
+    ax2.set_ylabel("drawdown")
+    ax3.bar(list(costs), [float(v) for v in costs.values()])
+    ax3.set_ylabel("cost")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def build_portfolio_assets(profile: Profile, partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """``target_portfolio``, ``backtest_equities`` and ``daily_blotter`` for ``profile``."""
+    risk, bt = portfolio_configs(profile)
+    gate = SelectionConfig.from_dict(profile.models).gate
+    fingerprint = profile.fingerprint()
+
+    def reports() -> Path:                      # read at run time: the data root may change after build
+        return profile.data_dir / "reports"
+
+    def stamp(df: pd.DataFrame, name: str, known_at: str) -> pd.DataFrame:
+        return stamp_lineage(df, known_at=known_at, source_uri=f"quant_assets://portfolio/{name}",
+                             transform_id=transform_id(name, fingerprint))
+
+    previous = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1, allow_nonexistent_upstream_partitions=True)
+    history = dg.TimeWindowPartitionMapping(start_offset=-COV_WINDOW, end_offset=-1,
+                                            allow_nonexistent_upstream_partitions=True)
+
+    @session_asset(schema=schemas.TargetPortfolio, layer=GROUP, group=GROUP, partitions_def=partitions_def,
+                   checks=target_checks(risk), freshness_policy=MARKET_FRESHNESS,
+                   ins={"equity_scores": dg.AssetIn(), "symbols": dg.AssetIn(),
+                        "adjusted_prices": dg.AssetIn(partition_mapping=history),
+                        "target_portfolio": _stored(previous)})
+    def target_portfolio(context: dg.AssetExecutionContext, equity_scores: pd.DataFrame, symbols: pd.DataFrame,
+                         adjusted_prices: pd.DataFrame, target_portfolio: pd.DataFrame):
+        """Target weights of each session: fractional Kelly on conservative edges under vol targets and caps."""
+        sessions = window_sessions(context)
+        prev = pd.Series(dtype=float)
+        if len(target_portfolio):
+            before = target_portfolio[target_portfolio["date"] < sessions[0]]
+            if len(before):
+                last = before[before["date"] == before["date"].max()]
+                prev = last.set_index("symbol")["target_w"].astype(float)
+        prices = adjusted_prices.loc[:, ["date", "symbol", "close", "volume", "ret_total"]] if len(
+            adjusted_prices) else pd.DataFrame(columns=["date", "symbol", "close", "volume", "ret_total"])
+        out, summary = build_targets(equity_scores, symbols, prices, sessions, prev, risk, COV_WINDOW)
+        if out.empty:
+            out = empty_targets()
+        out = stamp(out.astype({"horizon_days": "int64"}), "target_portfolio", "date")
+        s = pd.DataFrame(summary)
+        meta = {"sessions_built": int(len(s)), "risk": dg.MetadataValue.json(risk.to_dict())}
+        if len(s):
+            last = s.iloc[-1]
+            meta.update({k: float(last[k]) for k in ("ex_ante_vol_ann", "kelly_fraction", "gross", "net", "turnover")})
+            meta.update(bounds_hit=int(last["bounds_hit"]), mean_turnover=float(s["turnover"].mean()))
+        return out, meta
+
+    backtest_checks = BACKTEST_CHECKS
+
+    def backtest_body(context: dg.AssetExecutionContext, target_portfolio: pd.DataFrame,
+                      adjusted_prices: pd.DataFrame, symbols: pd.DataFrame, model_selection: pd.DataFrame,
+                      trials_log: pd.DataFrame):
+        """Event-driven backtest of every stored target, net of costs; headline numbers and Go/No-Go."""
+        if target_portfolio.empty or adjusted_prices.empty:
+            empty = _empty_equity()
+            return stamp(empty, "backtest_equities", "date"), {"verdict": "not run: no stored targets"}
+        sessions = pd.DatetimeIndex(sorted(adjusted_prices["date"].unique()))
+        decided = decision_dated(target_portfolio, sessions)
+        result = run_backtest(decided, adjusted_prices, symbols, bt)
+        start = decided["date"].min()
+        frame = equity_frame(result.equity, result.orders, start, bt.initial_capital).assign(run_id=result.run_id)
+        metrics = scorecard(frame, bt.initial_capital, bt.periods_per_year)
+        g = go_no_go(frame, bt.initial_capital, metrics, model_selection, trials_log, gate, bt.periods_per_year)
+        png = _backtest_plot(frame, metrics["costs"], reports() / "backtest" / "backtest_equities.png")
+        meta = {"run_id": result.run_id, "from": str(pd.Timestamp(start).date()),
+                **{k: float(metrics[k]) for k in ("net_sharpe", "net_sortino", "max_drawdown", "turnover_ann",
+                                                  "capacity", "net_pnl", "total_return", "psr",
+                                                  "modeled_impact_bps", "realized_impact_bps")},
+                "costs": dg.MetadataValue.json(metrics["costs"]),
+                "dsr": float(g["dsr"]) if np.isfinite(g["dsr"]) else None, "pbo": g["pbo"] if np.isfinite(g["pbo"])
+                else None, "n_trials": g["n_trials"], "go_no_go": dg.MetadataValue.md(go_no_go_markdown(g)),
+                "verdict": "GO" if g["passed"] else f"NO-GO: {g['reasons']}",
+                "plot_png": dg.MetadataValue.path(str(png)), "plot": _png_markdown(png, "backtest_equities")}
+        out = frame.loc[:, [c for c in schemas.BacktestEquities.to_schema().columns
+                            if c not in schemas.Lineage.to_schema().columns]]
+        return stamp(out, "backtest_equities", "date"), {k: v for k, v in meta.items() if v is not None}
+
+    @functools.wraps(backtest_body)
+    def backtest_equities(*args, **kwargs):
+        df, meta = backtest_body(*args, **kwargs)
+        validate_frame(schemas.BacktestEquities, df)
+        yield dg.Output(df, metadata={**headline(df), **meta})
+        inputs = inspect.signature(backtest_body).bind(*args, **kwargs).arguments
+        for check in backtest_checks:
+            yield check.result(df, inputs)
+
+    backtest_asset = dg.asset(
+        name="backtest_equities", group_name=GROUP, io_manager_key=MODEL_IO_MANAGER,
+        dagster_type=dagster_type(schemas.BacktestEquities), backfill_policy=dg.BackfillPolicy.single_run(),
+        metadata={"layer": "models",
+                  "dagster/column_schema": dagster_type(schemas.BacktestEquities).metadata["schema"]},
+        check_specs=[c.spec("backtest_equities") for c in backtest_checks], kinds={"parquet", "pandas"},
+        ins={"target_portfolio": _stored(dg.AllPartitionMapping()),
+             "adjusted_prices": _stored(dg.AllPartitionMapping()), "symbols": _stored(dg.AllPartitionMapping()),
+             "model_selection": dg.AssetIn(), "trials_log": dg.AssetIn()},
+    )(backtest_equities)
+
+    @session_asset(schema=schemas.DailyBlotter, layer="reports", group=GROUP, partitions_def=partitions_def,
+                   date_col="asof", checks=blotter_checks(reports, lambda i: window_sessions(i["context"])),
+                   freshness_policy=MARKET_FRESHNESS,
+                   ins={"target_portfolio": dg.AssetIn(), "equity_scores": dg.AssetIn(), "universe": dg.AssetIn(),
+                        "backtest_equities": dg.AssetIn()})
+    def daily_blotter(context: dg.AssetExecutionContext, target_portfolio: pd.DataFrame,
+                      equity_scores: pd.DataFrame, universe: pd.DataFrame, backtest_equities: pd.DataFrame):
+        """The day's picks (blueprint §10.1 JSON, validated) and Markdown page under data/<profile>/reports/<asof>/."""
+        sessions = window_sessions(context)
+        rows, meta = [], {}
+        for n, session in enumerate(sessions, 1):
+            md, payload, positions = _emit(session, target_portfolio, equity_scores, universe, backtest_equities,
+                                           risk, bt, reports() / f"{session:%Y-%m-%d}", plots=n == len(sessions))
+            rows.append(positions.assign(asof=session))
+            if n == len(sessions):
+                path = reports() / f"{session:%Y-%m-%d}" / "blotter.md"
+                meta = {"asof": f"{session:%Y-%m-%d}", "blotter_md": dg.MetadataValue.path(str(path)),
+                        "blotter_json": dg.MetadataValue.json(payload), "blotter": dg.MetadataValue.md(md),
+                        "positions": len(payload["positions"])}
+        cols = [c for c in schemas.DailyBlotter.to_schema().columns if c not in schemas.Lineage.to_schema().columns]
+        out = pd.concat(rows, ignore_index=True).loc[:, cols].astype({"horizon_days": "int64"})
+        return stamp(out, "daily_blotter", "asof"), meta
+
+    return [target_portfolio, backtest_asset, daily_blotter]
+
+
+def _emit(session, targets, scores, universe, equity, risk: RiskConfig, bt: BacktestConfig, out_dir: Path,
+          *, plots: bool):
+    """Write one session's blotter; returns (markdown, JSON payload, position rows)."""
+    day_t = targets[targets["date"] == session]
+    day_s = scores[scores["asof"] == session]
+    w = day_t.set_index("symbol")["target_w"].astype(float)
+    extra = day_t.set_index("symbol")[["sector", "daily_vol"]]
+    joined = day_s.set_index("symbol").drop(columns=["sector", "daily_vol"], errors="ignore").join(extra)
+    positions = blotter_positions(w, joined.reset_index(), risk.horizon_days) if len(w) else _no_positions()
+    curve = equity[equity["date"] < session]
+    metrics = {"book_size": bt.initial_capital}
+    if len(curve):
+        metrics.update(scorecard(curve, bt.initial_capital, bt.periods_per_year))
+        if not plots:
+            metrics.pop("costs")
+        else:
+            metrics["equity"] = curve.set_index("date")["nav"]
+    members = universe.loc[universe["date"] == session, "symbol"].astype(str)
+    sectors = sorted({s for s in day_t["sector"].dropna()})
+    risk_doc = {"target_vol_ann": risk.target_vol_ann, "gross_cap": risk.gross_cap,
+                "sector_caps": {s: risk.cap_for_sector(s) for s in sectors}}
+    md, payload = emit_daily(session, positions, [], metrics, risk=risk_doc, universe=sorted(members),
+                             out_dir=out_dir)
+    return md, payload, positions
+
+
+def _no_positions() -> pd.DataFrame:
+    return pd.DataFrame({"symbol": pd.Series([], dtype=object), "target_w": pd.Series([], dtype=float),
+                         "horizon_days": pd.Series([], dtype="int64"),
+                         **{c: pd.Series([], dtype=float) for c in ("expected_alpha_bps", "conf", "tp_bps", "sl_bps")}})
+
+
+def _empty_equity() -> pd.DataFrame:
+    cols = {c: pd.Series([], dtype=float) for c in schemas.BacktestEquities.to_schema().columns}
+    cols.update(date=pd.Series([], dtype="datetime64[ns]"), run_id=pd.Series([], dtype=object))
+    return pd.DataFrame({c: v for c, v in cols.items() if c not in schemas.Lineage.to_schema().columns})
