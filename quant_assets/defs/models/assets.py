@@ -32,6 +32,7 @@ import inspect
 import json
 import tempfile
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -45,6 +46,7 @@ from quant_assets.defs.lib.frame_checks import FrameCheck, validate_frame
 from quant_assets.defs.lib.runtime import transform_id, window_sessions
 from quant_assets.defs.lib.session_asset import headline, session_asset
 from quant_assets.defs.lib.types import dagster_type
+from quant_assets.defs.market.schedules import MARKET_FRESHNESS
 from quant_assets.defs.models.checks import SCORE_CHECKS, TRIALS_CHECKS, selection_checks
 from quant_assets.defs.models.resources import MODEL_IO_MANAGER, RESEARCH_TRACKING
 from quant_assets.market.ingest import arrival_times, stamp_lineage
@@ -61,6 +63,8 @@ from quant_assets.models.scoring import score_frame
 from quant_assets.research.frames import MarketFrames
 
 GROUP = "models"
+SELECTION_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(days=31), warn_window=timedelta(days=7))
+"""A selection (and the trials and champion it writes) older than a month is stale: select again."""
 ALLOW_MISSING = "allow_missing_partitions"
 """``AssetIn`` metadata read by the point-in-time IO manager: read the stored partitions only."""
 
@@ -125,7 +129,8 @@ def _frame_asset(*, schema: type, checks: Sequence[FrameCheck] = (), **asset_kwa
             # One run whatever the partition range of the run it is part of (CLI ranges need it).
             backfill_policy=dg.BackfillPolicy.single_run(),
             metadata={"layer": GROUP, "dagster/column_schema": dagster_type(schema).metadata["schema"]},
-            check_specs=[c.spec(fn.__name__) for c in checks], kinds={"parquet", "pandas"}, **asset_kwargs,
+            check_specs=[c.spec(fn.__name__) for c in checks], kinds={"parquet", "pandas"},
+            freshness_policy=SELECTION_FRESHNESS, **asset_kwargs,
         )(body)
 
     return decorator
@@ -278,6 +283,7 @@ def build_model_assets(profile: Profile, partitions_def: dg.PartitionsDefinition
 
     @session_asset(schema=schemas.EquityScores, layer="scores", group=GROUP, partitions_def=partitions_def,
                    date_col="asof", checks=SCORE_CHECKS, required_resource_keys={RESEARCH_TRACKING},
+                   freshness_policy=MARKET_FRESHNESS,
                    ins={"equity_features": dg.AssetIn(), "champion_model": dg.AssetIn()})
     def equity_scores(context: dg.AssetExecutionContext, equity_features: pd.DataFrame,
                       champion_model: pd.DataFrame):
