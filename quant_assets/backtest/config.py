@@ -44,7 +44,7 @@ class BacktestConfig:
     periods_per_year : int, default 252
         Annualization of the metrics.
     vectorized_fills : bool, default False
-        Fill each session with :func:`~quant_assets.backtest.session_fills.session_fills` (one
+        Fill each session with :func:`~quant_assets.execution.simulate_session` (one
         vectorized call, same fills as ``simulate``) instead of
         :func:`~quant_assets.execution.simulate` itself.
     """

@@ -37,8 +37,7 @@ from quant_assets.backtest.config import BacktestConfig
 from quant_assets.backtest.lots import FifoLots
 from quant_assets.backtest.market import MarketPanel
 from quant_assets.backtest.metrics import summarize
-from quant_assets.backtest.session_fills import session_fills
-from quant_assets.execution import CostModel, simulate
+from quant_assets.execution import CostModel, simulate, simulate_session
 
 __all__ = ["BacktestResult", "run_backtest", "run_id"]
 
@@ -223,7 +222,7 @@ class _Run:
         md = pd.DataFrame({"bar_time": date, "symbol": sym, "price": opn, "spread": opn * cfg.spread_bps * 1e-4,
                            "volume": np.nan_to_num(p.volume[i, js]), "adv": p.adv[i, js],
                            "volatility": p.daily_vol[i, js]})
-        fills, report = (session_fills if cfg.vectorized_fills else simulate)(orders, self.cm, md)
+        fills, report = (simulate_session if cfg.vectorized_fills else simulate)(orders, self.cm, md)
         modeled = self.cm.impact_cost(np.abs(qty), opn, p.adv[i, js], p.daily_vol[i, js])
         self._book_fills(date, fills, row)
         report = report.assign(date=date, modeled_impact=np.atleast_1d(modeled),

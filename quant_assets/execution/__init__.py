@@ -23,6 +23,7 @@ from quant_assets.execution.cost_model import (
     allocate_with_carry_reference,
 )
 from quant_assets.execution.impact import DEFAULT_IMPACT_Y, square_root_impact
+from quant_assets.execution.session import simulate_session
 from quant_assets.execution.simulator import simulate
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "optimal_spread",
     "simulate",
     "simulate_avellaneda_stoikov",
+    "simulate_session",
     "square_root_impact",
     "trajectory_cost",
 ]
