@@ -34,6 +34,9 @@ def test_demo_materializes_everything_then_reuses_what_is_stored(tmp_path):
 
     # The research sleeve then runs once; the tiny quarter is too short for its CPCV layout.
     assert "research sleeve (trained as of 2024-03-15): gate not run: " in first.stdout
+    # ... and the demo ends with the day's blotter (no scores on the tiny quarter: no positions).
+    assert "daily blotter 2024-03-28 (0 positions)" in first.stdout
+    assert "/reports/2024-03-28/blotter.json" in first.stdout
     instance = DagsterInstance.from_config(env["DAGSTER_HOME"])
     assert len(instance.get_runs()) == 3
     assert len(instance.get_materialized_partitions(AssetKey("adjusted_prices"))) == 61
