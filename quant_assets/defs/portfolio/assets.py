@@ -194,6 +194,7 @@ def build_portfolio_assets(profile: Profile, partitions_def: dg.PartitionsDefini
         metadata={"layer": "models",
                   "dagster/column_schema": dagster_type(schemas.BacktestEquities).metadata["schema"]},
         check_specs=[c.spec("backtest_equities") for c in backtest_checks], kinds={"parquet", "pandas"},
+        freshness_policy=MARKET_FRESHNESS,      # re-run each session: the day's blotter reads it
         ins={"target_portfolio": _stored(dg.AllPartitionMapping()),
              "adjusted_prices": _stored(dg.AllPartitionMapping()), "symbols": _stored(dg.AllPartitionMapping()),
              "model_selection": dg.AssetIn(), "trials_log": dg.AssetIn()},
