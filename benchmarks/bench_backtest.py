@@ -36,11 +36,19 @@ def market(n_names: int, n_days: int, seed: int = 0):
     half = n_names // 2
     w = np.where(rank >= n_names - half, 1.0 / (2 * half), np.where(rank < half, -1.0 / (2 * half), 0.0))
     syms = np.array([f"S{i:04d}" for i in range(n_names)])
-    px = pd.DataFrame({
-        "date": np.repeat(sessions, n_names), "symbol": np.tile(syms, n_days), "open": opn.ravel(),
-        "close": close.ravel(), "volume": volume.ravel(), "split_ratio": 1.0, "dividend": 0.0,
-        "is_delisting": False, "delisting_return": np.nan,
-    })
+    px = pd.DataFrame(
+        {
+            "date": np.repeat(sessions, n_names),
+            "symbol": np.tile(syms, n_days),
+            "open": opn.ravel(),
+            "close": close.ravel(),
+            "volume": volume.ravel(),
+            "split_ratio": 1.0,
+            "dividend": 0.0,
+            "is_delisting": False,
+            "delisting_return": np.nan,
+        }
+    )
     tg = pd.DataFrame({"date": np.repeat(sessions, n_names), "symbol": np.tile(syms, n_days), "target_w": w.ravel()})
     return px, tg, opn, close, w, sessions, syms
 
@@ -67,10 +75,17 @@ def vectorbt_nav(opn, close, w, sessions, syms, capital):
     size = pd.DataFrame(np.vstack([np.full((1, w.shape[1]), np.nan), w[:-1]]), index=sessions, columns=syms)
 
     def run(rows: slice):
-        pf = vbt.Portfolio.from_orders(close=pd.DataFrame(close, index=sessions, columns=syms).iloc[rows],
-                                       price=pd.DataFrame(opn, index=sessions, columns=syms).iloc[rows],
-                                       size=size.iloc[rows], size_type="targetpercent", group_by=True,
-                                       cash_sharing=True, call_seq="auto", init_cash=capital, freq="1D")
+        pf = vbt.Portfolio.from_orders(
+            close=pd.DataFrame(close, index=sessions, columns=syms).iloc[rows],
+            price=pd.DataFrame(opn, index=sessions, columns=syms).iloc[rows],
+            size=size.iloc[rows],
+            size_type="targetpercent",
+            group_by=True,
+            cash_sharing=True,
+            call_seq="auto",
+            init_cash=capital,
+            freq="1D",
+        )
         return pf.value().to_numpy()
 
     run(slice(0, 5))  # compile the numba kernels outside the timing
@@ -89,18 +104,33 @@ def main() -> None:
     px, tg, opn, close, w, sessions, syms = market(args.names, n_days)
     print(f"{args.names} names x {n_days} sessions ({args.names * n_days:,} name-days), daily long/short, gross 1")
 
-    frictions = {"initial_capital": capital, "fee_bps": 0.5, "spread_bps": 5.0, "max_participation": 0.10,
-                 "default_borrow_bps": 30.0, "vectorized_fills": True}
+    frictions = {
+        "initial_capital": capital,
+        "fee_bps": 0.5,
+        "spread_bps": 5.0,
+        "max_participation": 0.10,
+        "default_borrow_bps": 30.0,
+        "vectorized_fills": True,
+    }
     t0 = time.perf_counter()
     full = run_backtest(tg, px, None, frictions)
     t_full = time.perf_counter() - t0
     m = full.metrics
     partial = int((full.orders["unfilled"] > 0).sum())
-    print(f"ours, all frictions       : {t_full:8.2f} s  net Sharpe {m['net_sharpe']:.2f}, costs "
-          + ", ".join(f"{k} {v:,.0f}" for k, v in m["costs"].items()) + f"; partially filled orders {partial:,}")
+    print(
+        f"ours, all frictions       : {t_full:8.2f} s  net Sharpe {m['net_sharpe']:.2f}, costs "
+        + ", ".join(f"{k} {v:,.0f}" for k, v in m["costs"].items())
+        + f"; partially filled orders {partial:,}"
+    )
 
-    plain = {"initial_capital": capital, "spread_bps": 0.0, "impact_y": 0.0, "default_borrow_bps": 0.0,
-             "max_participation": 1.0, "vectorized_fills": True}
+    plain = {
+        "initial_capital": capital,
+        "spread_bps": 0.0,
+        "impact_y": 0.0,
+        "default_borrow_bps": 0.0,
+        "max_participation": 1.0,
+        "vectorized_fills": True,
+    }
     px_deep = px.assign(volume=1e15)  # no participation limit binds: no partial fills
     t0 = time.perf_counter()
     ours = run_backtest(tg, px_deep, None, plain).equity["nav"].to_numpy()

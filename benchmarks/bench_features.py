@@ -44,7 +44,7 @@ def _timed(fn):
 def _polars_features(w) -> dict:
     """The same raw features, polars expressions over symbol groups on the full grid."""
     T, N = w.ret.shape
-    r = w.ret.T.reshape(-1)                       # symbol-major: each group is contiguous
+    r = w.ret.T.reshape(-1)  # symbol-major: each group is contiguous
     dv = (w.close * w.volume).T.reshape(-1)
     turn = (w.volume / w.shares).T.reshape(-1)
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
@@ -66,9 +66,11 @@ def _polars_features(w) -> dict:
         "skew_60": pl.col("r").rolling_skew(60).over(by),
         "amihud_20": (pl.col("r").abs() / pl.col("dv") * 1e6).rolling_mean(20, min_samples=10).log().over(by),
         "turnover_20": (pl.col("turn").rolling_mean(20, min_samples=10) + 1e-8).log().over(by),
-        "beta_mkt_60": ((pl.col("r") * pl.col("mkt")).rolling_mean(60, min_samples=30)
-                        - pl.col("r").rolling_mean(60, min_samples=30) * pl.col("mkt").rolling_mean(60, min_samples=30)
-                        ).over(by) / pl.col("mkt").rolling_var(60, min_samples=30, ddof=0).over(by),
+        "beta_mkt_60": (
+            (pl.col("r") * pl.col("mkt")).rolling_mean(60, min_samples=30)
+            - pl.col("r").rolling_mean(60, min_samples=30) * pl.col("mkt").rolling_mean(60, min_samples=30)
+        ).over(by)
+        / pl.col("mkt").rolling_var(60, min_samples=30, ddof=0).over(by),
     }
     out = {}
     for name, expr in exprs.items():
@@ -83,20 +85,37 @@ def main(profile_name: str = "full") -> None:
     market, t_gen = _timed(lambda: SyntheticMarket(cfg, sessions_in_range(cfg.start, cfg.end)))
     frames, t_frames = _timed(lambda: MarketFrames.from_synthetic(market))
     w, t_wide = _timed(lambda: frames.wide)
-    print(f"profile {profile_name}: {w.ret.shape[0]} sessions x {w.ret.shape[1]} names "
-          f"(synthetic market object {t_gen:.1f}s; bars+curation to MarketFrames {t_frames:.1f}s; pivot {t_wide:.2f}s)")
+    print(
+        f"profile {profile_name}: {w.ret.shape[0]} sessions x {w.ret.shape[1]} names "
+        f"(synthetic market object {t_gen:.1f}s; bars+curation to MarketFrames {t_frames:.1f}s; pivot {t_wide:.2f}s)"
+    )
     research = profile.research
     top_n = research.get("universe", {}).get("top_n", 1000)
     uni, t_uni = _timed(lambda: build_universe(frames, w.sessions, top_n))
     panel, t_feat = _timed(lambda: build_feature_panel(frames, w.sessions, universe=uni))
-    labels, t_lab = _timed(lambda: build_label_panel(frames, w.sessions, LabelConfig.from_dict(research.get("labels")),
-                                                     universe=uni))
-    print(f"universe {t_uni:.2f}s ({len(uni):,} rows); feature panel {t_feat:.2f}s ({panel.shape[0]:,} x "
-          f"{panel.shape[1]}); label panel {t_lab:.2f}s ({len(labels):,} rows)")
+    labels, t_lab = _timed(
+        lambda: build_label_panel(frames, w.sessions, LabelConfig.from_dict(research.get("labels")), universe=uni)
+    )
+    print(
+        f"universe {t_uni:.2f}s ({len(uni):,} rows); feature panel {t_feat:.2f}s ({panel.shape[0]:,} x "
+        f"{panel.shape[1]}); label panel {t_lab:.2f}s ({len(labels):,} rows)"
+    )
 
     ours = {}
-    for name in ("xsmom_21", "xsmom_252", "mom_12_1", "strev_5", "rvol_20", "rvol_60", "dvol_20", "rquart_20",
-                 "skew_60", "amihud_20", "turnover_20", "beta_mkt_60"):
+    for name in (
+        "xsmom_21",
+        "xsmom_252",
+        "mom_12_1",
+        "strev_5",
+        "rvol_20",
+        "rvol_60",
+        "dvol_20",
+        "rquart_20",
+        "skew_60",
+        "amihud_20",
+        "turnover_20",
+        "beta_mkt_60",
+    ):
         m, secs = _timed(lambda n=name: raw_feature_matrices(frames, [n])[n])
         ours[name] = (m, secs)
     theirs = _polars_features(w)
@@ -104,7 +123,7 @@ def main(profile_name: str = "full") -> None:
     for name, (m, secs) in ours.items():
         p, psecs = theirs[name]
         if name == "rquart_20":
-            p = np.log(p * 20 * 20 / 3)                     # (n/3) sum r^4 with n = 20 (full windows)
+            p = np.log(p * 20 * 20 / 3)  # (n/3) sum r^4 with n = 20 (full windows)
         both = np.isfinite(m) & np.isfinite(p)
         agree = np.nanmedian(np.abs(m[both] - p[both]) / (np.abs(p[both]) + 1e-12)) if both.any() else np.nan
         print(f"{name:<14}{secs:>9.3f}{psecs:>10.3f}{secs / psecs:>8.2f}  median rel. diff {agree:.1e}")

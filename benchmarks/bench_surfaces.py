@@ -27,8 +27,13 @@ GOAL_SECONDS = 2.0
 
 
 def main(n_underliers: int = 50, repeats: int = 5) -> None:
-    cfg = MarketConfig(seed=11, n_symbols=max(80, n_underliers + 20), n_option_underliers=n_underliers,
-                       start="2024-01-02", end="2024-03-28")
+    cfg = MarketConfig(
+        seed=11,
+        n_symbols=max(80, n_underliers + 20),
+        n_option_underliers=n_underliers,
+        start="2024-01-02",
+        end="2024-03-28",
+    )
     market = SyntheticMarket(cfg, sessions_in_range(cfg.start, cfg.end))
     date = pd.Timestamp("2024-02-01")
     quotes, rates = market.option_quotes(date, date), market.rates(date, date)
@@ -41,12 +46,15 @@ def main(n_underliers: int = 50, repeats: int = 5) -> None:
                 return fn(*args, **kwargs)
             finally:
                 timers[key] += time.perf_counter() - t0
+
         return run
 
     fit_svi_surfaces(date, quotes=quotes, rates=rates)  # warm-up (imports, calendars)
     walls, shares = [], []
-    with mock.patch("quant_assets.options.surfaces.api.surface_points", timed("points", surface_points)), \
-            mock.patch.object(fit, "fit_svi_slices", timed("svi", fit.fit_svi_slices)):
+    with (
+        mock.patch("quant_assets.options.surfaces.api.surface_points", timed("points", surface_points)),
+        mock.patch.object(fit, "fit_svi_slices", timed("svi", fit.fit_svi_slices)),
+    ):
         for _ in range(repeats):
             timers.update(points=0.0, svi=0.0)
             t0 = time.perf_counter()
@@ -55,15 +63,21 @@ def main(n_underliers: int = 50, repeats: int = 5) -> None:
             shares.append((timers["points"], timers["svi"]))
     wall = float(np.median(walls))
     pts, svi = np.median(np.array(shares), axis=0)
-    print(f"{n_underliers} underliers, {len(quotes):,} quotes, {len(slices)} slices "
-          f"({int((slices['source'] == 'ssvi').sum())} from the SSVI fallback), "
-          f"{int((points['reason'] == 'used').sum()):,} quotes used")
-    print(f"wall time (median of {repeats}): {wall:.3f} s  [goal < {GOAL_SECONDS:.1f} s: "
-          f"{'met' if wall < GOAL_SECONDS else 'NOT met'}]")
+    print(
+        f"{n_underliers} underliers, {len(quotes):,} quotes, {len(slices)} slices "
+        f"({int((slices['source'] == 'ssvi').sum())} from the SSVI fallback), "
+        f"{int((points['reason'] == 'used').sum()):,} quotes used"
+    )
+    print(
+        f"wall time (median of {repeats}): {wall:.3f} s  [goal < {GOAL_SECONDS:.1f} s: "
+        f"{'met' if wall < GOAL_SECONDS else 'NOT met'}]"
+    )
     print(f"  QC + forwards + implied vols: {pts:.3f} s ({pts / wall:.0%})")
     print(f"  SVI fits (batched, incl. arbitrage-free re-fits): {svi:.3f} s ({svi / wall:.0%})")
-    print(f"  calendar/vertical checks, SSVI fallbacks, tables: {wall - pts - svi:.3f} s "
-          f"({(wall - pts - svi) / wall:.0%})")
+    print(
+        f"  calendar/vertical checks, SSVI fallbacks, tables: {wall - pts - svi:.3f} s "
+        f"({(wall - pts - svi) / wall:.0%})"
+    )
 
 
 if __name__ == "__main__":

@@ -50,20 +50,26 @@ def _print_verdict(instance) -> None:
     meta = {k: v.value for k, v in event.asset_materialization.metadata.items()}
     print(f"\nresearch sleeve (trained as of {meta.get('as_of')}): gate {meta.get('verdict')}")
     if "selected" in meta:
-        print(f"  selected {meta['selected']}: OOS net Sharpe {meta['oos_net_sharpe']:.2f}, "
-              f"max drawdown {meta['max_drawdown']:.1%}, rank IC {meta['rank_ic']:.4f}, PBO {meta['pbo']:.3f}, "
-              f"DSR {meta['dsr']:.3f} (expected max Sharpe {meta['expected_max_sharpe_ann']:.2f} "
-              f"over {meta['n_trials']} trials), walk-forward Sharpe {meta['walk_forward_sharpe']:.2f}")
-        print(f"  model version {meta['model_version']} ({meta['aliases']}), MLflow run {meta['mlflow_run_id']} "
-              "(make mlflow-ui, then open http://127.0.0.1:5000)")
+        print(
+            f"  selected {meta['selected']}: OOS net Sharpe {meta['oos_net_sharpe']:.2f}, "
+            f"max drawdown {meta['max_drawdown']:.1%}, rank IC {meta['rank_ic']:.4f}, PBO {meta['pbo']:.3f}, "
+            f"DSR {meta['dsr']:.3f} (expected max Sharpe {meta['expected_max_sharpe_ann']:.2f} "
+            f"over {meta['n_trials']} trials), walk-forward Sharpe {meta['walk_forward_sharpe']:.2f}"
+        )
+        print(
+            f"  model version {meta['model_version']} ({meta['aliases']}), MLflow run {meta['mlflow_run_id']} "
+            "(make mlflow-ui, then open http://127.0.0.1:5000)"
+        )
     for key in ("pbo_logits_png", "cpcv_folds_png", "path_returns"):
         if key in meta:
             print(f"  {key.removesuffix('_png')}: {meta[key]}")
     scores = instance.get_latest_materialization_event(dg.AssetKey("equity_scores"))
     if scores is not None:
         smeta = {k: v.value for k, v in scores.asset_materialization.metadata.items()}
-        print(f"  equity_scores: {smeta.get('rows')} rows over {smeta.get('sessions_scored')} sessions, "
-              f"model {smeta.get('model')}")
+        print(
+            f"  equity_scores: {smeta.get('rows')} rows over {smeta.get('sessions_scored')} sessions, "
+            f"model {smeta.get('model')}"
+        )
 
 
 def _print_blotter(instance) -> None:
@@ -160,8 +166,10 @@ def main(argv: list[str] | None = None) -> int:
 
     never_selected = instance.get_latest_materialization_event(dg.AssetKey("model_selection")) is None
     if todo or args.rerun or never_selected:
-        print(f"research sleeve: model selection as of the training date, scores over {len(keys)} sessions ...",
-              flush=True)
+        print(
+            f"research sleeve: model selection as of the training date, scores over {len(keys)} sessions ...",
+            flush=True,
+        )
         result = dg.materialize(
             all_assets,
             selection=list(sleeve_keys),

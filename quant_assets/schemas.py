@@ -74,7 +74,6 @@ def frame_rule(*columns: str):
     return decorator
 
 
-
 class Lineage(pa.DataFrameModel):
     """Lineage carried by every stored row (blueprint §17)."""
 
@@ -347,7 +346,6 @@ class OracleOptionSurface(Lineage):
         unique = ["date", "underlier"]
 
 
-
 # ----------------------------------------------------------------- vendor deliveries
 @dataclass(frozen=True)
 class Delivery:
@@ -415,8 +413,14 @@ class EquityFeatures(Lineage):
 
     asof: Series[pd.Timestamp] = pa.Field(description="Session scored; data through the session before")
     symbol: Series[str] = pa.Field(description="Universe member of asof")
-    feature: Series[float] = pa.Field(alias="^feature_", regex=True, nullable=True, ge=-4.0, le=4.0,
-                                      description="Standardized feature value or missing flag")
+    feature: Series[float] = pa.Field(
+        alias="^feature_",
+        regex=True,
+        nullable=True,
+        ge=-4.0,
+        le=4.0,
+        description="Standardized feature value or missing flag",
+    )
 
     class Config:
         unique = ["asof", "symbol"]
@@ -480,7 +484,8 @@ class ModelSelection(Lineage):
     pbo: Series[float] = pa.Field(nullable=True, ge=0.0, le=1.0, description="PBO across the run's candidates")
     dsr: Series[float] = pa.Field(nullable=True, ge=0.0, le=1.0, description="DSR probability of the selected one")
     expected_max_sharpe_obs: Series[float] = pa.Field(
-        nullable=True, description="Expected max Sharpe per observation of all logged trials (the DSR benchmark)")
+        nullable=True, description="Expected max Sharpe per observation of all logged trials (the DSR benchmark)"
+    )
     n_trials: Series[int] = pa.Field(ge=1, description="Trials in the multiplicity log, this run included")
     gate_passed: Series[bool] = pa.Field(description="The go/no-go gate's verdict on the selected candidate")
     gate_reasons: Series[str] = pa.Field(description="Failed gate checks, '; '-separated ('' if passed)")
@@ -546,7 +551,8 @@ class EquityScores(Lineage):
     asof: Series[pd.Timestamp] = pa.Field(description="Session scored (before its open)")
     symbol: Series[str] = pa.Field(description="Universe member of asof")
     expected_excess_return: Series[float] = pa.Field(
-        description="Expected return over the universe mean from the open of asof, fraction, over horizon_sessions")
+        description="Expected return over the universe mean from the open of asof, fraction, over horizon_sessions"
+    )
     horizon_sessions: Series[int] = pa.Field(ge=1, description="Holding period of the expectation, sessions")
     confidence: Series[float] = pa.Field(ge=0.0, le=1.0, description="|2u - 1|, u = cross-sectional percentile")
     rationale: Series[str] = pa.Field(description="JSON list of the top feature contributions to the score")
@@ -583,8 +589,11 @@ class VolSurfaceQuotes(Lineage):
     ask: Series[float] = pa.Field(ge=0, le=MAX_PRICE, description="USD per share of the contract")
     mid: Series[float] = pa.Field(ge=0, le=MAX_PRICE, description="(bid + ask) / 2, USD")
     t_years: Series[float] = pa.Field(ge=0, description="Calendar days to expiry / 365")
-    rate: Series[float] = pa.Field(ge=RATE_BOUNDS[0], le=RATE_BOUNDS[1],
-                                   description="Zero rate of the session at the expiry, continuously compounded")
+    rate: Series[float] = pa.Field(
+        ge=RATE_BOUNDS[0],
+        le=RATE_BOUNDS[1],
+        description="Zero rate of the session at the expiry, continuously compounded",
+    )
     forward: Series[float] = pa.Field(nullable=True, gt=0, description="Put-call parity forward of the expiry, USD")
     k: Series[float] = pa.Field(nullable=True, description="Log-moneyness ln(strike / forward)")
     iv: Series[float] = pa.Field(nullable=True, gt=0, le=20.0, description="Implied volatility of the mid, fraction")

@@ -82,8 +82,13 @@ class BacktestConfig:
     @property
     def cost_model(self) -> CostModel:
         """The execution cost model (fees, impact, participation cap)."""
-        return CostModel(fee_per_share=self.fee_per_share, fee_bps=self.fee_bps, impact_y=self.impact_y,
-                         max_participation=self.max_participation, days_per_year=self.borrow_days_per_year)
+        return CostModel(
+            fee_per_share=self.fee_per_share,
+            fee_bps=self.fee_bps,
+            impact_y=self.impact_y,
+            max_participation=self.max_participation,
+            days_per_year=self.borrow_days_per_year,
+        )
 
     @classmethod
     def coerce(cls, cfg: BacktestConfig | Mapping | None) -> BacktestConfig:

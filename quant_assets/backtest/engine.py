@@ -42,8 +42,21 @@ from quant_assets.execution import CostModel, simulate, simulate_session
 __all__ = ["BacktestResult", "run_backtest", "run_id"]
 
 TARGET_COLUMNS = ("date", "symbol", "target_w")
-EQUITY_COLUMNS = ("date", "nav", "cash", "long_value", "short_value", "net_pnl", "fee", "spread", "impact",
-                  "impact_realized", "borrow", "dividends", "traded_notional")
+EQUITY_COLUMNS = (
+    "date",
+    "nav",
+    "cash",
+    "long_value",
+    "short_value",
+    "net_pnl",
+    "fee",
+    "spread",
+    "impact",
+    "impact_realized",
+    "borrow",
+    "dividends",
+    "traded_notional",
+)
 
 
 def _frame_digest(df: pd.DataFrame | None) -> str:
@@ -79,8 +92,12 @@ class BacktestResult:
 
     def report_json(self) -> str:
         """Run id, configuration and metrics as canonical JSON."""
-        return json.dumps({"run_id": self.run_id, "config": self.config, "metrics": self.metrics},
-                          sort_keys=True, indent=2, default=str)
+        return json.dumps(
+            {"run_id": self.run_id, "config": self.config, "metrics": self.metrics},
+            sort_keys=True,
+            indent=2,
+            default=str,
+        )
 
 
 @dataclass
@@ -213,20 +230,38 @@ class _Run:
         js = np.array([r[0] for r in recs])
         qty = np.array([r[1] for r in recs])
         sym = p.symbols[js].to_numpy()
-        orders = pd.DataFrame({
-            "order_id": [f"{date:%Y%m%d}:{s}" for s in sym], "symbol": sym,
-            "side": np.where(qty > 0, "buy", "sell"), "quantity": np.abs(qty),
-            "type": [r[2] for r in recs], "limit_price": [r[3] for r in recs], "submit_time": date,
-        })
+        orders = pd.DataFrame(
+            {
+                "order_id": [f"{date:%Y%m%d}:{s}" for s in sym],
+                "symbol": sym,
+                "side": np.where(qty > 0, "buy", "sell"),
+                "quantity": np.abs(qty),
+                "type": [r[2] for r in recs],
+                "limit_price": [r[3] for r in recs],
+                "submit_time": date,
+            }
+        )
         opn = p.open[i, js]
-        md = pd.DataFrame({"bar_time": date, "symbol": sym, "price": opn, "spread": opn * cfg.spread_bps * 1e-4,
-                           "volume": np.nan_to_num(p.volume[i, js]), "adv": p.adv[i, js],
-                           "volatility": p.daily_vol[i, js]})
+        md = pd.DataFrame(
+            {
+                "bar_time": date,
+                "symbol": sym,
+                "price": opn,
+                "spread": opn * cfg.spread_bps * 1e-4,
+                "volume": np.nan_to_num(p.volume[i, js]),
+                "adv": p.adv[i, js],
+                "volatility": p.daily_vol[i, js],
+            }
+        )
         fills, report = (simulate_session if cfg.vectorized_fills else simulate)(orders, self.cm, md)
         modeled = self.cm.impact_cost(np.abs(qty), opn, p.adv[i, js], p.daily_vol[i, js])
         self._book_fills(date, fills, row)
-        report = report.assign(date=date, modeled_impact=np.atleast_1d(modeled),
-                               requested_notional=np.abs(qty) * opn, filled_notional=report["filled"] * opn)
+        report = report.assign(
+            date=date,
+            modeled_impact=np.atleast_1d(modeled),
+            requested_notional=np.abs(qty) * opn,
+            filled_notional=report["filled"] * opn,
+        )
         self.orders.append(report)
 
     def _sellable(self, i: int, j: int) -> float:
@@ -243,8 +278,10 @@ class _Run:
         q = fills["quantity"].to_numpy() * sign
         price = fills["price"].to_numpy()
         fee = fills["fee"].to_numpy()
-        realized = [b.fill(self.sym_pos[s], float(qq), float(pp), float(ff))
-                    for s, qq, pp, ff in zip(fills["symbol"], q, price, fee, strict=True)]
+        realized = [
+            b.fill(self.sym_pos[s], float(qq), float(pp), float(ff))
+            for s, qq, pp, ff in zip(fills["symbol"], q, price, fee, strict=True)
+        ]
         ref = fills["reference_price"].to_numpy()
         impact_realized = sign * (price - ref) * np.abs(q) - fills["spread_cost"].to_numpy()
         row["fee"] += float(fee.sum())
@@ -292,11 +329,19 @@ class _Run:
         row["net_pnl"] = row["nav"] - prev_nav
         self.equity.append(row)
         if held.size:
-            self.positions.append(pd.DataFrame({
-                "date": date, "symbol": p.symbols[held].to_numpy(), "shares": b.shares[held],
-                "close": self.last_close[held], "market_value": mv, "weight": mv / row["nav"],
-                "cost_basis": [b.lots[j].cost_basis for j in held],
-            }))
+            self.positions.append(
+                pd.DataFrame(
+                    {
+                        "date": date,
+                        "symbol": p.symbols[held].to_numpy(),
+                        "shares": b.shares[held],
+                        "close": self.last_close[held],
+                        "market_value": mv,
+                        "weight": mv / row["nav"],
+                        "cost_basis": [b.lots[j].cost_basis for j in held],
+                    }
+                )
+            )
 
     def _decide(self, i: int, date, nav: float) -> None:
         b, p, cfg = self.book, self.p, self.cfg
@@ -325,13 +370,43 @@ class _Run:
     # -------------------------------------------------------------------- output
     def _result(self) -> BacktestResult:
         equity = pd.DataFrame(self.equity, columns=list(EQUITY_COLUMNS))
-        positions = _concat(self.positions, ["date", "symbol", "shares", "close", "market_value", "weight",
-                                             "cost_basis"])
-        fills = _concat(self.fills, ["date", "order_id", "symbol", "side", "bar_time", "quantity", "price",
-                                     "reference_price", "fee", "spread_cost", "impact_cost", "realized_pnl"])
-        orders = _concat(self.orders, ["date", "order_id", "symbol", "side", "type", "limit_price", "requested",
-                                       "filled", "unfilled", "modeled_impact", "requested_notional",
-                                       "filled_notional"])
+        positions = _concat(
+            self.positions, ["date", "symbol", "shares", "close", "market_value", "weight", "cost_basis"]
+        )
+        fills = _concat(
+            self.fills,
+            [
+                "date",
+                "order_id",
+                "symbol",
+                "side",
+                "bar_time",
+                "quantity",
+                "price",
+                "reference_price",
+                "fee",
+                "spread_cost",
+                "impact_cost",
+                "realized_pnl",
+            ],
+        )
+        orders = _concat(
+            self.orders,
+            [
+                "date",
+                "order_id",
+                "symbol",
+                "side",
+                "type",
+                "limit_price",
+                "requested",
+                "filled",
+                "unfilled",
+                "modeled_impact",
+                "requested_notional",
+                "filled_notional",
+            ],
+        )
         events = pd.DataFrame(self.events, columns=["date", "symbol", "event", "shares", "amount"])
         metrics = summarize(equity, orders, self.cfg.initial_capital, self.cfg.periods_per_year)
         metrics["run_id"] = self.rid

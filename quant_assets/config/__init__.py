@@ -30,8 +30,11 @@ DEFAULT_PROFILE = "demo"
 PROFILE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PROFILE_DIR.parents[1]
 SOURCE_KINDS = ("synthetic", "local_files", "vendor")
-_SOURCE_KEYS = {"synthetic": {"kind"}, "local_files": {"kind", "path", "columns"},
-                "vendor": {"kind", "symbols", "ciks", "options_underliers", "base_urls", "pages_dir", "offline"}}
+_SOURCE_KEYS = {
+    "synthetic": {"kind"},
+    "local_files": {"kind", "path", "columns"},
+    "vendor": {"kind", "symbols", "ciks", "options_underliers", "base_urls", "pages_dir", "offline"},
+}
 
 __all__ = ["Profile", "load_profile", "available_profiles", "data_root"]
 
@@ -88,9 +91,7 @@ def load_profile(name: str | os.PathLike | None = None) -> Profile:
     if path.suffix not in (".yaml", ".yml"):
         path = PROFILE_DIR / f"{name}.yaml"
     if not path.is_file():
-        raise FileNotFoundError(
-            f"unknown profile {str(name)!r}: expected one of {available_profiles()} or a YAML path"
-        )
+        raise FileNotFoundError(f"unknown profile {str(name)!r}: expected one of {available_profiles()} or a YAML path")
     raw = yaml.safe_load(path.read_text())
     source = _source(path, raw.get("source") or {"kind": "synthetic"})
     for key in ("name", "calendar", "market") if source["kind"] == "synthetic" else ("name", "calendar"):
@@ -105,8 +106,15 @@ def load_profile(name: str | os.PathLike | None = None) -> Profile:
         if key in market and pd.Timestamp(market[key]) != pd.Timestamp(raw["calendar"][key]):
             raise ValueError(f"profile {raw['name']}: market.{key} differs from calendar.{key}")
         market[key] = str(pd.Timestamp(raw["calendar"][key]).date())
-    return Profile(name=str(raw["name"]), start=start, end=end, market=market, raw=raw, source=source,
-                   research=dict(raw.get("research") or {}))
+    return Profile(
+        name=str(raw["name"]),
+        start=start,
+        end=end,
+        market=market,
+        raw=raw,
+        source=source,
+        research=dict(raw.get("research") or {}),
+    )
 
 
 def _source(path: Path, source: dict) -> dict:
@@ -123,6 +131,9 @@ def _source(path: Path, source: dict) -> dict:
         if not source.get("path"):
             raise ValueError(f"profile {path}: source.path (the data directory) is required for local_files")
         data = Path(str(source["path"])).expanduser()
-        source = {**source, "path": str(data if data.is_absolute() else (REPO_ROOT / data).resolve()),
-                  "columns": dict(source.get("columns") or {})}
+        source = {
+            **source,
+            "path": str(data if data.is_absolute() else (REPO_ROOT / data).resolve()),
+            "columns": dict(source.get("columns") or {}),
+        }
     return dict(source)

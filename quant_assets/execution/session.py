@@ -38,9 +38,16 @@ def simulate_session(orders: pd.DataFrame, cost_model: CostModel, market_data: p
     vol = market_data["volatility"].to_numpy(np.float64)
     cap = np.asarray(cost_model.participation_cap(market_data["volume"].to_numpy(np.float64)), dtype=np.float64)
     for side, mask in (("buy", lmt & buy), ("sell", lmt & ~buy)):
-        if mask.any():                  # the simulator's limit rule is elementwise: one call per side
-            bars = _Bars(pd.Index(np.flatnonzero(mask)), price[mask], spread[mask], np.zeros(mask.sum()),
-                         adv[mask], vol[mask], 1.0)
+        if mask.any():  # the simulator's limit rule is elementwise: one call per side
+            bars = _Bars(
+                pd.Index(np.flatnonzero(mask)),
+                price[mask],
+                spread[mask],
+                np.zeros(mask.sum()),
+                adv[mask],
+                vol[mask],
+                1.0,
+            )
             cap[mask] = np.minimum(cap[mask], _limit_caps(side, limit[mask], bars, slice(None), cost_model.impact_y))
     fill = np.clip(np.minimum(qty, cap), 0.0, None)
     sign = np.where(buy, 1.0, -1.0)
@@ -50,13 +57,22 @@ def simulate_session(orders: pd.DataFrame, cost_model: CostModel, market_data: p
         fill = np.where(lmt & (sign * (fill_price - limit) > 0), 0.0, fill)
     hit = fill > 0
     costs = cost_model.costs(fill[hit], price[hit], spread[hit], adv[hit], vol[hit])
-    fills = pd.DataFrame({
-        "order_id": orders["order_id"].to_numpy()[hit], "symbol": orders["symbol"].to_numpy()[hit],
-        "side": orders["side"].to_numpy()[hit], "bar_time": market_data["bar_time"].to_numpy()[hit],
-        "quantity": fill[hit], "price": fill_price[hit], "reference_price": price[hit],
-        "fee": np.atleast_1d(costs.fee), "spread_cost": np.atleast_1d(costs.spread),
-        "impact_cost": np.atleast_1d(costs.impact),
-    }, columns=list(FILL_COLUMNS))
+    fills = pd.DataFrame(
+        {
+            "order_id": orders["order_id"].to_numpy()[hit],
+            "symbol": orders["symbol"].to_numpy()[hit],
+            "side": orders["side"].to_numpy()[hit],
+            "bar_time": market_data["bar_time"].to_numpy()[hit],
+            "quantity": fill[hit],
+            "price": fill_price[hit],
+            "reference_price": price[hit],
+            "fee": np.atleast_1d(costs.fee),
+            "spread_cost": np.atleast_1d(costs.spread),
+            "impact_cost": np.atleast_1d(costs.impact),
+        },
+        columns=list(FILL_COLUMNS),
+    )
     report = orders.loc[:, ["order_id", "symbol", "side", "type", "limit_price"]].assign(
-        requested=qty, filled=fill, unfilled=np.maximum(qty - fill, 0.0))
+        requested=qty, filled=fill, unfilled=np.maximum(qty - fill, 0.0)
+    )
     return fills, report.reset_index(drop=True)

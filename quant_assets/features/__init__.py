@@ -12,5 +12,14 @@ from quant_assets.features.equity import (
 from quant_assets.features.standardize import winsorized_z
 from quant_assets.research.frames import MarketFrames
 
-__all__ = ["FEATURES", "FEATURE_COLUMNS", "LOOKBACK_SESSIONS", "MarketFrames", "build_feature_panel",
-           "compute_equity_features", "feature_columns", "raw_feature_matrices", "winsorized_z"]
+__all__ = [
+    "FEATURES",
+    "FEATURE_COLUMNS",
+    "LOOKBACK_SESSIONS",
+    "MarketFrames",
+    "build_feature_panel",
+    "compute_equity_features",
+    "feature_columns",
+    "raw_feature_matrices",
+    "winsorized_z",
+]

@@ -67,8 +67,18 @@ from quant_assets.features.standardize import winsorized_z
 from quant_assets.research.frames import MarketFrames
 from quant_assets.research.universe import rolling_mean
 
-__all__ = ["FEATURE_COLUMNS", "FEATURES", "LOOKBACK_SESSIONS", "RATE_TENOR_DAYS", "XS", "TS",
-           "build_feature_panel", "compute_equity_features", "feature_columns", "raw_feature_matrices"]
+__all__ = [
+    "FEATURE_COLUMNS",
+    "FEATURES",
+    "LOOKBACK_SESSIONS",
+    "RATE_TENOR_DAYS",
+    "XS",
+    "TS",
+    "build_feature_panel",
+    "compute_equity_features",
+    "feature_columns",
+    "raw_feature_matrices",
+]
 
 XS, TS = "xs", "ts"
 RATE_TENOR_DAYS = 730
@@ -140,9 +150,9 @@ def _fundamentals(ctx: _Ctx) -> pd.DataFrame:
     def build():
         f = ctx.market.fundamentals.sort_values(["symbol", "report_date", "period_end"], kind="stable")
         f = f.assign(net_income=f["eps"] * f["shares_outstanding"])
-        f["ni_annual"] = 4.0 * f.groupby("symbol")["net_income"].transform(
-            lambda s: s.rolling(4, min_periods=1).mean())
+        f["ni_annual"] = 4.0 * f.groupby("symbol")["net_income"].transform(lambda s: s.rolling(4, min_periods=1).mean())
         return f.sort_values(["report_date", "period_end"], kind="stable")
+
     return ctx.get("fund", build)
 
 
@@ -202,6 +212,7 @@ def _tsmom(window: int) -> Callable[[_Ctx], np.ndarray]:
         with np.errstate(invalid="ignore", divide="ignore"):
             x = lagged_sum(ctx.lr, 0, window) / (ctx.moment("std", 60) * np.sqrt(window))
         return np.clip(x, -4, 4)
+
     return fn
 
 
@@ -213,6 +224,7 @@ def _moment(stat: str, window: int, transform=None) -> Callable[[_Ctx], np.ndarr
     def fn(ctx: _Ctx) -> np.ndarray:
         x = ctx.moment(stat, window)
         return transform(x) if transform else x
+
     return fn
 
 
@@ -278,10 +290,10 @@ def _earnings_matrices(market: MarketFrames) -> tuple[np.ndarray, np.ndarray]:
         for ai, ki, ni in zip(a, k, n, strict=True):
             if ni < 0:
                 continue
-            lo, hi = ai + 1, min(ki, T - 1)            # upcoming: known and k >= t
+            lo, hi = ai + 1, min(ki, T - 1)  # upcoming: known and k >= t
             if lo <= hi:
-                to[lo:hi + 1, ni] = np.minimum(to[lo:hi + 1, ni], ki)
-            start = max(ai + 1, ki + 1)                  # past: known and k <= t-1
+                to[lo : hi + 1, ni] = np.minimum(to[lo : hi + 1, ni], ki)
+            start = max(ai + 1, ki + 1)  # past: known and k <= t-1
             if start < T:
                 last[start, ni] = max(last[start, ni], ki)
         last = np.maximum.accumulate(last, axis=0)
@@ -297,8 +309,11 @@ def _calendar(sessions: pd.DatetimeIndex) -> dict[str, np.ndarray]:
     first_k = pd.Series(1, index=cal).groupby(month).cumcount().to_numpy()
     last = np.r_[month[1:] != month[:-1], True]
     tom = pd.Series((first_k < 3) | last, index=cal).reindex(sessions).to_numpy()
-    return {"dow_mon": (sessions.dayofweek == 0).astype(float), "dow_fri": (sessions.dayofweek == 4).astype(float),
-            "turn_of_month": tom.astype(float)}
+    return {
+        "dow_mon": (sessions.dayofweek == 0).astype(float),
+        "dow_fri": (sessions.dayofweek == 4).astype(float),
+        "turn_of_month": tom.astype(float),
+    }
 
 
 def _cross_section(market: MarketFrames, universe: pd.DataFrame | None) -> np.ndarray:
@@ -346,7 +361,7 @@ def build_feature_panel(market: MarketFrames, sessions, *, universe: pd.DataFram
     values: dict[str, np.ndarray] = {}
     for name, matrix in raw_feature_matrices(market).items():
         at = np.full_like(matrix, np.nan)
-        at[1:] = matrix[:-1]                                # data date t-1 -> asof t
+        at[1:] = matrix[:-1]  # data date t-1 -> asof t
         if FEATURES[name][0] == XS:
             at = winsorized_z(at, cross)
         values[name] = at[t_i, n_i]
@@ -376,8 +391,9 @@ def _universe_frame(date: pd.Timestamp, universe) -> pd.DataFrame:
     return pd.DataFrame({"date": date, "symbol": symbols})
 
 
-def compute_equity_features(date, universe, *, panel: MarketFrames | pd.DataFrame | None = None,
-                            store=None) -> pd.DataFrame:
+def compute_equity_features(
+    date, universe, *, panel: MarketFrames | pd.DataFrame | None = None, store=None
+) -> pd.DataFrame:
     """Features of ``universe`` for session ``date`` from data known at the close of ``date - 1``.
 
     Parameters

@@ -34,7 +34,7 @@ def lagged_sum(x: np.ndarray, start: int, stop: int, min_share: float = 0.8) -> 
     """
     valid = ~np.isnan(x)
     zero = np.zeros((1, x.shape[1]))
-    c = np.vstack([zero, np.cumsum(np.where(valid, x, 0.0), axis=0)])   # c[k]: rows < k
+    c = np.vstack([zero, np.cumsum(np.where(valid, x, 0.0), axis=0)])  # c[k]: rows < k
     m = np.vstack([zero, np.cumsum(valid, axis=0, dtype=float)])
     out = np.full(x.shape, np.nan)
     t = np.arange(stop - 1, len(x))
@@ -44,8 +44,7 @@ def lagged_sum(x: np.ndarray, start: int, stop: int, min_share: float = 0.8) -> 
     return out
 
 
-_NEEDS = {"mean": (1,), "std": (1, 2), "downside": ("d",), "skew": (1, 2, 3), "kurt": (1, 2, 3, 4),
-          "quarticity": (4,)}
+_NEEDS = {"mean": (1,), "std": (1, 2), "downside": ("d",), "skew": (1, 2, 3), "kurt": (1, 2, 3, 4), "quarticity": (4,)}
 STATS = tuple(_NEEDS)
 
 
@@ -61,14 +60,14 @@ def rolling_moments(r: np.ndarray, window: int, min_obs: int, stats=STATS) -> di
     z = np.where(valid, r, 0.0)
     n = _count(valid, window)
     need = {k for s in stats for k in _NEEDS[s]}
-    sums = {k: window_sums(z if k == 1 else z ** k, window, valid) for k in (1, 2, 3, 4) if k in need}
+    sums = {k: window_sums(z if k == 1 else z**k, window, valid) for k in (1, 2, 3, 4) if k in need}
     out = {"n": n}
     with np.errstate(invalid="ignore", divide="ignore"):
         ok = n >= min_obs
         if 1 in sums:
             mu = sums[1] / n
         if 2 in sums:
-            m2 = np.maximum(sums[2] / n - mu ** 2, 0.0)
+            m2 = np.maximum(sums[2] / n - mu**2, 0.0)
             flat = m2 <= 1e-14
         if "mean" in stats:
             out["mean"] = np.where(ok, mu, np.nan)
@@ -78,12 +77,12 @@ def rolling_moments(r: np.ndarray, window: int, min_obs: int, stats=STATS) -> di
             sd = window_sums(np.minimum(z, 0.0) ** 2, window, valid)
             out["downside"] = np.where(ok, np.sqrt(sd / n), np.nan)
         if "skew" in stats or "kurt" in stats:
-            m3 = sums[3] / n - 3 * mu * sums[2] / n + 2 * mu ** 3
+            m3 = sums[3] / n - 3 * mu * sums[2] / n + 2 * mu**3
             if "skew" in stats:
-                out["skew"] = np.where(ok & ~flat, m3 / m2 ** 1.5, np.nan)
+                out["skew"] = np.where(ok & ~flat, m3 / m2**1.5, np.nan)
             if "kurt" in stats:
-                m4 = sums[4] / n - 4 * mu * sums[3] / n + 6 * mu ** 2 * sums[2] / n - 3 * mu ** 4
-                out["kurt"] = np.where(ok & ~flat, m4 / m2 ** 2 - 3.0, np.nan)
+                m4 = sums[4] / n - 4 * mu * sums[3] / n + 6 * mu**2 * sums[2] / n - 3 * mu**4
+                out["kurt"] = np.where(ok & ~flat, m4 / m2**2 - 3.0, np.nan)
         if "quarticity" in stats:
             out["quarticity"] = np.where(ok, n / 3.0 * sums[4], np.nan)
     return out
@@ -104,5 +103,5 @@ def rolling_beta(r: np.ndarray, f: np.ndarray, window: int, min_obs: int) -> np.
     srf, sff = window_sums(z * fm, window, valid), window_sums(fm * fm, window, valid)
     with np.errstate(invalid="ignore", divide="ignore"):
         var = sff / n - (sf / n) ** 2
-        cov = srf / n - sr * sf / n ** 2
+        cov = srf / n - sr * sf / n**2
         return np.where((n >= min_obs) & (var > 1e-18), cov / var, np.nan)

@@ -10,5 +10,12 @@ from quant_assets.labels.barrier import (
 )
 from quant_assets.research.frames import MarketFrames
 
-__all__ = ["LABEL_COLUMNS", "OUTCOMES", "LabelConfig", "MarketFrames", "build_label_panel", "label_columns",
-           "triple_barrier"]
+__all__ = [
+    "LABEL_COLUMNS",
+    "OUTCOMES",
+    "LabelConfig",
+    "MarketFrames",
+    "build_label_panel",
+    "label_columns",
+    "triple_barrier",
+]

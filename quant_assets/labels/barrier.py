@@ -68,9 +68,17 @@ class LabelConfig:
 
 
 def label_columns(horizons=(5, 20)) -> list[str]:
-    return ["entry_date", "symbol", "exit_date", "label", "outcome",
-            *[f"ret_fwd_{h}" for h in horizons], *[f"xret_{h}" for h in horizons],
-            *[f"exit_date_{h}" for h in horizons], "known_date"]
+    return [
+        "entry_date",
+        "symbol",
+        "exit_date",
+        "label",
+        "outcome",
+        *[f"ret_fwd_{h}" for h in horizons],
+        *[f"xret_{h}" for h in horizons],
+        *[f"exit_date_{h}" for h in horizons],
+        "known_date",
+    ]
 
 
 LABEL_COLUMNS = tuple(label_columns())
@@ -97,7 +105,7 @@ def _paths(market: MarketFrames, n_steps: int) -> list[np.ndarray]:
     out = [g]
     for h in range(1, n_steps):
         nxt = np.full_like(g, np.nan)
-        k = max(T - h, 0)                                      # sessions with h closes after them
+        k = max(T - h, 0)  # sessions with h closes after them
         nxt[:k] = g[:k] * step[h:]
         g = nxt
         out.append(g)
@@ -119,9 +127,16 @@ def _dead(market: MarketFrames, n_steps: int) -> list[np.ndarray]:
     return out
 
 
-def build_label_panel(market: MarketFrames, sessions, cfg: LabelConfig | dict | None = None, *,
-                      top_n: int | None = None, universe: pd.DataFrame | None = None,
-                      universe_window: int = 60, universe_min_obs: int | None = None) -> pd.DataFrame:
+def build_label_panel(
+    market: MarketFrames,
+    sessions,
+    cfg: LabelConfig | dict | None = None,
+    *,
+    top_n: int | None = None,
+    universe: pd.DataFrame | None = None,
+    universe_window: int = 60,
+    universe_min_obs: int | None = None,
+) -> pd.DataFrame:
     """Labels of every entry session in ``sessions`` at once (see the module docstring).
 
     Parameters
@@ -173,7 +188,7 @@ def build_label_panel(market: MarketFrames, sessions, cfg: LabelConfig | dict | 
     tp, sl = cfg.tp_sigma * width, -cfg.sl_sigma * width
     exit_h = np.full(sigma.shape, -1)
     label = np.zeros(sigma.shape, dtype=np.int64)
-    outcome = np.full(sigma.shape, 2, dtype=np.int64)           # index into OUTCOMES
+    outcome = np.full(sigma.shape, 2, dtype=np.int64)  # index into OUTCOMES
     open_ = entry.copy()
     for h in range(cfg.max_h):
         r = gross[h] - 1.0
@@ -184,7 +199,7 @@ def build_label_panel(market: MarketFrames, sessions, cfg: LabelConfig | dict | 
         done = hit_tp | hit_sl | ends
         label[hit_tp], label[hit_sl] = 1, -1
         outcome[hit_tp], outcome[hit_sl] = 0, 1
-        outcome[ends] = 3                                       # a delisting ends it, whatever the return
+        outcome[ends] = 3  # a delisting ends it, whatever the return
         if h == cfg.max_h - 1:
             outcome[open_ & avail & ~done] = 2
             done = done | (open_ & avail)
@@ -198,9 +213,13 @@ def build_label_panel(market: MarketFrames, sessions, cfg: LabelConfig | dict | 
 
     t_i, n_i = np.nonzero(entry)
     cal = w.sessions.values
-    out = {"entry_date": cal[t_i], "symbol": w.symbols.to_numpy()[n_i],
-           "exit_date": cal[t_i + exit_h[t_i, n_i]], "label": label[t_i, n_i],
-           "outcome": np.asarray(OUTCOMES, dtype=object)[outcome[t_i, n_i]]}
+    out = {
+        "entry_date": cal[t_i],
+        "symbol": w.symbols.to_numpy()[n_i],
+        "exit_date": cal[t_i + exit_h[t_i, n_i]],
+        "label": label[t_i, n_i],
+        "outcome": np.asarray(OUTCOMES, dtype=object)[outcome[t_i, n_i]],
+    }
     for hz in cfg.horizons:
         ret = gross[hz - 1] - 1.0
         # the universe mean at t over the names entered at t (all of which have known paths)
@@ -215,9 +234,17 @@ def build_label_panel(market: MarketFrames, sessions, cfg: LabelConfig | dict | 
     return pd.DataFrame(out)[label_columns(cfg.horizons)]
 
 
-def triple_barrier(date, universe, tp_sigma: float, sl_sigma: float, max_h: int = 10, *,
-                   panel: MarketFrames | pd.DataFrame | None = None, store=None,
-                   vol_window: int = 20) -> pd.DataFrame:
+def triple_barrier(
+    date,
+    universe,
+    tp_sigma: float,
+    sl_sigma: float,
+    max_h: int = 10,
+    *,
+    panel: MarketFrames | pd.DataFrame | None = None,
+    store=None,
+    vol_window: int = 20,
+) -> pd.DataFrame:
     """Triple-barrier labels of the names of ``universe`` entered at the open of ``date``.
 
     ``panel`` is a :class:`MarketFrames` (or a label panel to select from); with ``store``
@@ -259,7 +286,8 @@ def triple_barrier(date, universe, tp_sigma: float, sl_sigma: float, max_h: int 
     h = panel.session_index(lab["exit_date"]) - t
     ret = np.array([gross[k][t, n] - 1.0 for k, n in zip(h, n_i, strict=True)])
     width = np.sqrt(max_h) * np.asarray(sigma, dtype=float)
-    lab["meta"] = [{"ret": float(r), "sigma": float(s), "tp": float(tp_sigma * x), "sl": float(-sl_sigma * x)}
-                   for r, s, x in zip(ret, np.broadcast_to(sigma, len(lab)), np.broadcast_to(width, len(lab)),
-                                      strict=True)]
+    lab["meta"] = [
+        {"ret": float(r), "sigma": float(s), "tp": float(tp_sigma * x), "sl": float(-sl_sigma * x)}
+        for r, s, x in zip(ret, np.broadcast_to(sigma, len(lab)), np.broadcast_to(width, len(lab)), strict=True)
+    ]
     return lab[cols].reset_index(drop=True)

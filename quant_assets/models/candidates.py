@@ -83,8 +83,14 @@ class FeatureModel(BaseEstimator, RegressorMixin):
         Replace NaN features by 0 (the cross-sectional mean of a z-scored feature).
     """
 
-    def __init__(self, estimator: Any = None, features: Sequence[str] = (), target: str | None = None,
-                 kind: str = "regress", impute: bool = True) -> None:
+    def __init__(
+        self,
+        estimator: Any = None,
+        features: Sequence[str] = (),
+        target: str | None = None,
+        kind: str = "regress",
+        impute: bool = True,
+    ) -> None:
         self.estimator = estimator
         self.features = features
         self.target = target
@@ -102,8 +108,9 @@ class FeatureModel(BaseEstimator, RegressorMixin):
             raise ValueError("features must name at least one column")
         target = np.asarray(y if self.target is None else _frame(X)[self.target], dtype=np.float64)
         ok = np.isfinite(target)
-        self.estimator_ = clone(self.estimator).fit(self._x(X)[ok], target[ok].astype(
-            np.int64 if self.kind == "classify" else np.float64))
+        self.estimator_ = clone(self.estimator).fit(
+            self._x(X)[ok], target[ok].astype(np.int64 if self.kind == "classify" else np.float64)
+        )
         return self
 
     def predict(self, X: Any) -> np.ndarray:
@@ -171,9 +178,18 @@ class CandidateSpec:
     label_target: str = "label"
     ridge_alpha: float = 10.0
     logistic_c: float = 0.1
-    lgbm_params: Mapping[str, Any] = field(default_factory=lambda: {
-        "n_estimators": 60, "learning_rate": 0.05, "num_leaves": 7, "min_child_samples": 200,
-        "subsample": 0.7, "subsample_freq": 1, "colsample_bytree": 0.8, "reg_lambda": 10.0})
+    lgbm_params: Mapping[str, Any] = field(
+        default_factory=lambda: {
+            "n_estimators": 60,
+            "learning_rate": 0.05,
+            "num_leaves": 7,
+            "min_child_samples": 200,
+            "subsample": 0.7,
+            "subsample_freq": 1,
+            "colsample_bytree": 0.8,
+            "reg_lambda": 10.0,
+        }
+    )
     #: Monotone direction of each family in LightGBM (+1 / -1); families not listed are free.
     monotone: Mapping[str, int] = field(default_factory=lambda: {"momentum": 1, "value": 1})
     ablation: bool = True
@@ -215,22 +231,36 @@ def build_candidates(feature_cols: Sequence[str], spec: CandidateSpec | None = N
         out["baseline_blend"] = RankScore([*mom, *val])
 
     def ridge(features: list[str]) -> FeatureModel:
-        return FeatureModel(make_pipeline(StandardScaler(), Ridge(alpha=spec.ridge_alpha)), features,
-                            target=spec.xret_target)
+        return FeatureModel(
+            make_pipeline(StandardScaler(), Ridge(alpha=spec.ridge_alpha)), features, target=spec.xret_target
+        )
 
     out["ridge"] = ridge(cols)
     out["logistic"] = FeatureModel(
         make_pipeline(StandardScaler(), LogisticRegression(C=spec.logistic_c, max_iter=200)),
-        cols, target=spec.label_target, kind="classify")
+        cols,
+        target=spec.label_target,
+        kind="classify",
+    )
     if spec.lightgbm:
         family_of = {c: f for f, cs in fams.items() for c in cs}
-        constraints = [int(spec.monotone.get(family_of[c], 0)) if not c.endswith("_missing") else 0
-                       for c in cols]
+        constraints = [int(spec.monotone.get(family_of[c], 0)) if not c.endswith("_missing") else 0 for c in cols]
         out["lightgbm"] = FeatureModel(
-            LGBMRegressor(**{**dict(spec.lgbm_params), "monotone_constraints": constraints,
-                             "random_state": spec.seed, "n_jobs": 1, "deterministic": True,
-                             "force_col_wise": True, "verbose": -1}),
-            cols, target=spec.xret_target, impute=False)
+            LGBMRegressor(
+                **{
+                    **dict(spec.lgbm_params),
+                    "monotone_constraints": constraints,
+                    "random_state": spec.seed,
+                    "n_jobs": 1,
+                    "deterministic": True,
+                    "force_col_wise": True,
+                    "verbose": -1,
+                }
+            ),
+            cols,
+            target=spec.xret_target,
+            impute=False,
+        )
     if spec.ablation and len(fams) > 1:
         for fam, fcols in fams.items():
             keep = [c for c in cols if c not in fcols]

@@ -38,11 +38,13 @@ def cost_inputs_from_wide(wide, spread_bps: float = 5.0, window: int = 60) -> pd
     adv = _lagged_rolling(close * np.asarray(wide.volume, dtype=np.float64), window, "mean")
     vol = _lagged_rolling(np.asarray(wide.ret, dtype=np.float64), window, "std")
     t_i, n_i = np.nonzero(np.isfinite(price))
-    return pd.DataFrame({
-        "date": wide.sessions.values[t_i],
-        "symbol": np.asarray(wide.symbols)[n_i],
-        "price": price[t_i, n_i],
-        "spread": price[t_i, n_i] * spread_bps * 1e-4,
-        "adv_dollar": adv[t_i, n_i],
-        "daily_vol": vol[t_i, n_i],
-    })
+    return pd.DataFrame(
+        {
+            "date": wide.sessions.values[t_i],
+            "symbol": np.asarray(wide.symbols)[n_i],
+            "price": price[t_i, n_i],
+            "spread": price[t_i, n_i] * spread_bps * 1e-4,
+            "adv_dollar": adv[t_i, n_i],
+            "daily_vol": vol[t_i, n_i],
+        }
+    )

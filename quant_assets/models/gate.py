@@ -67,8 +67,14 @@ def _check(value: float, threshold: float, ok: bool, text: str) -> dict[str, Any
 
 
 def evaluate_gate(
-    *, sharpe: float, max_drawdown: float, pbo: float, sharpe_obs: float, expected_max_sharpe_obs: float,
-    dsr: float, config: GateConfig | None = None,
+    *,
+    sharpe: float,
+    max_drawdown: float,
+    pbo: float,
+    sharpe_obs: float,
+    expected_max_sharpe_obs: float,
+    dsr: float,
+    config: GateConfig | None = None,
 ) -> GateVerdict:
     """Apply :class:`GateConfig` to a selection's headline numbers.
 
@@ -81,15 +87,22 @@ def evaluate_gate(
     """
     g = config or GateConfig()
     checks = {
-        "sharpe": _check(sharpe, g.min_sharpe, sharpe >= g.min_sharpe,
-                         f"OOS net Sharpe {sharpe:.2f} < {g.min_sharpe:.2f}"),
-        "max_drawdown": _check(max_drawdown, g.max_drawdown, max_drawdown <= g.max_drawdown,
-                               f"max drawdown {max_drawdown:.1%} > {g.max_drawdown:.1%}"),
+        "sharpe": _check(
+            sharpe, g.min_sharpe, sharpe >= g.min_sharpe, f"OOS net Sharpe {sharpe:.2f} < {g.min_sharpe:.2f}"
+        ),
+        "max_drawdown": _check(
+            max_drawdown,
+            g.max_drawdown,
+            max_drawdown <= g.max_drawdown,
+            f"max drawdown {max_drawdown:.1%} > {g.max_drawdown:.1%}",
+        ),
         "pbo": _check(pbo, g.max_pbo, pbo <= g.max_pbo, f"PBO {pbo:.3f} > {g.max_pbo:.3f}"),
         "beats_expected_max": _check(
-            sharpe_obs - expected_max_sharpe_obs, 0.0, sharpe_obs > expected_max_sharpe_obs,
-            f"selected Sharpe {sharpe_obs:.4f} <= expected max Sharpe of the trials {expected_max_sharpe_obs:.4f}"),
-        "dsr": _check(dsr, g.dsr_confidence, dsr >= g.dsr_confidence,
-                      f"DSR {dsr:.3f} < {g.dsr_confidence:.3f}"),
+            sharpe_obs - expected_max_sharpe_obs,
+            0.0,
+            sharpe_obs > expected_max_sharpe_obs,
+            f"selected Sharpe {sharpe_obs:.4f} <= expected max Sharpe of the trials {expected_max_sharpe_obs:.4f}",
+        ),
+        "dsr": _check(dsr, g.dsr_confidence, dsr >= g.dsr_confidence, f"DSR {dsr:.3f} < {g.dsr_confidence:.3f}"),
     }
     return GateVerdict(passed=all(c["passed"] for c in checks.values()), checks=checks)

@@ -55,7 +55,8 @@ class SealedFrame:
     def __getattr__(self, name: str):
         raise DarkHoldoutError(
             f"the dark hold-out {self.period.start} .. {self.period.end} is sealed until sign-off "
-            f"(attempted to read {name!r})")
+            f"(attempted to read {name!r})"
+        )
 
     def __getitem__(self, key):
         raise DarkHoldoutError(f"the dark hold-out {self.period.start} .. {self.period.end} is sealed until sign-off")
@@ -64,8 +65,9 @@ class SealedFrame:
         return self.n_rows
 
 
-def seal(panel: pd.DataFrame, period: DarkHoldout | None, *, date_cols: tuple[str, ...] = ("entry_date",)
-         ) -> tuple[pd.DataFrame, SealedFrame | None]:
+def seal(
+    panel: pd.DataFrame, period: DarkHoldout | None, *, date_cols: tuple[str, ...] = ("entry_date",)
+) -> tuple[pd.DataFrame, SealedFrame | None]:
     """Split ``panel`` into its visible rows and the sealed hold-out rows.
 
     A row belongs to the hold-out if any of ``date_cols`` (e.g. entry and exit date of a label)

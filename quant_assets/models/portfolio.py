@@ -121,8 +121,16 @@ class DecileLongShort:
         Share of names per side (deciles).
     """
 
-    def __init__(self, times, symbols, costs: CostInputs, horizon: int, book_size: float,
-                 cost_model: CostModel | None = None, quantile: float = 0.1) -> None:
+    def __init__(
+        self,
+        times,
+        symbols,
+        costs: CostInputs,
+        horizon: int,
+        book_size: float,
+        cost_model: CostModel | None = None,
+        quantile: float = 0.1,
+    ) -> None:
         self.times = np.asarray(times)
         self.symbols = np.asarray(symbols)
         self.costs = costs
@@ -156,8 +164,9 @@ class DecileLongShort:
         rows = idx[np.where(np.isfinite(here), here, there).astype(np.int64)]
         c = self.costs
         shares = dw.to_numpy() * tranche / c.price[rows]
-        dollars = self.cost_model.costs(shares, c.price[rows], c.spread[rows], c.adv_dollar[rows] / c.price[rows],
-                                        c.daily_vol[rows]).total
+        dollars = self.cost_model.costs(
+            shares, c.price[rows], c.spread[rows], c.adv_dollar[rows] / c.price[rows], c.daily_vol[rows]
+        ).total
         per_slot = pd.Series(np.asarray(dollars, dtype=np.float64) / tranche).groupby(np.asarray(s_)).sum()
         per_slot.index = self.all_times[per_slot.index.to_numpy()]
         return per_slot

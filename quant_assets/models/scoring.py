@@ -74,16 +74,22 @@ def score_frame(scorer: ScoringModel, features: pd.DataFrame, top_k: int = 3) ->
     order = np.argsort(-np.abs(np.nan_to_num(vals)), axis=1)[:, :top_k]
     names = np.asarray(contrib.columns)
     rationale = [
-        json.dumps([{"feature": str(names[j]).removeprefix("feature_"), "contribution": round(float(vals[i, j]), 6)}
-                    for j in order[i]])
+        json.dumps(
+            [
+                {"feature": str(names[j]).removeprefix("feature_"), "contribution": round(float(vals[i, j]), 6)}
+                for j in order[i]
+            ]
+        )
         for i in range(len(X))
     ]
-    return pd.DataFrame({
-        "asof": pd.to_datetime(X["asof"]).to_numpy(),
-        "symbol": X["symbol"].astype(str).to_numpy(),
-        "expected_excess_return": expected,
-        "horizon_sessions": scorer.horizon,
-        "confidence": np.clip(conf, 0.0, 1.0),
-        "rationale": rationale,
-        "model": scorer.name,
-    })
+    return pd.DataFrame(
+        {
+            "asof": pd.to_datetime(X["asof"]).to_numpy(),
+            "symbol": X["symbol"].astype(str).to_numpy(),
+            "expected_excess_return": expected,
+            "horizon_sessions": scorer.horizon,
+            "confidence": np.clip(conf, 0.0, 1.0),
+            "rationale": rationale,
+            "model": scorer.name,
+        }
+    )

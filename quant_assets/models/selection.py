@@ -141,8 +141,9 @@ class SelectionResult:
         }
 
 
-def research_panel(features: pd.DataFrame, labels: pd.DataFrame, as_of=None, horizon: int = 5,
-                   costs: pd.DataFrame | None = None) -> pd.DataFrame:
+def research_panel(
+    features: pd.DataFrame, labels: pd.DataFrame, as_of=None, horizon: int = 5, costs: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Features at ``asof = t`` joined with labels entered at ``t``, usable as of ``as_of``.
 
     A row is kept only if its triple-barrier exit and its ``horizon`` exit are both before
@@ -176,17 +177,20 @@ def _data_hash(panel: pd.DataFrame) -> str:
 def _moments(frame: pd.DataFrame) -> tuple[float, float]:
     x = frame.to_numpy(dtype=np.float64)
     x = x[np.isfinite(x).all(axis=1)]
-    return (float(np.mean(stats.skew(x, axis=0, bias=True))),
-            float(np.mean(stats.kurtosis(x, axis=0, fisher=False, bias=True))))
+    return (
+        float(np.mean(stats.skew(x, axis=0, bias=True))),
+        float(np.mean(stats.kurtosis(x, axis=0, fisher=False, bias=True))),
+    )
 
 
-def _walk_forward(panel: pd.DataFrame, estimator, returns_fn: DecileLongShort, cfg: SelectionConfig,
-                  target: np.ndarray) -> dict[str, float]:
+def _walk_forward(
+    panel: pd.DataFrame, estimator, returns_fn: DecileLongShort, cfg: SelectionConfig, target: np.ndarray
+) -> dict[str, float]:
     """Expanding-window walk-forward of one candidate over the second half of the sessions."""
     sessions = np.unique(panel["asof"].to_numpy())
     if sessions.size < 4 * cfg.walk_forward_steps or cfg.walk_forward_steps < 1:
         return {}
-    starts = np.array_split(sessions[sessions.size // 2:], cfg.walk_forward_steps)
+    starts = np.array_split(sessions[sessions.size // 2 :], cfg.walk_forward_steps)
     pieces = []
     asof, end = panel["asof"].to_numpy(), panel["label_end"].to_numpy()
     for block in starts:
@@ -202,8 +206,11 @@ def _walk_forward(panel: pd.DataFrame, estimator, returns_fn: DecileLongShort, c
     if not pieces:
         return {}
     r = pd.concat(pieces)
-    return {"sharpe_ann": annualized_sharpe(r, cfg.horizon),
-            "max_drawdown": max_drawdown(r / cfg.horizon), "n_sessions": int(r.size)}
+    return {
+        "sharpe_ann": annualized_sharpe(r, cfg.horizon),
+        "max_drawdown": max_drawdown(r / cfg.horizon),
+        "n_sessions": int(r.size),
+    }
 
 
 def select_model(
@@ -253,16 +260,36 @@ def select_model(
     feature_cols = [c for c in features.columns if c.startswith("feature_")]
     cands = build_candidates(feature_cols, cfg.candidates)
     y = panel[cfg.target].to_numpy(dtype=np.float64)
-    cost_frame = panel if costs is not None else pd.DataFrame(
-        {"price": 1.0, "spread": cfg.spread_bps * 1e-4, "adv_dollar": 1e6, "daily_vol": 0.02}, index=panel.index)
-    returns_fn = DecileLongShort(panel["asof"].to_numpy(), panel["symbol"].to_numpy(),
-                                 CostInputs.from_frame(cost_frame), cfg.horizon, cfg.book_size,
-                                 cfg.cost_model(), cfg.quantile)
+    cost_frame = (
+        panel
+        if costs is not None
+        else pd.DataFrame(
+            {"price": 1.0, "spread": cfg.spread_bps * 1e-4, "adv_dollar": 1e6, "daily_vol": 0.02}, index=panel.index
+        )
+    )
+    returns_fn = DecileLongShort(
+        panel["asof"].to_numpy(),
+        panel["symbol"].to_numpy(),
+        CostInputs.from_frame(cost_frame),
+        cfg.horizon,
+        cfg.book_size,
+        cfg.cost_model(),
+        cfg.quantile,
+    )
     prior = len(log)
     out = run_cpcv(
-        panel, y, panel["asof"].to_numpy(), cfg.embargo_days, label_end=panel["label_end"].to_numpy(),
-        candidates=cands, n_folds=cfg.n_folds, n_test_folds=cfg.n_test_folds, n_jobs=cfg.n_jobs,
-        n_trials=prior + len(cands), returns_fn=returns_fn, pbo_blocks=cfg.pbo_blocks,
+        panel,
+        y,
+        panel["asof"].to_numpy(),
+        cfg.embargo_days,
+        label_end=panel["label_end"].to_numpy(),
+        candidates=cands,
+        n_folds=cfg.n_folds,
+        n_test_folds=cfg.n_test_folds,
+        n_jobs=cfg.n_jobs,
+        n_trials=prior + len(cands),
+        returns_fn=returns_fn,
+        pbo_blocks=cfg.pbo_blocks,
         diagram_path=diagram_path,
     )
     names = list(cands)
@@ -273,12 +300,19 @@ def select_model(
     for n in names:
         paths = out["path_returns"][n]
         dd = [max_drawdown(paths[c] / cfg.horizon) for c in paths.columns]
-        rows.append({"candidate": n, "sharpe_obs": float(sharpe_obs[n]), "sharpe_ann": float(sharpe_obs[n] * ann),
-                     "sharpe_ann_min_path": float(out["path_sharpe"].loc[n].min() * ann),
-                     "max_drawdown": float(np.median(dd)), "mean_return": float(paths.mean().mean()),
-                     "rank_ic": float(by_cand.get_group(n)["rank_ic"].mean()),
-                     "ic": float(by_cand.get_group(n)["ic"].mean()),
-                     "n_features": len(getattr(cands[n], "features", ()))})
+        rows.append(
+            {
+                "candidate": n,
+                "sharpe_obs": float(sharpe_obs[n]),
+                "sharpe_ann": float(sharpe_obs[n] * ann),
+                "sharpe_ann_min_path": float(out["path_sharpe"].loc[n].min() * ann),
+                "max_drawdown": float(np.median(dd)),
+                "mean_return": float(paths.mean().mean()),
+                "rank_ic": float(by_cand.get_group(n)["rank_ic"].mean()),
+                "ic": float(by_cand.get_group(n)["ic"].mean()),
+                "n_features": len(getattr(cands[n], "features", ())),
+            }
+        )
     table = pd.DataFrame(rows).set_index("candidate")
     selected = out["selected"]
     table["selected"] = table.index == selected
@@ -291,32 +325,72 @@ def select_model(
     skew, kurt = _moments(out["path_returns"][selected])
     sr0 = float(expected_max_sharpe(n_trials, var_trials))
     ok = np.isfinite([sr, skew, kurt]).all()
-    dsr = float(deflated_sharpe_ratio(sr, n_obs, skew, max(kurt, 1 + skew**2), n_trials, var_trials)) if ok \
+    dsr = (
+        float(deflated_sharpe_ratio(sr, n_obs, skew, max(kurt, 1 + skew**2), n_trials, var_trials))
+        if ok
         else float("nan")
-    dsr_info = {"dsr": dsr, "sharpe_obs": sr, "expected_max_sharpe_obs": sr0, "expected_max_sharpe_ann": sr0 * ann,
-                "n_trials": float(n_trials), "var_trials": var_trials, "n_obs_effective": n_obs,
-                "skew": skew, "kurtosis": kurt}
-    verdict = evaluate_gate(sharpe=float(table.loc[selected, "sharpe_ann"]),
-                            max_drawdown=float(table.loc[selected, "max_drawdown"]), pbo=out["pbo_value"],
-                            sharpe_obs=sr, expected_max_sharpe_obs=sr0, dsr=dsr, config=cfg.gate)
+    )
+    dsr_info = {
+        "dsr": dsr,
+        "sharpe_obs": sr,
+        "expected_max_sharpe_obs": sr0,
+        "expected_max_sharpe_ann": sr0 * ann,
+        "n_trials": float(n_trials),
+        "var_trials": var_trials,
+        "n_obs_effective": n_obs,
+        "skew": skew,
+        "kurtosis": kurt,
+    }
+    verdict = evaluate_gate(
+        sharpe=float(table.loc[selected, "sharpe_ann"]),
+        max_drawdown=float(table.loc[selected, "max_drawdown"]),
+        pbo=out["pbo_value"],
+        sharpe_obs=sr,
+        expected_max_sharpe_obs=sr0,
+        dsr=dsr,
+        config=cfg.gate,
+    )
     wf = _walk_forward(panel, cands[selected], returns_fn, cfg, y) if walk_forward else {}
 
     final = clone(cands[selected]).fit(panel, y)
     scorer = ScoringModel(final, getattr(final, "features", ()), cfg.horizon, selected).fit(panel, y)
     data_hash = _data_hash(panel[["asof", "symbol", *feature_cols, cfg.target]])
     recorded = pd.Timestamp.now(tz="UTC").isoformat()
-    trials = log.append([
-        {"run_id": run_id, "recorded_at": recorded, "candidate": n, "feature_set": n.removeprefix("ridge_minus_")
-         if n.startswith("ridge_minus_") else "all", "n_features": int(table.loc[n, "n_features"]),
-         "params": _params(cands[n]), "data_hash": data_hash, "sharpe_obs": float(table.loc[n, "sharpe_obs"]),
-         "sharpe_ann": float(table.loc[n, "sharpe_ann"]), "max_drawdown": float(table.loc[n, "max_drawdown"]),
-         "rank_ic": float(table.loc[n, "rank_ic"]), "selected": n == selected}
-        for n in names
-    ])
+    trials = log.append(
+        [
+            {
+                "run_id": run_id,
+                "recorded_at": recorded,
+                "candidate": n,
+                "feature_set": n.removeprefix("ridge_minus_") if n.startswith("ridge_minus_") else "all",
+                "n_features": int(table.loc[n, "n_features"]),
+                "params": _params(cands[n]),
+                "data_hash": data_hash,
+                "sharpe_obs": float(table.loc[n, "sharpe_obs"]),
+                "sharpe_ann": float(table.loc[n, "sharpe_ann"]),
+                "max_drawdown": float(table.loc[n, "max_drawdown"]),
+                "rank_ic": float(table.loc[n, "rank_ic"]),
+                "selected": n == selected,
+            }
+            for n in names
+        ]
+    )
     return SelectionResult(
-        selected=selected, candidates=table, path_returns=out["path_returns"], pbo=out["pbo"],
-        pbo_value=float(out["pbo_value"]), dsr=dsr_info, gate=verdict, walk_forward=wf, scorer=scorer,
-        trials=trials, cpcv=out, data_hash=data_hash, n_rows=len(panel), n_sessions=n_sessions, holdout=sealed,
+        selected=selected,
+        candidates=table,
+        path_returns=out["path_returns"],
+        pbo=out["pbo"],
+        pbo_value=float(out["pbo_value"]),
+        dsr=dsr_info,
+        gate=verdict,
+        walk_forward=wf,
+        scorer=scorer,
+        trials=trials,
+        cpcv=out,
+        data_hash=data_hash,
+        n_rows=len(panel),
+        n_sessions=n_sessions,
+        holdout=sealed,
         as_of=None if as_of is None else pd.Timestamp(as_of),
     )
 

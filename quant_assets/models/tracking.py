@@ -48,8 +48,9 @@ class MlflowTracker:
         mlflow.set_experiment(self.experiment)
         return mlflow, mlflow.MlflowClient(self.tracking_uri, self.tracking_uri)
 
-    def log_selection(self, result, config: dict[str, Any], example: pd.DataFrame,
-                      plots: dict[str, Path] | None = None) -> dict[str, Any]:
+    def log_selection(
+        self, result, config: dict[str, Any], example: pd.DataFrame, plots: dict[str, Path] | None = None
+    ) -> dict[str, Any]:
         """Log a :class:`~quant_assets.models.selection.SelectionResult`; register the selected model.
 
         Returns ``run_id``, ``model_uri``, ``version`` and the aliases set.
@@ -59,12 +60,24 @@ class MlflowTracker:
 
         head = result.headline()
         with mlflow.start_run(run_name=f"selection-{result.data_hash[:8]}") as run:
-            mlflow.set_tags({"data_hash": result.data_hash, "selected": result.selected,
-                             "gate_passed": str(result.gate.passed)})
-            mlflow.log_params({"selected": result.selected, "n_rows": result.n_rows,
-                               "n_sessions": result.n_sessions, "n_trials": head["n_trials"]})
-            mlflow.log_metrics({k: float(v) for k, v in head.items()
-                                if isinstance(v, (int, float)) and not isinstance(v, bool) and pd.notna(v)})
+            mlflow.set_tags(
+                {"data_hash": result.data_hash, "selected": result.selected, "gate_passed": str(result.gate.passed)}
+            )
+            mlflow.log_params(
+                {
+                    "selected": result.selected,
+                    "n_rows": result.n_rows,
+                    "n_sessions": result.n_sessions,
+                    "n_trials": head["n_trials"],
+                }
+            )
+            mlflow.log_metrics(
+                {
+                    k: float(v)
+                    for k, v in head.items()
+                    if isinstance(v, (int, float)) and not isinstance(v, bool) and pd.notna(v)
+                }
+            )
             mlflow.log_dict(config, "config.json")
             mlflow.log_dict(result.gate.as_dict(), "gate_verdict.json")
             for path in (plots or {}).values():
@@ -72,26 +85,44 @@ class MlflowTracker:
             for trial in result.trials:
                 with mlflow.start_run(run_name=trial["candidate"], nested=True):
                     mlflow.set_tag("data_hash", trial["data_hash"])
-                    mlflow.log_params({"candidate": trial["candidate"], "feature_set": trial["feature_set"],
-                                       **{k: str(v)[:250] for k, v in (trial["params"] or {}).items()}})
-                    mlflow.log_metrics({k: float(trial[k]) for k in ("sharpe_obs", "sharpe_ann", "max_drawdown",
-                                                                       "rank_ic") if trial[k] is not None})
+                    mlflow.log_params(
+                        {
+                            "candidate": trial["candidate"],
+                            "feature_set": trial["feature_set"],
+                            **{k: str(v)[:250] for k, v in (trial["params"] or {}).items()},
+                        }
+                    )
+                    mlflow.log_metrics(
+                        {
+                            k: float(trial[k])
+                            for k in ("sharpe_obs", "sharpe_ann", "max_drawdown", "rank_ic")
+                            if trial[k] is not None
+                        }
+                    )
                     mlflow.log_dict(config, "config.json")
             signature = infer_signature(example, result.scorer.predict(example))
-            info = mlflow.sklearn.log_model(result.scorer, name="scorer", signature=signature,
-                                            input_example=example.head(5),
-                                            registered_model_name=self.model_name,
-                                            # The scorer wraps project classes (and LightGBM boosters)
-                                            # that skops does not know; the registry is trusted.
-                                            serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE)
+            info = mlflow.sklearn.log_model(
+                result.scorer,
+                name="scorer",
+                signature=signature,
+                input_example=example.head(5),
+                registered_model_name=self.model_name,
+                # The scorer wraps project classes (and LightGBM boosters)
+                # that skops does not know; the registry is trusted.
+                serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
+            )
         version = str(info.registered_model_version)
         aliases = [CHALLENGER]
         client.set_registered_model_alias(self.model_name, CHALLENGER, version)
         if result.gate.passed:
             client.set_registered_model_alias(self.model_name, CHAMPION, version)
             aliases.append(CHAMPION)
-        return {"run_id": run.info.run_id, "model_uri": f"models:/{self.model_name}/{version}",
-                "version": version, "aliases": aliases}
+        return {
+            "run_id": run.info.run_id,
+            "model_uri": f"models:/{self.model_name}/{version}",
+            "version": version,
+            "aliases": aliases,
+        }
 
     def load(self, alias: str = CHAMPION):
         """The registered scorer under ``alias`` (scikit-learn flavour), or None if unset."""

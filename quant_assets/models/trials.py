@@ -20,8 +20,21 @@ import pandas as pd
 __all__ = ["TRIAL_FIELDS", "TrialsLog"]
 
 #: Columns of a trial record.
-TRIAL_FIELDS = ("trial_id", "run_id", "recorded_at", "candidate", "feature_set", "n_features", "params",
-                "data_hash", "sharpe_obs", "sharpe_ann", "max_drawdown", "rank_ic", "selected")
+TRIAL_FIELDS = (
+    "trial_id",
+    "run_id",
+    "recorded_at",
+    "candidate",
+    "feature_set",
+    "n_features",
+    "params",
+    "data_hash",
+    "sharpe_obs",
+    "sharpe_ann",
+    "max_drawdown",
+    "rank_ic",
+    "selected",
+)
 
 
 class TrialsLog:

@@ -32,13 +32,35 @@ from quant_assets.options.black_scholes import bs_greeks, bs_price
 
 __all__ = ["ATTRIBUTION_COLUMNS", "greeks_attribution"]
 
-ATTRIBUTION_COLUMNS = ("option_pnl", "hedge_pnl", "total", "delta", "gamma", "theta", "vega", "residual",
-                       "net_delta", "net_gamma", "net_vega", "hedge")
+ATTRIBUTION_COLUMNS = (
+    "option_pnl",
+    "hedge_pnl",
+    "total",
+    "delta",
+    "gamma",
+    "theta",
+    "vega",
+    "residual",
+    "net_delta",
+    "net_gamma",
+    "net_vega",
+    "hedge",
+)
 
 
-def greeks_attribution(spot: ArrayLike, t_years: ArrayLike, vol: ArrayLike, strike: ArrayLike, is_call: ArrayLike,
-                       qty: ArrayLike, r: ArrayLike = 0.0, q: ArrayLike = 0.0, *, multiplier: float = 100.0,
-                       hedge: ArrayLike | None = None) -> pd.DataFrame:
+def greeks_attribution(
+    spot: ArrayLike,
+    t_years: ArrayLike,
+    vol: ArrayLike,
+    strike: ArrayLike,
+    is_call: ArrayLike,
+    qty: ArrayLike,
+    r: ArrayLike = 0.0,
+    q: ArrayLike = 0.0,
+    *,
+    multiplier: float = 100.0,
+    hedge: ArrayLike | None = None,
+) -> pd.DataFrame:
     """Per-step PnL of option legs plus a share hedge, attributed to the Greeks.
 
     Parameters
@@ -81,20 +103,25 @@ def greeks_attribution(spot: ArrayLike, t_years: ArrayLike, vol: ArrayLike, stri
     price = np.asarray(bs_price(*args), float)
     g = bs_greeks(*args)
     units = qq.astype(float)[None, :] * multiplier
-    net = {name: (units * np.asarray(getattr(g, name), float)).sum(axis=1) for name in ("delta", "gamma", "vega",
-                                                                                          "theta")}
+    net = {
+        name: (units * np.asarray(getattr(g, name), float)).sum(axis=1) for name in ("delta", "gamma", "vega", "theta")
+    }
     h = -net["delta"] if hedge is None else np.asarray(hedge, float).ravel()
     ds, dt = np.diff(s), -np.diff(t, axis=0)
     option_pnl = (units * np.diff(price, axis=0)).sum(axis=1)
     hedge_pnl = h[:-1] * ds
     total = option_pnl + hedge_pnl
-    out = pd.DataFrame({
-        "option_pnl": option_pnl, "hedge_pnl": hedge_pnl, "total": total,
-        "delta": (net["delta"][:-1] + h[:-1]) * ds,
-        "gamma": 0.5 * net["gamma"][:-1] * ds * ds,
-        "theta": (units * np.asarray(g.theta, float)[:-1] * dt).sum(axis=1),
-        "vega": (units * np.asarray(g.vega, float)[:-1] * np.diff(v, axis=0)).sum(axis=1),
-    })
+    out = pd.DataFrame(
+        {
+            "option_pnl": option_pnl,
+            "hedge_pnl": hedge_pnl,
+            "total": total,
+            "delta": (net["delta"][:-1] + h[:-1]) * ds,
+            "gamma": 0.5 * net["gamma"][:-1] * ds * ds,
+            "theta": (units * np.asarray(g.theta, float)[:-1] * dt).sum(axis=1),
+            "vega": (units * np.asarray(g.vega, float)[:-1] * np.diff(v, axis=0)).sum(axis=1),
+        }
+    )
     out["residual"] = total - out[["delta", "gamma", "theta", "vega"]].sum(axis=1)
     out["net_delta"], out["net_gamma"], out["net_vega"] = net["delta"][:-1], net["gamma"][:-1], net["vega"][:-1]
     out["hedge"] = h[:-1]

@@ -20,8 +20,13 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["MAX_STRATEGIES", "STRATEGIES_JSON_SCHEMA", "STRATEGY_TYPES", "strategies_document",
-           "validate_strategies_document"]
+__all__ = [
+    "MAX_STRATEGIES",
+    "STRATEGIES_JSON_SCHEMA",
+    "STRATEGY_TYPES",
+    "strategies_document",
+    "validate_strategies_document",
+]
 
 MAX_STRATEGIES = 10
 STRATEGY_TYPES = ("delta_hedged_straddle", "delta_hedged_strangle", "vertical", "calendar", "diagonal")
@@ -44,8 +49,16 @@ STRATEGIES_JSON_SCHEMA: dict[str, Any] = {
             "items": {
                 "type": "object",
                 "additionalProperties": False,
-                "required": ["underlier", "type", "expiry", "qty", "target_vega", "expected_pnl_bps", "conf",
-                             "hedge_rules"],
+                "required": [
+                    "underlier",
+                    "type",
+                    "expiry",
+                    "qty",
+                    "target_vega",
+                    "expected_pnl_bps",
+                    "conf",
+                    "hedge_rules",
+                ],
                 "properties": {
                     "underlier": {"type": "string", "minLength": 1},
                     "type": {"enum": list(STRATEGY_TYPES)},
@@ -58,8 +71,10 @@ STRATEGIES_JSON_SCHEMA: dict[str, Any] = {
                         "type": "object",
                         "additionalProperties": False,
                         "required": ["rebalance", "delta_threshold"],
-                        "properties": {"rebalance": {"enum": ["daily", "threshold", "daily_or_threshold"]},
-                                       "delta_threshold": {"type": "number", "minimum": 0}},
+                        "properties": {
+                            "rebalance": {"enum": ["daily", "threshold", "daily_or_threshold"]},
+                            "delta_threshold": {"type": "number", "minimum": 0},
+                        },
                     },
                     "net_greeks": {
                         "type": "object",
@@ -75,8 +90,11 @@ STRATEGIES_JSON_SCHEMA: dict[str, Any] = {
             "type": "object",
             "additionalProperties": False,
             "required": ["net_vega", "vega_cap", "gamma_cap"],
-            "properties": {"net_vega": _NUMBER, "vega_cap": {"type": "number", "minimum": 0},
-                           "gamma_cap": {"type": "number", "minimum": 0}},
+            "properties": {
+                "net_vega": _NUMBER,
+                "vega_cap": {"type": "number", "minimum": 0},
+                "gamma_cap": {"type": "number", "minimum": 0},
+            },
         },
     },
 }
@@ -87,8 +105,9 @@ def validate_strategies_document(doc: dict) -> dict:
     """Raise ``jsonschema.ValidationError`` unless ``doc`` matches :data:`STRATEGIES_JSON_SCHEMA`; return it."""
     import jsonschema
 
-    jsonschema.Draft202012Validator(STRATEGIES_JSON_SCHEMA,
-                                    format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER).validate(doc)
+    jsonschema.Draft202012Validator(
+        STRATEGIES_JSON_SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    ).validate(doc)
     return doc
 
 
@@ -117,6 +136,9 @@ def strategies_document(asof, strategies: pd.DataFrame, risk: dict, top: int = M
             if key in rec:
                 rec[key] = float(rec[key])
         records.append(rec)
-    doc = {"asof": pd.Timestamp(asof).strftime("%Y-%m-%d"), "strategies": records,
-           "risk": {k: float(risk[k]) for k in ("net_vega", "vega_cap", "gamma_cap")}}
+    doc = {
+        "asof": pd.Timestamp(asof).strftime("%Y-%m-%d"),
+        "strategies": records,
+        "risk": {k: float(risk[k]) for k in ("net_vega", "vega_cap", "gamma_cap")},
+    }
     return validate_strategies_document(doc)

@@ -35,8 +35,9 @@ class CapLog:
     def record(self, bound: str, before: NDArray[np.float64], after: NDArray[np.float64]) -> None:
         """Log the names whose weight ``bound`` changed."""
         for i in np.flatnonzero(np.abs(after - before) > _TOL):
-            self.rows.append((str(self.symbols[i]), bound, float(before[i]), float(after[i]),
-                              float(after[i] - before[i])))
+            self.rows.append(
+                (str(self.symbols[i]), bound, float(before[i]), float(after[i]), float(after[i] - before[i]))
+            )
 
     def frame(self) -> pd.DataFrame:
         """One row per (name, bound) hit, in the order applied."""

@@ -66,8 +66,16 @@ class RiskConfig:
         lo, hi = KELLY_RANGE
         if not lo <= self.kelly_fraction <= hi:
             raise ValueError(f"kelly_fraction must be in [{lo}, {hi}] (fractional Kelly), got {self.kelly_fraction}")
-        for name in ("target_vol_ann", "book_vol_cap_ann", "gross_cap", "name_cap", "sector_cap", "book_size",
-                     "max_participation", "borrow_days_per_year"):
+        for name in (
+            "target_vol_ann",
+            "book_vol_cap_ann",
+            "gross_cap",
+            "name_cap",
+            "sector_cap",
+            "book_size",
+            "max_participation",
+            "borrow_days_per_year",
+        ):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         for name in ("net_cap", "turnover_cap"):

@@ -71,11 +71,17 @@ def blotter_positions(
     vol = s["daily_vol"].to_numpy(float) if "daily_vol" in s else np.full(len(s), 0.02)
     vol = np.where(np.isfinite(vol) & (vol > 0), vol, 0.02)
     band = 1e4 * vol * math.sqrt(horizon_days)
-    out = pd.DataFrame({
-        "symbol": w.index.astype(str), "target_w": w.to_numpy(), "horizon_days": int(horizon_days),
-        "expected_alpha_bps": 1e4 * s["expected_excess_return"].to_numpy(float),
-        "conf": np.clip(s["confidence"].to_numpy(float), 0, 1), "tp_bps": tp_mult * band, "sl_bps": -sl_mult * band,
-    })
+    out = pd.DataFrame(
+        {
+            "symbol": w.index.astype(str),
+            "target_w": w.to_numpy(),
+            "horizon_days": int(horizon_days),
+            "expected_alpha_bps": 1e4 * s["expected_excess_return"].to_numpy(float),
+            "conf": np.clip(s["confidence"].to_numpy(float), 0, 1),
+            "tp_bps": tp_mult * band,
+            "sl_bps": -sl_mult * band,
+        }
+    )
     extra = [c for c in s.columns if c in ("sector", "rationale") or str(c).startswith("factor_")]
     for c in extra:
         out[c] = s[c].to_numpy()
@@ -84,17 +90,26 @@ def blotter_positions(
 
 def _payload(asof: str, positions: pd.DataFrame, universe: Sequence[str], risk: Mapping, strategies) -> dict:
     rows = [
-        {"symbol": str(r.symbol), "target_w": round(float(r.target_w), 6), "horizon_days": int(r.horizon_days),
-         "expected_alpha_bps": round(float(r.expected_alpha_bps), 2), "conf": round(float(r.conf), 4),
-         "tp_bps": round(float(r.tp_bps), 2), "sl_bps": round(float(r.sl_bps), 2)}
+        {
+            "symbol": str(r.symbol),
+            "target_w": round(float(r.target_w), 6),
+            "horizon_days": int(r.horizon_days),
+            "expected_alpha_bps": round(float(r.expected_alpha_bps), 2),
+            "conf": round(float(r.conf), 4),
+            "tp_bps": round(float(r.tp_bps), 2),
+            "sl_bps": round(float(r.sl_bps), 2),
+        }
         for r in positions.loc[:, list(BLOTTER_COLUMNS)].itertuples(index=False)
     ]
     return {
         "asof": asof,
         "universe": [str(s) for s in universe],
         "positions": rows,
-        "risk": {"target_vol_ann": float(risk["target_vol_ann"]), "gross_cap": float(risk["gross_cap"]),
-                 "sector_caps": {str(k): float(v) for k, v in dict(risk.get("sector_caps", {})).items()}},
+        "risk": {
+            "target_vol_ann": float(risk["target_vol_ann"]),
+            "gross_cap": float(risk["gross_cap"]),
+            "sector_caps": {str(k): float(v) for k, v in dict(risk.get("sector_caps", {})).items()},
+        },
         "strategies": list(strategies),
     }
 
@@ -114,9 +129,11 @@ def _table(df: pd.DataFrame, book_size: float | None) -> list[str]:
     lines = [head, "|" + "---|" * 9]
     for r in df.itertuples(index=False):
         capital = f"{abs(r.target_w) * book_size:,.0f}" if book_size else "-"
-        lines.append(f"| {r.symbol} | {r.target_w:+.4f} | {capital} | {r.expected_alpha_bps:+.1f} | {r.conf:.2f} | "
-                     f"{r.tp_bps:.0f} | {r.sl_bps:.0f} | {getattr(r, 'sector', '') or ''} | "
-                     f"{_rationale(getattr(r, 'rationale', ''))} |")
+        lines.append(
+            f"| {r.symbol} | {r.target_w:+.4f} | {capital} | {r.expected_alpha_bps:+.1f} | {r.conf:.2f} | "
+            f"{r.tp_bps:.0f} | {r.sl_bps:.0f} | {getattr(r, 'sector', '') or ''} | "
+            f"{_rationale(getattr(r, 'rationale', ''))} |"
+        )
     return lines
 
 
@@ -231,10 +248,13 @@ def _markdown(day, pos, strategies, metrics, risk, figures, top_n) -> str:
     longs = pos[pos["target_w"] > 0].sort_values(["target_w", "symbol"], ascending=[False, True]).head(top_n)
     shorts = pos[pos["target_w"] < 0].sort_values(["target_w", "symbol"]).head(top_n)
     lines = [f"# Daily equities blotter — {day}", ""]
-    lines.append(f"{int((pos['target_w'] > 0).sum())} longs, {int((pos['target_w'] < 0).sum())} shorts; "
-                 f"gross {pos['target_w'].abs().sum():.3f}, net {pos['target_w'].sum():+.3f} of book"
-                 + (f" ({book:,.0f})" if book else "") + f"; target vol {risk['target_vol_ann']:.1%}, "
-                 f"gross cap {risk['gross_cap']:.2f}.")
+    lines.append(
+        f"{int((pos['target_w'] > 0).sum())} longs, {int((pos['target_w'] < 0).sum())} shorts; "
+        f"gross {pos['target_w'].abs().sum():.3f}, net {pos['target_w'].sum():+.3f} of book"
+        + (f" ({book:,.0f})" if book else "")
+        + f"; target vol {risk['target_vol_ann']:.1%}, "
+        f"gross cap {risk['gross_cap']:.2f}."
+    )
     for title, frame in ((f"Top {top_n} longs", longs), (f"Top {top_n} shorts", shorts)):
         lines += ["", f"## {title}", ""]
         lines += _table(frame, book) if len(frame) else ["none"]
@@ -252,6 +272,10 @@ def _markdown(day, pos, strategies, metrics, risk, figures, top_n) -> str:
     lines += ["", "## Scorecard", "", "| metric | value |", "|---|---|"]
     lines += [f"| {label} | {_fmt(metrics.get(key), pattern)} |" for key, label, pattern in SCORECARD]
     lines += ["", *[f"![{f}]({f})" for f in figures]] if figures else []
-    lines += ["", "## Options strategies", "", f"{len(strategies)} strategies" if strategies
-              else "none: the options sleeve is not live"]
+    lines += [
+        "",
+        "## Options strategies",
+        "",
+        f"{len(strategies)} strategies" if strategies else "none: the options sleeve is not live",
+    ]
     return "\n".join(lines) + "\n"

@@ -22,8 +22,18 @@ from quant_assets.market.feeds import curate_window
 
 __all__ = ["MarketFrames", "Wide"]
 
-_PRICE_COLS = ["date", "symbol", "open", "close", "volume", "split_ratio", "dividend",
-               "ret_price", "ret_total", "is_delisting"]
+_PRICE_COLS = [
+    "date",
+    "symbol",
+    "open",
+    "close",
+    "volume",
+    "split_ratio",
+    "dividend",
+    "ret_price",
+    "ret_total",
+    "is_delisting",
+]
 
 
 @dataclass(frozen=True)
@@ -97,12 +107,20 @@ class MarketFrames:
         start = pd.Timestamp(start if start is not None else market.sessions[0])
         end = pd.Timestamp(end if end is not None else market.sessions[-1])
         sessions = market.sessions[(market.sessions >= start) & (market.sessions <= end)]
-        prices = curate_window(pd.DatetimeIndex(sessions, name="date"), market.bars(start, end),
-                               market.corporate_actions(start, end), market.delistings(start, end),
-                               config_fingerprint=market.config.fingerprint())
-        return cls(prices=prices, fundamentals=market.fundamentals(start, end),
-                   earnings=market.earnings_calendar(start, end), symbols=market.symbols(start, end),
-                   rates=market.rates(start, end))
+        prices = curate_window(
+            pd.DatetimeIndex(sessions, name="date"),
+            market.bars(start, end),
+            market.corporate_actions(start, end),
+            market.delistings(start, end),
+            config_fingerprint=market.config.fingerprint(),
+        )
+        return cls(
+            prices=prices,
+            fundamentals=market.fundamentals(start, end),
+            earnings=market.earnings_calendar(start, end),
+            symbols=market.symbols(start, end),
+            rates=market.rates(start, end),
+        )
 
     @classmethod
     def from_store(cls, store, start, end) -> MarketFrames:
@@ -117,9 +135,13 @@ class MarketFrames:
         def read(layer: str, dataset: str) -> pd.DataFrame:
             return store.read_window(layer, dataset, expected[0], expected[-1], expected=expected)
 
-        return cls(prices=read("curated", "adjusted_prices"), fundamentals=read("raw", "raw_fundamentals"),
-                   earnings=read("raw", "raw_earnings_calendar"), symbols=read("reference", "symbols"),
-                   rates=read("reference", "rates"))
+        return cls(
+            prices=read("curated", "adjusted_prices"),
+            fundamentals=read("raw", "raw_fundamentals"),
+            earnings=read("raw", "raw_earnings_calendar"),
+            symbols=read("reference", "symbols"),
+            rates=read("reference", "rates"),
+        )
 
     def sessions(self) -> pd.DatetimeIndex:
         """Every exchange session from the first price date to :attr:`through` (or the last)."""
@@ -155,13 +177,18 @@ class MarketFrames:
         delisted = np.zeros(shape, dtype=bool)
         delisted[t_i, codes] = p["is_delisting"].to_numpy(dtype=bool)
         return Wide(
-            sessions=pd.DatetimeIndex(sessions, name="date"), symbols=pd.Index(symbols, name="symbol"),
-            open=mat(p["open"].to_numpy(dtype=float)), close=mat(p["close"].to_numpy(dtype=float)),
-            volume=mat(p["volume"].to_numpy(dtype=float)), ret=mat(p["ret_total"].to_numpy(dtype=float)),
+            sessions=pd.DatetimeIndex(sessions, name="date"),
+            symbols=pd.Index(symbols, name="symbol"),
+            open=mat(p["open"].to_numpy(dtype=float)),
+            close=mat(p["close"].to_numpy(dtype=float)),
+            volume=mat(p["volume"].to_numpy(dtype=float)),
+            ret=mat(p["ret_total"].to_numpy(dtype=float)),
             ret_price=mat(p["ret_price"].to_numpy(dtype=float)),
             dividend=mat(p["dividend"].to_numpy(dtype=float), 0.0),
             split_ratio=mat(p["split_ratio"].to_numpy(dtype=float), 1.0),
-            shares=shares, has_bar=has_bar, delisted=delisted,
+            shares=shares,
+            has_bar=has_bar,
+            delisted=delisted,
         )
 
     def session_index(self, dates) -> np.ndarray:
@@ -176,6 +203,11 @@ class MarketFrames:
             d = df[col]
             return df[(d >= a) & (d <= b)].reset_index(drop=True)
 
-        return MarketFrames(prices=cut(self.prices, "date"), fundamentals=cut(self.fundamentals, "report_date"),
-                            earnings=cut(self.earnings, "announce_date"), symbols=cut(self.symbols, "date"),
-                            rates=cut(self.rates, "date"), through=through)
+        return MarketFrames(
+            prices=cut(self.prices, "date"),
+            fundamentals=cut(self.fundamentals, "report_date"),
+            earnings=cut(self.earnings, "announce_date"),
+            symbols=cut(self.symbols, "date"),
+            rates=cut(self.rates, "date"),
+            through=through,
+        )

@@ -53,10 +53,17 @@ def _market(seed: int, noise: bool, cfg: SelfTestConfig):
     from quant_assets.market.synthetic import MarketConfig, SyntheticMarket
 
     base = MarketConfig()
-    mc = MarketConfig(seed=seed, n_symbols=cfg.n_symbols, start=cfg.start, end=cfg.end, n_option_underliers=0,
-                      noise_only=noise, momentum_strength=base.momentum_strength * cfg.strength,
-                      value_strength=base.value_strength * cfg.strength,
-                      reversal_strength=base.reversal_strength * cfg.strength)
+    mc = MarketConfig(
+        seed=seed,
+        n_symbols=cfg.n_symbols,
+        start=cfg.start,
+        end=cfg.end,
+        n_option_underliers=0,
+        noise_only=noise,
+        momentum_strength=base.momentum_strength * cfg.strength,
+        value_strength=base.value_strength * cfg.strength,
+        reversal_strength=base.reversal_strength * cfg.strength,
+    )
     return SyntheticMarket(mc, sessions_in_range(mc.start, mc.end))
 
 
@@ -76,7 +83,7 @@ def run_seed(seed: int, noise: bool, cfg: SelfTestConfig | None = None) -> dict[
     t0 = time.perf_counter()
     market = _market(seed, noise, cfg)
     frames = MarketFrames.from_synthetic(market)
-    sessions = market.sessions[cfg.warmup:]
+    sessions = market.sessions[cfg.warmup :]
     universe = build_universe(frames, sessions, cfg.top_n)
     features = build_feature_panel(frames, sessions, universe=universe)
     labels = build_label_panel(frames, sessions, {"horizons": (cfg.selection.horizon,)}, universe=universe)
@@ -90,17 +97,34 @@ def run_seed(seed: int, noise: bool, cfg: SelfTestConfig | None = None) -> dict[
     nxt = dict(zip(market.sessions[:-1], market.sessions[1:]))
     oracle = oracle.assign(asof=oracle["date"].map(nxt)).dropna(subset=["asof"])
     rows = labels.rename(columns={"entry_date": "asof"})[["asof", "symbol", target]].merge(
-        oracle[["asof", "symbol", "expected_return"]], on=["asof", "symbol"])
+        oracle[["asof", "symbol", "expected_return"]], on=["asof", "symbol"]
+    )
     oracle_ic = float("nan") if noise else _mean_rank_ic(rows, "expected_return", target)
     head = res.headline()
-    return {"seed": seed, "edge": "none" if noise else "planted", "strength": 0.0 if noise else cfg.strength,
-            "promoted": bool(res.gate.passed), "selected": res.selected, "pbo": head["pbo"],
-            "sharpe": head["oos_net_sharpe"], "dsr": head["dsr"], "oos_rank_ic": head["rank_ic"],
-            "oracle_ic": oracle_ic, "reasons": head["gate_reasons"], "seconds": time.perf_counter() - t0}
+    return {
+        "seed": seed,
+        "edge": "none" if noise else "planted",
+        "strength": 0.0 if noise else cfg.strength,
+        "promoted": bool(res.gate.passed),
+        "selected": res.selected,
+        "pbo": head["pbo"],
+        "sharpe": head["oos_net_sharpe"],
+        "dsr": head["dsr"],
+        "oos_rank_ic": head["rank_ic"],
+        "oracle_ic": oracle_ic,
+        "reasons": head["gate_reasons"],
+        "seconds": time.perf_counter() - t0,
+    }
 
 
-def run_selftest(seeds: int, edge: str, cfg: SelfTestConfig | None = None, first_seed: int = 1000,
-                 strengths: tuple[float, ...] = (), progress=None) -> pd.DataFrame:
+def run_selftest(
+    seeds: int,
+    edge: str,
+    cfg: SelfTestConfig | None = None,
+    first_seed: int = 1000,
+    strengths: tuple[float, ...] = (),
+    progress=None,
+) -> pd.DataFrame:
     """Rows of :func:`run_seed` for ``seeds`` seeds of ``edge`` ("planted", "none" or "both").
 
     ``strengths`` adds planted markets at each edge-strength multiplier (the power curve).
@@ -164,9 +188,15 @@ def plot_power_curve(summary: dict[str, Any], path: str | Path) -> Path:
 
 def small_config() -> SelfTestConfig:
     """A market small enough for CI (a few seeds in well under a minute)."""
-    sel = SelectionConfig(n_folds=6, pbo_blocks=8, book_size=1_000_000.0, walk_forward_steps=0,
-                          candidates=CandidateSpec(ablation=False, lgbm_params={"n_estimators": 20, "num_leaves": 4,
-                                                                                 "min_child_samples": 100}))
+    sel = SelectionConfig(
+        n_folds=6,
+        pbo_blocks=8,
+        book_size=1_000_000.0,
+        walk_forward_steps=0,
+        candidates=CandidateSpec(
+            ablation=False, lgbm_params={"n_estimators": 20, "num_leaves": 4, "min_child_samples": 100}
+        ),
+    )
     return SelfTestConfig(n_symbols=50, top_n=40, start="2020-01-02", end="2021-06-30", warmup=260, selection=sel)
 
 
@@ -183,10 +213,13 @@ def main(argv: list[str] | None = None) -> int:
     cfg = small_config() if args.small else SelfTestConfig()
 
     def progress(row: dict) -> None:
-        print(f"seed {row['seed']} {row['edge']:>7} x{row['strength']:.2f}: "
-              f"{'PROMOTED' if row['promoted'] else 'refused '} {row['selected']:<24} sharpe {row['sharpe']:6.2f} "
-              f"pbo {row['pbo']:.2f} ic {row['oos_rank_ic']:.4f} oracle {row['oracle_ic']:.4f} "
-              f"({row['seconds']:.0f}s)", flush=True)
+        print(
+            f"seed {row['seed']} {row['edge']:>7} x{row['strength']:.2f}: "
+            f"{'PROMOTED' if row['promoted'] else 'refused '} {row['selected']:<24} sharpe {row['sharpe']:6.2f} "
+            f"pbo {row['pbo']:.2f} ic {row['oos_rank_ic']:.4f} oracle {row['oracle_ic']:.4f} "
+            f"({row['seconds']:.0f}s)",
+            flush=True,
+        )
 
     rows = run_selftest(args.seeds, args.edge, cfg, args.first_seed, tuple(args.strengths), progress)
     summary = summarize(rows, cfg.strength)

@@ -37,8 +37,9 @@ def rolling_mean(x: np.ndarray, window: int, min_obs: int) -> np.ndarray:
         return np.where(n >= min_obs, s / np.maximum(n, 1), np.nan)
 
 
-def universe_mask(market: MarketFrames, top_n: int, window: int = 60,
-                  min_obs: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def universe_mask(
+    market: MarketFrames, top_n: int, window: int = 60, min_obs: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """``(member, adv)`` over ``market.wide``: row ``t`` is the universe of session ``t``.
 
     ``adv[t]`` is the average dollar volume over the ``window`` sessions ending at ``t-1``.
@@ -61,8 +62,9 @@ def universe_mask(market: MarketFrames, top_n: int, window: int = 60,
     return member, adv
 
 
-def build_universe(market: MarketFrames, sessions, top_n: int, window: int = 60,
-                   min_obs: int | None = None) -> pd.DataFrame:
+def build_universe(
+    market: MarketFrames, sessions, top_n: int, window: int = 60, min_obs: int | None = None
+) -> pd.DataFrame:
     """The universe of each session in ``sessions``: ``date, symbol, rank, adv_60``.
 
     Parameters
@@ -89,8 +91,7 @@ def build_universe(market: MarketFrames, sessions, top_n: int, window: int = 60,
     w = market.wide
     rows = market.session_index(sessions)
     if (rows < 0).any():
-        raise ValueError("sessions outside the market's sessions: "
-                         f"{list(pd.DatetimeIndex(sessions)[rows < 0][:5])}")
+        raise ValueError(f"sessions outside the market's sessions: {list(pd.DatetimeIndex(sessions)[rows < 0][:5])}")
     sub = np.zeros_like(member)
     sub[rows] = member[rows]
     dates, symbols, values = w.long(adv, sub)

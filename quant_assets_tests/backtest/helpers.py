@@ -14,11 +14,19 @@ def bars(symbol: str, opens, closes=None, volume=1e9, split=None, dividend=None,
     """Curated bars of one name over the first sessions; ``split``, ``dividend``, ``delisting``: index -> value."""
     n = len(opens)
     closes = opens if closes is None else closes
-    df = pd.DataFrame({
-        "date": SESSIONS[:n], "symbol": symbol, "open": np.asarray(opens, float), "close": np.asarray(closes, float),
-        "volume": np.broadcast_to(np.asarray(volume, float), n).copy(), "split_ratio": 1.0, "dividend": 0.0,
-        "is_delisting": False, "delisting_return": np.nan,
-    })
+    df = pd.DataFrame(
+        {
+            "date": SESSIONS[:n],
+            "symbol": symbol,
+            "open": np.asarray(opens, float),
+            "close": np.asarray(closes, float),
+            "volume": np.broadcast_to(np.asarray(volume, float), n).copy(),
+            "split_ratio": 1.0,
+            "dividend": 0.0,
+            "is_delisting": False,
+            "delisting_return": np.nan,
+        }
+    )
     for k, v in (split or {}).items():
         df.loc[k, "split_ratio"] = v
     for k, v in (dividend or {}).items():

@@ -65,8 +65,16 @@ def test_delisting_closes_long_and_short_at_the_delisting_return():
 
 def test_delisting_return_recovered_from_curated_returns():
     """k = 1, P_{t-1} = 100, P_t = 50, D = 0, δ = -0.2: r_price = -0.5, r_total = 0.5 * 0.8 - 1 = -0.6."""
-    df = pd.DataFrame({"is_delisting": [True, False], "split_ratio": [1.0, 1.0], "close": [50.0, 10.0],
-                       "ret_price": [-0.5, 0.0], "ret_total": [-0.6, 0.0], "dividend": [0.0, 0.0]})
+    df = pd.DataFrame(
+        {
+            "is_delisting": [True, False],
+            "split_ratio": [1.0, 1.0],
+            "close": [50.0, 10.0],
+            "ret_price": [-0.5, 0.0],
+            "ret_total": [-0.6, 0.0],
+            "dividend": [0.0, 0.0],
+        }
+    )
     out = delisting_return(df)
     assert out[0] == pytest.approx(-0.2) and np.isnan(out[1])
 
@@ -139,11 +147,19 @@ def random_market(n_names: int = 12, n_days: int = 40, seed: int = 0):
     close = 50 * np.exp(np.cumsum(rng.normal(0, 0.02, (n_days, n_names)), axis=0))
     opn = close * np.exp(rng.normal(0, 0.005, close.shape))
     syms = [f"S{i:02d}" for i in range(n_names)]
-    px = pd.DataFrame({
-        "date": np.repeat(sessions, n_names), "symbol": np.tile(syms, n_days), "open": opn.ravel(),
-        "close": close.ravel(), "volume": rng.uniform(2e4, 2e5, close.size), "split_ratio": 1.0, "dividend": 0.0,
-        "is_delisting": False, "delisting_return": np.nan,
-    })
+    px = pd.DataFrame(
+        {
+            "date": np.repeat(sessions, n_names),
+            "symbol": np.tile(syms, n_days),
+            "open": opn.ravel(),
+            "close": close.ravel(),
+            "volume": rng.uniform(2e4, 2e5, close.size),
+            "split_ratio": 1.0,
+            "dividend": 0.0,
+            "is_delisting": False,
+            "delisting_return": np.nan,
+        }
+    )
     w = rng.normal(0, 0.05, (n_days, n_names))
     tg = pd.DataFrame({"date": np.repeat(sessions, n_names), "symbol": np.tile(syms, n_days), "target_w": w.ravel()})
     return px, tg
@@ -167,8 +183,9 @@ def test_metrics_cost_breakdown_adds_up_and_impact_is_measured():
     res = run_backtest(tg, px, None, {"initial_capital": 1e7, "fee_bps": 1.0, "default_borrow_bps": 50.0})
     m = res.metrics
     assert m["gross_pnl"] - sum(m["costs"].values()) == pytest.approx(m["net_pnl"])
-    assert m["realized_impact_bps"] == pytest.approx(1e4 * res.fills["impact_cost"].sum()
-                                                     / (res.fills["quantity"] * res.fills["reference_price"]).sum())
+    assert m["realized_impact_bps"] == pytest.approx(
+        1e4 * res.fills["impact_cost"].sum() / (res.fills["quantity"] * res.fills["reference_price"]).sum()
+    )
     assert m["max_drawdown"] <= 0 and m["turnover_ann"] > 0
     assert res.equity["nav"].iloc[-1] == pytest.approx(1e7 + m["net_pnl"])
 
@@ -190,8 +207,18 @@ def test_frictionless_nav_equals_a_plain_numpy_reference():
     """No costs, no partial fills, no latency: NAV_{t+1} = NAV_t + s_t (o_{t+1} - c_t) + s_{t+1} (c_{t+1} - o_{t+1})."""
     px, tg = random_market(10, 30, seed=7)
     px = px.assign(volume=1e15)
-    res = run_backtest(tg, px, None, {"initial_capital": 1e6, "spread_bps": 0.0, "impact_y": 0.0,
-                                      "default_borrow_bps": 0.0, "max_participation": 1.0})
+    res = run_backtest(
+        tg,
+        px,
+        None,
+        {
+            "initial_capital": 1e6,
+            "spread_bps": 0.0,
+            "impact_y": 0.0,
+            "default_borrow_bps": 0.0,
+            "max_participation": 1.0,
+        },
+    )
     o = px.pivot(index="date", columns="symbol", values="open").to_numpy()
     c = px.pivot(index="date", columns="symbol", values="close").to_numpy()
     w = tg.pivot(index="date", columns="symbol", values="target_w").to_numpy()

@@ -61,8 +61,10 @@ def test_a_bars_estimate_does_not_depend_on_the_window_that_fetched_it():
     rng = np.random.default_rng(7)
     days = SESSIONS[5:25]
     close = 50 * np.exp(np.cumsum(rng.normal(0, 0.02, len(days))))
-    rows = [(d, "AAA", c * (1 + rng.uniform(0.001, 0.03)), c * (1 - rng.uniform(0.001, 0.03)), c) for d, c in
-            zip(days, close)]
+    rows = [
+        (d, "AAA", c * (1 + rng.uniform(0.001, 0.03)), c * (1 - rng.uniform(0.001, 0.03)), c)
+        for d, c in zip(days, close)
+    ]
     whole = with_estimated_spread(_bars(rows), SESSIONS)
     tail = with_estimated_spread(_bars(rows[9:]), SESSIONS)  # fetched from the session before the 11th
     assert tail.to_numpy()[1:] == pytest.approx(whole.to_numpy()[10:], rel=1e-12)

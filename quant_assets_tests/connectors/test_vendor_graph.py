@@ -68,8 +68,15 @@ def vendors(httpserver, tmp_path, monkeypatch):
 
 def _profile(url: str, pages: Path, offline: bool = False):
     base = load_profile("vendor")
-    source = {"kind": "vendor", "symbols": list(SYMBOLS), "ciks": {}, "options_underliers": [],
-              "base_urls": {v: url for v in ROUTES}, "pages_dir": str(pages), "offline": offline}
+    source = {
+        "kind": "vendor",
+        "symbols": list(SYMBOLS),
+        "ciks": {},
+        "options_underliers": [],
+        "base_urls": {v: url for v in ROUTES},
+        "pages_dir": str(pages),
+        "offline": offline,
+    }
     return dataclasses.replace(base, source=source)
 
 
@@ -128,8 +135,13 @@ def test_vendor_profile_fills_raw_and_curated_and_the_key_lands_nowhere(vendors,
 
     # raw: the boundary-validated deliveries with their lineage
     bars = _read(data, "raw", "raw_bars")
-    assert sorted(bars["date"].dt.strftime("%Y-%m-%d").unique()) == ["2024-01-02", "2024-01-03", "2024-01-04",
-                                                                     "2024-01-05", "2024-01-08"]
+    assert sorted(bars["date"].dt.strftime("%Y-%m-%d").unique()) == [
+        "2024-01-02",
+        "2024-01-03",
+        "2024-01-04",
+        "2024-01-05",
+        "2024-01-08",
+    ]
     assert bars["source_uri"].str.contains("nbbo_spread=corwin_schultz_2012").all()
     assert (bars["nbbo_spread"] >= 0.01).all() and (bars["nbbo_spread"] <= bars["high"]).all()
     assert bars.loc[bars["symbol"] == DELISTED[0], "date"].max() < DELISTED[1]

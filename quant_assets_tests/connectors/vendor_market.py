@@ -37,9 +37,18 @@ def _bars() -> dict[str, list[dict]]:
             o = c * (1 + rng.normal(0, 0.003))
             h, lo = max(o, c) * (1 + rng.uniform(0.002, 0.01)), min(o, c) * (1 - rng.uniform(0.002, 0.01))
             t = d.tz_localize("America/New_York").tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
-            rows.append({"t": t, "o": round(o, 2), "h": round(h, 2), "l": round(lo, 2), "c": round(c, 2),
-                         "v": int(rng.integers(10_000, 100_000)), "n": int(rng.integers(100, 1000)),
-                         "vw": round((h + lo + c) / 3, 4)})
+            rows.append(
+                {
+                    "t": t,
+                    "o": round(o, 2),
+                    "h": round(h, 2),
+                    "l": round(lo, 2),
+                    "c": round(c, 2),
+                    "v": int(rng.integers(10_000, 100_000)),
+                    "n": int(rng.integers(100, 1000)),
+                    "vw": round((h + lo + c) / 3, 4),
+                }
+            )
         out[sym] = rows
     return out
 
@@ -68,10 +77,12 @@ def fred(request: Request) -> Response:
     a, b = request.args["observation_start"], request.args["observation_end"]
     days = [d for d in SESSIONS if pd.Timestamp(a) <= d <= pd.Timestamp(b)]
     level = 4.0 + 0.01 * len(request.args["series_id"])
-    obs = [{"realtime_start": "2024-01-31", "realtime_end": "2024-01-31", "date": f"{d:%Y-%m-%d}",
-            "value": f"{level:.2f}"} for d in days]
+    obs = [
+        {"realtime_start": "2024-01-31", "realtime_end": "2024-01-31", "date": f"{d:%Y-%m-%d}", "value": f"{level:.2f}"}
+        for d in days
+    ]
     offset, limit = int(request.args["offset"]), int(request.args["limit"])
-    return _json({"count": len(obs), "offset": offset, "limit": limit, "observations": obs[offset:offset + limit]})
+    return _json({"count": len(obs), "offset": offset, "limit": limit, "observations": obs[offset : offset + limit]})
 
 
 def alphavantage(request: Request) -> Response:
@@ -87,10 +98,20 @@ def alphavantage(request: Request) -> Response:
     if function == "SPLITS" and symbol == SPLIT[0]:
         data = [{"effective_date": f"{SPLIT[1]:%Y-%m-%d}", "split_factor": f"{SPLIT[2]:.4f}"}]
     if function == "DIVIDENDS" and symbol == DIVIDEND[0]:
-        data = [{"ex_dividend_date": f"{DIVIDEND[1]:%Y-%m-%d}", "declaration_date": "2023-12-20",
-                 "record_date": "2024-01-08", "payment_date": "2024-01-20", "amount": f"{DIVIDEND[2]:.2f}"}]
+        data = [
+            {
+                "ex_dividend_date": f"{DIVIDEND[1]:%Y-%m-%d}",
+                "declaration_date": "2023-12-20",
+                "record_date": "2024-01-08",
+                "payment_date": "2024-01-20",
+                "amount": f"{DIVIDEND[2]:.2f}",
+            }
+        ]
     return _json({"symbol": symbol, "data": data})
 
 
-ROUTES = {"alpaca": ("/v2/stocks/bars", alpaca), "fred": ("/fred/series/observations", fred),
-          "alphavantage": ("/query", alphavantage)}
+ROUTES = {
+    "alpaca": ("/v2/stocks/bars", alpaca),
+    "fred": ("/fred/series/observations", fred),
+    "alphavantage": ("/query", alphavantage),
+}

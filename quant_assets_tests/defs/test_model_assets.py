@@ -33,17 +33,34 @@ from quant_assets_tests.models.panels import synthetic_panels
 
 RANGE = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
 PROFILE = "tiny_models"
-SLEEVE = ["sessions", "symbols", "rates", "raw_bars", "raw_corporate_actions", "raw_delistings", "raw_fundamentals",
-          "raw_earnings_calendar", "adjusted_prices", "universe", "equity_features", "equity_labels",
-          "model_selection", "trials_log", "champion_model", "equity_scores"]
+SLEEVE = [
+    "sessions",
+    "symbols",
+    "rates",
+    "raw_bars",
+    "raw_corporate_actions",
+    "raw_delistings",
+    "raw_fundamentals",
+    "raw_earnings_calendar",
+    "adjusted_prices",
+    "universe",
+    "equity_features",
+    "equity_labels",
+    "model_selection",
+    "trials_log",
+    "champion_model",
+    "equity_scores",
+]
 MODELS = ["model_selection", "trials_log", "champion_model"]
-CHEAP_MODELS = {"walk_forward_steps": 2, "pbo_blocks": 8,
-                "candidates": {"ablation": False,
-                               "lgbm_params": {"n_estimators": 20, "num_leaves": 4, "min_child_samples": 50}}}
+CHEAP_MODELS = {
+    "walk_forward_steps": 2,
+    "pbo_blocks": 8,
+    "candidates": {"ablation": False, "lgbm_params": {"n_estimators": 20, "num_leaves": 4, "min_child_samples": 50}},
+}
 
 
 def _write_profile(directory):
-    for other in qconfig.PROFILE_DIR.glob("*.yaml"):           # the shipped profiles stay loadable
+    for other in qconfig.PROFILE_DIR.glob("*.yaml"):  # the shipped profiles stay loadable
         shutil.copy(other, directory / other.name)
     raw = yaml.safe_load((qconfig.PROFILE_DIR / "tiny.yaml").read_text())
     raw["name"] = PROFILE
@@ -54,8 +71,12 @@ def _write_profile(directory):
 
 
 def _materialize(defs, names, keys):
-    return dg.materialize([a for a in defs.assets if a.key.to_user_string() in SLEEVE], selection=names,
-                          resources=build_resources(PROFILE), tags={RANGE[0]: keys[0], RANGE[1]: keys[-1]})
+    return dg.materialize(
+        [a for a in defs.assets if a.key.to_user_string() in SLEEVE],
+        selection=names,
+        resources=build_resources(PROFILE),
+        tags={RANGE[0]: keys[0], RANGE[1]: keys[-1]},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +94,13 @@ def sleeve(tmp_path_factory):
         assert result.success
         failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
         assert failed == []
-        yield {"defs": defs, "profile": profile, "keys": keys, "result": result,
-               "store": ParquetStore(profile.data_dir / "store", sessions=sessions_in_range)}
+        yield {
+            "defs": defs,
+            "profile": profile,
+            "keys": keys,
+            "result": result,
+            "store": ParquetStore(profile.data_dir / "store", sessions=sessions_in_range),
+        }
     finally:
         mp.undo()
 
@@ -95,7 +121,7 @@ def test_model_selection_records_a_verdict_plots_and_the_registered_model(sleeve
     assert meta["verdict"] == "PASSED" if meta["gate_passed"] else meta["verdict"].startswith("refused: ")
     profile = sleeve["profile"]
     as_of = training_as_of(profile, session_partitions(profile), SelectionConfig.from_dict(profile.models))
-    assert (sel["as_of"] == as_of).all() and str(as_of.date()) == "2024-03-15"     # the hold-out's first session
+    assert (sel["as_of"] == as_of).all() and str(as_of.date()) == "2024-03-15"  # the hold-out's first session
     for key in ("cpcv_folds_png", "pbo_logits_png", "path_returns"):
         assert Path(meta[key]).is_file(), key
     assert meta["pbo_logits_plot"].startswith("![pbo_logits](data:image/png;base64,")
@@ -131,8 +157,9 @@ def test_scores_loaded_back_through_mlflow_equal_the_in_process_scores(sleeve):
     assert in_process.selected == stored["model"].iloc[0]
     expected = score_frame(in_process.scorer, features[features["asof"] >= as_of])
     got = stored[expected.columns].sort_values(["asof", "symbol"]).reset_index(drop=True)
-    pd.testing.assert_frame_equal(got, expected.sort_values(["asof", "symbol"]).reset_index(drop=True),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(
+        got, expected.sort_values(["asof", "symbol"]).reset_index(drop=True), check_dtype=False
+    )
 
 
 def test_a_second_selection_appends_to_the_trials_log_and_deflates_by_every_trial(sleeve):
@@ -141,7 +168,7 @@ def test_a_second_selection_appends_to_the_trials_log_and_deflates_by_every_tria
     assert result.success
     trials = _stored("trials_log")
     assert len(trials) == 2 * len(first) and trials["trial_id"].tolist() == list(range(len(trials)))
-    pd.testing.assert_frame_equal(trials.iloc[:len(first)], first)
+    pd.testing.assert_frame_equal(trials.iloc[: len(first)], first)
     assert (_stored("model_selection")["n_trials"] == len(trials)).all()
     assert all(e.passed for e in result.get_asset_check_evaluations())
 
@@ -156,21 +183,31 @@ def test_the_tiny_quarter_records_why_no_selection_ran():
 
 # --- the IO managers ---------------------------------------------------------------------------
 
+
 def test_an_unpartitioned_asset_reads_every_stored_partition_of_a_partitioned_upstream(tmp_path, monkeypatch):
     monkeypatch.setenv("QUANT_ASSETS_DATA", str(tmp_path))
     partitions = session_partitions(qconfig.load_profile("tiny"))
     keys = partitions.get_partition_keys()
 
-    @dg.asset(partitions_def=partitions, metadata={"layer": "features", "partition_expr": "date"},
-              backfill_policy=dg.BackfillPolicy.single_run())
+    @dg.asset(
+        partitions_def=partitions,
+        metadata={"layer": "features", "partition_expr": "date"},
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
     def daily(context: dg.AssetExecutionContext) -> pd.DataFrame:
         dates = pd.to_datetime(context.partition_keys)
         return pd.DataFrame({"date": dates, "x": np.arange(len(dates), dtype=float)})
 
     def reader(allow_missing: bool) -> dg.AssetsDefinition:
-        @dg.asset(name=f"history_{allow_missing}", io_manager_key="frames",
-                  ins={"daily": dg.AssetIn(partition_mapping=dg.AllPartitionMapping(),
-                                           metadata={"allow_missing_partitions": allow_missing})})
+        @dg.asset(
+            name=f"history_{allow_missing}",
+            io_manager_key="frames",
+            ins={
+                "daily": dg.AssetIn(
+                    partition_mapping=dg.AllPartitionMapping(), metadata={"allow_missing_partitions": allow_missing}
+                )
+            },
+        )
         def history(daily: pd.DataFrame) -> pd.DataFrame:
             return daily
 
@@ -182,8 +219,8 @@ def test_an_unpartitioned_asset_reads_every_stored_partition_of_a_partitioned_up
     assert dg.materialize([daily, reader(True)], selection=["history_True"], resources=resources).success
     got = pd.read_parquet(models_dir("tiny") / "history_True.parquet")
     assert got["date"].dt.strftime("%Y-%m-%d").tolist() == keys[:10]
-    assert not list(models_dir("tiny").glob(".*.tmp"))          # the atomic write left no temporary file
-    with pytest.raises(MissingPartitionsError):                 # without the flag, gaps are an error
+    assert not list(models_dir("tiny").glob(".*.tmp"))  # the atomic write left no temporary file
+    with pytest.raises(MissingPartitionsError):  # without the flag, gaps are an error
         dg.materialize([daily, reader(False)], selection=["history_False"], resources=resources)
     assert dg.materialize([daily], resources=resources, tags={RANGE[0]: keys[0], RANGE[1]: keys[-1]}).success
     assert dg.materialize([daily, reader(False)], selection=["history_False"], resources=resources).success
@@ -192,10 +229,22 @@ def test_an_unpartitioned_asset_reads_every_stored_partition_of_a_partitioned_up
 
 # --- the checks and schemas fail on bad input ----------------------------------------------------
 
+
 def _selection(**overrides):
-    row = {"as_of": pd.Timestamp("2024-03-15"), "mlflow_run_id": "r", "candidate": "ridge", "selected": True,
-           "sharpe_ann": 1.5, "max_drawdown": 0.1, "pbo": 0.01, "sharpe_obs": 0.2, "expected_max_sharpe_obs": 0.1,
-           "dsr": 0.99, "gate_passed": True, "data_hash": "h"}
+    row = {
+        "as_of": pd.Timestamp("2024-03-15"),
+        "mlflow_run_id": "r",
+        "candidate": "ridge",
+        "selected": True,
+        "sharpe_ann": 1.5,
+        "max_drawdown": 0.1,
+        "pbo": 0.01,
+        "sharpe_obs": 0.2,
+        "expected_max_sharpe_obs": 0.1,
+        "dsr": 0.99,
+        "gate_passed": True,
+        "data_hash": "h",
+    }
     return pd.DataFrame([{**row, **overrides}])
 
 
@@ -225,17 +274,42 @@ def test_score_check_fails_on_a_missing_name_or_a_non_finite_score():
 
 def test_schemas_refuse_a_champion_without_the_gate_and_a_score_before_its_model():
     lineage = {"ingested_at": pd.Timestamp("2024-03-15 21:00", tz="UTC"), "source_uri": "s", "transform_id": "t"}
-    champion = pd.DataFrame([{**lineage, "as_of": pd.Timestamp("2024-03-15"), "model_name": "m",
-                              "model_version": "1", "alias": "champion", "model_uri": "models:/m/1",
-                              "mlflow_run_id": "r", "candidate": "ridge", "gate_passed": False,
-                              "gate_reasons": "PBO"}])
+    champion = pd.DataFrame(
+        [
+            {
+                **lineage,
+                "as_of": pd.Timestamp("2024-03-15"),
+                "model_name": "m",
+                "model_version": "1",
+                "alias": "champion",
+                "model_uri": "models:/m/1",
+                "mlflow_run_id": "r",
+                "candidate": "ridge",
+                "gate_passed": False,
+                "gate_reasons": "PBO",
+            }
+        ]
+    )
     with pytest.raises(pe.SchemaError, match="champion_only_through_the_gate"):
         schemas.ChampionModel.validate(champion)
     schemas.ChampionModel.validate(champion.assign(alias="challenger"))
-    score = pd.DataFrame([{**lineage, "asof": pd.Timestamp("2024-03-14"), "symbol": "A",
-                           "expected_excess_return": 0.01, "horizon_sessions": 5, "confidence": 0.5,
-                           "rationale": "[]", "model": "ridge", "model_version": "1", "model_alias": "challenger",
-                           "model_as_of": pd.Timestamp("2024-03-15")}])
+    score = pd.DataFrame(
+        [
+            {
+                **lineage,
+                "asof": pd.Timestamp("2024-03-14"),
+                "symbol": "A",
+                "expected_excess_return": 0.01,
+                "horizon_sessions": 5,
+                "confidence": 0.5,
+                "rationale": "[]",
+                "model": "ridge",
+                "model_version": "1",
+                "model_alias": "challenger",
+                "model_as_of": pd.Timestamp("2024-03-15"),
+            }
+        ]
+    )
     with pytest.raises(pe.SchemaError, match="model_trained_before_scoring"):
         schemas.EquityScores.validate(score)
     schemas.EquityScores.validate(score.assign(asof=pd.Timestamp("2024-03-15")))

@@ -32,24 +32,57 @@ from quant_assets.reporting import validate_blotter
 
 PROFILE = "tiny"
 RANGE = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
-CHAIN = ["sessions", "symbols", "rates", "raw_bars", "raw_corporate_actions", "raw_delistings", "raw_fundamentals",
-         "raw_earnings_calendar", "adjusted_prices", "universe", "equity_features", "equity_labels",
-         "model_selection", "trials_log", "equity_scores", "target_portfolio", "backtest_equities", "daily_blotter"]
-FIRST_SCORED = 5                                            # sessions before it hold no scores
+CHAIN = [
+    "sessions",
+    "symbols",
+    "rates",
+    "raw_bars",
+    "raw_corporate_actions",
+    "raw_delistings",
+    "raw_fundamentals",
+    "raw_earnings_calendar",
+    "adjusted_prices",
+    "universe",
+    "equity_features",
+    "equity_labels",
+    "model_selection",
+    "trials_log",
+    "equity_scores",
+    "target_portfolio",
+    "backtest_equities",
+    "daily_blotter",
+]
+FIRST_SCORED = 5  # sessions before it hold no scores
 
 
 def _stand_in_scores(partitions):
-    @session_asset(schema=schemas.EquityScores, layer="scores", group="models", partitions_def=partitions,
-                   date_col="asof", ins={"universe": dg.AssetIn()})
+    @session_asset(
+        schema=schemas.EquityScores,
+        layer="scores",
+        group="models",
+        partitions_def=partitions,
+        date_col="asof",
+        ins={"universe": dg.AssetIn()},
+    )
     def equity_scores(context: dg.AssetExecutionContext, universe: pd.DataFrame):
         sessions = window_sessions(context)
         u = universe[universe["date"].isin(sessions[sessions >= pd.Timestamp(KEYS[FIRST_SCORED])])]
         rng = np.random.default_rng([int(d.strftime("%Y%m%d")) for d in u["date"].drop_duplicates()] or [0])
         mu = rng.normal(0.0, 0.01, len(u))
-        out = pd.DataFrame({"asof": u["date"].to_numpy(), "symbol": u["symbol"].to_numpy(),
-                            "expected_excess_return": mu, "horizon_sessions": np.int64(5),
-                            "confidence": rng.uniform(0.2, 1.0, len(u)), "rationale": "[]", "model": "stand-in",
-                            "model_version": "0", "model_alias": "challenger", "model_as_of": pd.Timestamp(KEYS[0])})
+        out = pd.DataFrame(
+            {
+                "asof": u["date"].to_numpy(),
+                "symbol": u["symbol"].to_numpy(),
+                "expected_excess_return": mu,
+                "horizon_sessions": np.int64(5),
+                "confidence": rng.uniform(0.2, 1.0, len(u)),
+                "rationale": "[]",
+                "model": "stand-in",
+                "model_version": "0",
+                "model_alias": "challenger",
+                "model_as_of": pd.Timestamp(KEYS[0]),
+            }
+        )
         return stamp_lineage(out, known_at="asof", source_uri="test://scores", transform_id="t"), {}
 
     return equity_scores
@@ -61,13 +94,20 @@ KEYS = session_partitions(load_profile(PROFILE)).get_partition_keys()
 
 def _assets():
     stand_in = _stand_in_scores(session_partitions(load_profile(PROFILE)))
-    return [stand_in if a.key.to_user_string() == "equity_scores" else a for a in DEFS.assets
-            if a.key.to_user_string() in CHAIN]
+    return [
+        stand_in if a.key.to_user_string() == "equity_scores" else a
+        for a in DEFS.assets
+        if a.key.to_user_string() in CHAIN
+    ]
 
 
 def _run(first, last):
-    return dg.materialize(_assets(), selection=CHAIN, resources=build_resources(PROFILE),
-                          tags={RANGE[0]: KEYS[first], RANGE[1]: KEYS[last]})
+    return dg.materialize(
+        _assets(),
+        selection=CHAIN,
+        resources=build_resources(PROFILE),
+        tags={RANGE[0]: KEYS[first], RANGE[1]: KEYS[last]},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +119,11 @@ def chain(tmp_path_factory):
         results = [_run(0, 30), _run(31, len(KEYS) - 1)]
         assert all(r.success for r in results)
         profile = load_profile(PROFILE)
-        yield {"results": results, "profile": profile,
-               "store": ParquetStore(profile.data_dir / "store", sessions=sessions_in_range)}
+        yield {
+            "results": results,
+            "profile": profile,
+            "store": ParquetStore(profile.data_dir / "store", sessions=sessions_in_range),
+        }
     finally:
         mp.undo()
 
@@ -91,8 +134,11 @@ def _meta(result, node):
 
 def test_the_chain_materializes_with_every_check_passing(chain):
     for result in chain["results"]:
-        evaluations = [e for e in result.get_asset_check_evaluations()
-                       if e.asset_key.path[-1] in ("target_portfolio", "backtest_equities", "daily_blotter")]
+        evaluations = [
+            e
+            for e in result.get_asset_check_evaluations()
+            if e.asset_key.path[-1] in ("target_portfolio", "backtest_equities", "daily_blotter")
+        ]
         assert {e.check_name for e in evaluations} == {checks.CHECK_CAPS, checks.CHECK_NAV, checks.CHECK_BLOTTER}
         assert all(e.passed for e in evaluations), [e.check_name for e in evaluations if not e.passed]
 
@@ -108,24 +154,26 @@ def test_targets_stay_within_caps_and_equal_one_pass_over_the_quarter(chain):
     scores = store.read_window("scores", "equity_scores", KEYS[0], KEYS[-1])
     symbols = store.read_window("reference", "symbols", KEYS[0], KEYS[-1])
     prices = store.read_window("curated", "adjusted_prices", KEYS[0], KEYS[-1])
-    one_pass, _ = build_targets(scores, symbols, prices, pd.DatetimeIndex(KEYS), pd.Series(dtype=float), risk,
-                                COV_WINDOW)
+    one_pass, _ = build_targets(
+        scores, symbols, prices, pd.DatetimeIndex(KEYS), pd.Series(dtype=float), risk, COV_WINDOW
+    )
     got = stored[one_pass.columns].sort_values(["date", "symbol"]).reset_index(drop=True)
-    pd.testing.assert_frame_equal(got, one_pass.sort_values(["date", "symbol"]).reset_index(drop=True),
-                                  check_dtype=False, atol=1e-12)
-    assert (stored["prev_w"] != 0).any()                    # the turnover cap saw yesterday's book
+    pd.testing.assert_frame_equal(
+        got, one_pass.sort_values(["date", "symbol"]).reset_index(drop=True), check_dtype=False, atol=1e-12
+    )
+    assert (stored["prev_w"] != 0).any()  # the turnover cap saw yesterday's book
 
 
 def test_backtest_trades_the_stored_targets_and_reports_go_no_go(chain):
     meta = _meta(chain["results"][-1], "backtest_equities")
     curve = pd.read_parquet(models_dir(PROFILE) / "backtest_equities.parquet")
     schemas.BacktestEquities.validate(curve)
-    assert curve["date"].min() == pd.Timestamp(KEYS[FIRST_SCORED - 1])   # decided at the close before
+    assert curve["date"].min() == pd.Timestamp(KEYS[FIRST_SCORED - 1])  # decided at the close before
     assert curve["traded_notional"].sum() > 0 and curve["fee"].sum() > 0 and curve["impact"].sum() > 0
     for key in ("net_sharpe", "max_drawdown", "turnover_ann", "capacity", "dsr", "run_id"):
         assert key in meta, key
     assert meta["verdict"].startswith(("GO", "NO-GO"))
-    assert "| PBO | n/a |" in meta["go_no_go"]               # no selection ran on the tiny quarter
+    assert "| PBO | n/a |" in meta["go_no_go"]  # no selection ran on the tiny quarter
     assert set(meta["costs"]) == {"fee", "spread", "impact", "borrow"}
 
 
@@ -150,29 +198,51 @@ def test_every_blotter_written_validates_and_the_last_has_plots(chain):
 
 # --- the checks fail on bad input ------------------------------------------------------------------
 
+
 def test_cap_check_fails_on_a_name_gross_net_or_sector_breach():
     risk = RiskConfig(name_cap=0.05, gross_cap=0.15, net_cap=0.02, sector_cap=0.06)
     day = pd.Timestamp("2024-03-01")
-    ok = pd.DataFrame({"date": day, "symbol": ["A", "B", "C"], "target_w": [0.05, -0.04, 0.0],
-                       "sector": ["Tech", "Tech", None]})
+    ok = pd.DataFrame(
+        {"date": day, "symbol": ["A", "B", "C"], "target_w": [0.05, -0.04, 0.0], "sector": ["Tech", "Tech", None]}
+    )
     assert checks.cap_breaches(ok, risk).empty
     bad = ok.assign(target_w=[0.06, 0.05, 0.05], sector=["Tech", "Tech", "Energy"])
     assert sorted(checks.cap_breaches(bad, risk)["what"]) == ["gross", "name A", "net", "sector Tech"]
 
 
 def test_nav_check_fails_when_nav_does_not_add_up():
-    eq = pd.DataFrame({"date": pd.to_datetime(["2024-03-01", "2024-03-04"]), "nav": [100.0, 101.0],
-                       "cash": [50.0, 50.0], "long_value": [80.0, 80.0], "short_value": [-30.0, -30.0]})
+    eq = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2024-03-01", "2024-03-04"]),
+            "nav": [100.0, 101.0],
+            "cash": [50.0, 50.0],
+            "long_value": [80.0, 80.0],
+            "short_value": [-30.0, -30.0],
+        }
+    )
     assert checks.nav_mismatch(eq)["date"].tolist() == [pd.Timestamp("2024-03-04")]
 
 
 def test_blotter_check_fails_on_a_missing_invalid_or_different_file(tmp_path):
     day = pd.Timestamp("2024-03-01")
     rows = pd.DataFrame({"asof": [day], "symbol": ["A"], "target_w": [0.01]})
-    payload = {"asof": "2024-03-01", "universe": ["A"], "strategies": [],
-               "positions": [{"symbol": "A", "target_w": 0.01, "horizon_days": 5, "expected_alpha_bps": 10.0,
-                              "conf": 0.5, "tp_bps": 100.0, "sl_bps": -50.0}],
-               "risk": {"target_vol_ann": 0.1, "gross_cap": 1.5, "sector_caps": {}}}
+    payload = {
+        "asof": "2024-03-01",
+        "universe": ["A"],
+        "strategies": [],
+        "positions": [
+            {
+                "symbol": "A",
+                "target_w": 0.01,
+                "horizon_days": 5,
+                "expected_alpha_bps": 10.0,
+                "conf": 0.5,
+                "tp_bps": 100.0,
+                "sl_bps": -50.0,
+            }
+        ],
+        "risk": {"target_vol_ann": 0.1, "gross_cap": 1.5, "sector_caps": {}},
+    }
     assert checks.invalid_blotters(rows, tmp_path, [day])["problem"].str.endswith("missing").all()
     (tmp_path / "2024-03-01").mkdir()
     path = tmp_path / "2024-03-01" / "blotter.json"

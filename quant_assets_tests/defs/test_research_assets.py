@@ -28,12 +28,18 @@ def stored(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("QUANT_ASSETS_DATA", str(root))
     try:
-        for a, b in [(0, 24), (25, len(KEYS) - 1)]:        # two windows: history crosses runs
-            result = dg.materialize([*DEFS.assets, *DEFS.asset_checks], resources=build_resources("tiny"),
-                                    tags={RANGE[0]: KEYS[a], RANGE[1]: KEYS[b]})
+        for a, b in [(0, 24), (25, len(KEYS) - 1)]:  # two windows: history crosses runs
+            result = dg.materialize(
+                [*DEFS.assets, *DEFS.asset_checks],
+                resources=build_resources("tiny"),
+                tags={RANGE[0]: KEYS[a], RANGE[1]: KEYS[b]},
+            )
             assert result.success
-            failed = [e.check_name for e in result.get_asset_check_evaluations()
-                      if not e.passed and e.asset_key.path[-1] in RESEARCH]
+            failed = [
+                e.check_name
+                for e in result.get_asset_check_evaluations()
+                if not e.passed and e.asset_key.path[-1] in RESEARCH
+            ]
             assert failed == []
         store = ParquetStore(load_profile("tiny").data_dir / "store", sessions=sessions_in_range)
         yield store
@@ -72,6 +78,7 @@ def test_stored_universe_features_and_labels_equal_the_in_memory_path(stored):
 
 # --- the checks fail on bad input -------------------------------------------------------------
 
+
 def _prices(rows):
     df = pd.DataFrame(rows, columns=["date", "symbol", "is_delisting"])
     return df.assign(date=pd.to_datetime(df["date"]))
@@ -86,8 +93,13 @@ def test_universe_check_fails_for_a_member_delisted_or_absent_the_session_before
 
 
 def test_universe_size_check_fails_above_top_n_or_with_gaps_in_ranks():
-    uni = pd.DataFrame({"date": pd.to_datetime(["2024-01-03"] * 3 + ["2024-01-04"] * 2),
-                        "symbol": list("ABCAB"), "rank": [1, 2, 3, 1, 3]})
+    uni = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2024-01-03"] * 3 + ["2024-01-04"] * 2),
+            "symbol": list("ABCAB"),
+            "rank": [1, 2, 3, 1, 3],
+        }
+    )
     bad = checks.oversized_sessions(uni, top_n=2)
     assert bad["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-03", "2024-01-04"]
     assert checks.oversized_sessions(uni.iloc[:3], top_n=3).empty
@@ -101,9 +113,15 @@ def test_feature_check_fails_when_rows_and_universe_differ():
 
 
 def test_label_checks_fail_on_a_wrong_label_and_a_row_outside_its_partition():
-    lab = pd.DataFrame({"entry_date": pd.to_datetime(["2024-01-03"] * 3), "symbol": list("ABC"),
-                        "exit_date": pd.to_datetime(["2024-01-04"] * 3),
-                        "known_date": pd.to_datetime(["2024-01-05", "2024-01-05", "2024-01-08"]),
-                        "outcome": ["tp", "sl", "delisted"], "label": [1, 1, -1]})
+    lab = pd.DataFrame(
+        {
+            "entry_date": pd.to_datetime(["2024-01-03"] * 3),
+            "symbol": list("ABC"),
+            "exit_date": pd.to_datetime(["2024-01-04"] * 3),
+            "known_date": pd.to_datetime(["2024-01-05", "2024-01-05", "2024-01-08"]),
+            "outcome": ["tp", "sl", "delisted"],
+            "label": [1, 1, -1],
+        }
+    )
     assert checks.label_outcome_mismatch(lab)["symbol"].tolist() == ["B"]
     assert checks.labels_outside_window(lab, pd.to_datetime(["2024-01-05"]))["symbol"].tolist() == ["C"]

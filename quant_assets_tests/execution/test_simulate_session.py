@@ -20,11 +20,28 @@ def test_simulate_session_equals_simulate(n, seed, impact_y, fee_bps):
     limit = np.where(lmt, price * (1 + np.where(side == "buy", 1, -1) * rng.uniform(-0.01, 0.02, n)), np.nan)
     t = pd.Timestamp("2024-01-02")
     syms = [f"S{i}" for i in range(n)]
-    orders = pd.DataFrame({"order_id": syms, "symbol": syms, "side": side, "quantity": rng.uniform(1, 5e4, n),
-                           "type": np.where(lmt, "LMT", "MKT"), "limit_price": limit, "submit_time": t})
-    md = pd.DataFrame({"bar_time": t, "symbol": syms, "price": price, "spread": price * rng.uniform(0, 0.002, n),
-                       "volume": rng.choice([0.0, 1e4, 1e6], n), "adv": rng.uniform(1e4, 1e6, n),
-                       "volatility": rng.uniform(0, 0.05, n)})
+    orders = pd.DataFrame(
+        {
+            "order_id": syms,
+            "symbol": syms,
+            "side": side,
+            "quantity": rng.uniform(1, 5e4, n),
+            "type": np.where(lmt, "LMT", "MKT"),
+            "limit_price": limit,
+            "submit_time": t,
+        }
+    )
+    md = pd.DataFrame(
+        {
+            "bar_time": t,
+            "symbol": syms,
+            "price": price,
+            "spread": price * rng.uniform(0, 0.002, n),
+            "volume": rng.choice([0.0, 1e4, 1e6], n),
+            "adv": rng.uniform(1e4, 1e6, n),
+            "volatility": rng.uniform(0, 0.05, n),
+        }
+    )
     cm = CostModel(fee_bps=fee_bps, impact_y=impact_y)
     fa, ra = simulate(orders, cm, md)
     fb, rb = simulate_session(orders, cm, md)

@@ -31,8 +31,9 @@ def test_columns_are_symbol_asof_and_standardized_features(panel):
     assert by_day.mean().abs().max() < 0.1  # the final +/-3 clip moves the mean a little
     assert (by_day.std().dropna() - 1).abs().median() < 0.05
     # a flag for each value that can be missing, exactly where it is NaN
-    np.testing.assert_array_equal(panel["feature_xsmom_252_missing"].to_numpy(),
-                                  panel["feature_xsmom_252"].isna().to_numpy().astype(float))
+    np.testing.assert_array_equal(
+        panel["feature_xsmom_252_missing"].to_numpy(), panel["feature_xsmom_252"].isna().to_numpy().astype(float)
+    )
     assert panel["feature_xsmom_252"].isna().any() and panel["feature_xsmom_21"].notna().mean() > 0.9
 
 
@@ -59,9 +60,9 @@ def test_rolling_moments_match_pandas():
     np.testing.assert_allclose(got["std"], df.std().to_numpy(), rtol=1e-8, equal_nan=True)
     v = x[180:200, 0]
     m2 = ((v - v.mean()) ** 2).mean()
-    assert got["skew"][199, 0] == pytest.approx(((v - v.mean()) ** 3).mean() / m2 ** 1.5, rel=1e-8)
-    assert got["kurt"][199, 0] == pytest.approx(((v - v.mean()) ** 4).mean() / m2 ** 2 - 3, rel=1e-8)
-    assert got["quarticity"][199, 0] == pytest.approx(20 / 3 * (v ** 4).sum(), rel=1e-10)
+    assert got["skew"][199, 0] == pytest.approx(((v - v.mean()) ** 3).mean() / m2**1.5, rel=1e-8)
+    assert got["kurt"][199, 0] == pytest.approx(((v - v.mean()) ** 4).mean() / m2**2 - 3, rel=1e-8)
+    assert got["quarticity"][199, 0] == pytest.approx(20 / 3 * (v**4).sum(), rel=1e-10)
     f = rng.normal(size=200) * 0.01
     y = 1.5 * f[:, None] + rng.normal(size=(200, 1)) * 1e-4
     assert rolling_beta(y, f, 60, 30)[-1, 0] == pytest.approx(1.5, abs=0.01)
@@ -86,11 +87,14 @@ def test_single_session_equals_the_panel_row():
     one = compute_equity_features(t, uni, panel=m)
     ref = full[full["asof"] == t].set_index("symbol")[one.columns[2:]]
     assert list(one.columns[:2]) == ["symbol", "asof"] and len(one) == 20
-    np.testing.assert_allclose(one.set_index("symbol").loc[ref.index, ref.columns].to_numpy(), ref.to_numpy(),
-                               atol=1e-10, equal_nan=True)
+    np.testing.assert_allclose(
+        one.set_index("symbol").loc[ref.index, ref.columns].to_numpy(), ref.to_numpy(), atol=1e-10, equal_nan=True
+    )
     # from a prebuilt panel: a selection
-    pd.testing.assert_frame_equal(compute_equity_features(t, uni, panel=full).reset_index(drop=True),
-                                  full[full["asof"] == t][["symbol", "asof", *FEATURE_COLUMNS]].reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        compute_equity_features(t, uni, panel=full).reset_index(drop=True),
+        full[full["asof"] == t][["symbol", "asof", *FEATURE_COLUMNS]].reset_index(drop=True),
+    )
 
 
 @settings(max_examples=6, deadline=None)
@@ -102,4 +106,3 @@ def test_data_after_t_minus_1_changes_no_feature_at_t(cut, seed):
     a = build_feature_panel(m, s[: cut + 1])
     b = build_feature_panel(other, s[: cut + 1])
     pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, atol=1e-12)
-

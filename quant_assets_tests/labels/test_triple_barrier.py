@@ -30,9 +30,20 @@ def _name(symbol: str, entry_close: float, later: list[float], delist: float | N
     n = len(closes)
     close = np.array(closes)
     ret = np.r_[np.nan, close[1:] / close[:-1] - 1]
-    df = pd.DataFrame({"date": DAYS[:n], "symbol": symbol, "open": opens, "close": close, "volume": 1000,
-                       "split_ratio": 1.0, "dividend": 0.0, "ret_price": ret, "ret_total": ret,
-                       "is_delisting": False})
+    df = pd.DataFrame(
+        {
+            "date": DAYS[:n],
+            "symbol": symbol,
+            "open": opens,
+            "close": close,
+            "volume": 1000,
+            "split_ratio": 1.0,
+            "dividend": 0.0,
+            "ret_price": ret,
+            "ret_total": ret,
+            "is_delisting": False,
+        }
+    )
     if delist is not None:
         df.loc[n - 1, "is_delisting"] = True
         df.loc[n - 1, "ret_total"] = (1 + ret[-1]) * (1 + delist) - 1
@@ -41,19 +52,26 @@ def _name(symbol: str, entry_close: float, later: list[float], delist: float | N
 
 @pytest.fixture(scope="module")
 def hand():
-    prices = pd.concat([
-        _name("A", 101.0, [0.02, 0.0, 0.0, 0.0, 0.0]),          # +1% then +2%: take profit at t+1
-        _name("B", 97.0, [0.0] * 5),                              # -3% on the entry day: stop at t
-        _name("C", 100.1, [0.001, -0.001, 0.001, 0.0, 0.0]),     # inside: vertical at t+3
-        _name("D", 100.0, [0.0], delist=-0.5),                   # delists at t+1 with -50%
-    ], ignore_index=True)
+    prices = pd.concat(
+        [
+            _name("A", 101.0, [0.02, 0.0, 0.0, 0.0, 0.0]),  # +1% then +2%: take profit at t+1
+            _name("B", 97.0, [0.0] * 5),  # -3% on the entry day: stop at t
+            _name("C", 100.1, [0.001, -0.001, 0.001, 0.0, 0.0]),  # inside: vertical at t+3
+            _name("D", 100.0, [0.0], delist=-0.5),  # delists at t+1 with -50%
+        ],
+        ignore_index=True,
+    )
+
     def empty(*cols):
         return pd.DataFrame({c: pd.to_datetime([]) if "date" in c else [] for c in cols})
 
-    return MarketFrames(prices=prices, fundamentals=empty("symbol", "report_date"),
-                        earnings=empty("symbol", "announce_date", "earnings_date"),
-                        symbols=empty("date", "symbol", "shares_outstanding"),
-                        rates=empty("date", "tenor_days", "rate"))
+    return MarketFrames(
+        prices=prices,
+        fundamentals=empty("symbol", "report_date"),
+        earnings=empty("symbol", "announce_date", "earnings_date"),
+        symbols=empty("date", "symbol", "shares_outstanding"),
+        rates=empty("date", "tenor_days", "rate"),
+    )
 
 
 def test_hand_checked_barriers(hand):
@@ -63,20 +81,30 @@ def test_hand_checked_barriers(hand):
     lab = build_label_panel(hand, [entry], cfg, universe=uni).set_index("symbol")
     assert lab["outcome"].to_dict() == {"A": "tp", "B": "sl", "C": "vertical", "D": "delisted"}
     assert lab["label"].to_dict() == {"A": 1, "B": -1, "C": 0, "D": -1}
-    assert lab["exit_date"].to_dict() == {"A": DAYS[WARM + 1], "B": DAYS[WARM], "C": DAYS[WARM + 3],
-                                          "D": DAYS[WARM + 1]}
+    assert lab["exit_date"].to_dict() == {
+        "A": DAYS[WARM + 1],
+        "B": DAYS[WARM],
+        "C": DAYS[WARM + 3],
+        "D": DAYS[WARM + 1],
+    }
     assert lab.loc["A", "ret_fwd_2"] == pytest.approx(1.01 * 1.02 - 1)
-    assert lab.loc["D", "ret_fwd_2"] == pytest.approx(-0.5)            # the delisting return, from the open
+    assert lab.loc["D", "ret_fwd_2"] == pytest.approx(-0.5)  # the delisting return, from the open
     assert lab["xret_2"].sum() == pytest.approx(0.0, abs=1e-12)
-    assert lab["known_date"].to_dict() == {"A": DAYS[WARM + 1], "B": DAYS[WARM + 1], "C": DAYS[WARM + 3],
-                                           "D": DAYS[WARM + 1]}               # max(exit, t+1)
+    assert lab["known_date"].to_dict() == {
+        "A": DAYS[WARM + 1],
+        "B": DAYS[WARM + 1],
+        "C": DAYS[WARM + 3],
+        "D": DAYS[WARM + 1],
+    }  # max(exit, t+1)
     tb = triple_barrier(entry, ["A", "B", "C", "D"], 1.0, 1.0, 4, panel=hand)
     assert list(tb.columns) == ["symbol", "entry_date", "exit_date", "label", "outcome", "meta"]
     assert tb.set_index("symbol")["outcome"].to_dict() == lab["outcome"].to_dict()
     a = tb.set_index("symbol").loc["A", "meta"]
     assert a["tp"] == pytest.approx(-a["sl"]) and a["tp"] == pytest.approx(2 * a["sigma"])  # sqrt(max_h) = 2
-    assert a["sigma"] == pytest.approx(np.std(np.diff(hand.prices.loc[hand.prices["symbol"] == "A", "close"]
-                                                       .to_numpy()[:WARM]) / 100, ddof=1), rel=0.02)
+    assert a["sigma"] == pytest.approx(
+        np.std(np.diff(hand.prices.loc[hand.prices["symbol"] == "A", "close"].to_numpy()[:WARM]) / 100, ddof=1),
+        rel=0.02,
+    )
 
 
 def test_a_label_whose_exit_is_past_the_data_is_not_emitted(hand):

@@ -8,11 +8,12 @@ import pandas as pd
 from quant_assets.calendars import sessions_in_range
 
 
-def synthetic_panels(n_names: int = 40, n_sessions: int = 160, edge: float = 0.02, seed: int = 0,
-                     horizon: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
+def synthetic_panels(
+    n_names: int = 40, n_sessions: int = 160, edge: float = 0.02, seed: int = 0, horizon: int = 5
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(features, labels)``: ``feature_mom_12_1`` predicts ``xret_5`` with strength ``edge``."""
     rng = np.random.default_rng(seed)
-    sessions = sessions_in_range("2022-01-03", "2024-12-31")[:n_sessions + horizon + 1]
+    sessions = sessions_in_range("2022-01-03", "2024-12-31")[: n_sessions + horizon + 1]
     syms = np.array([f"S{i:03d}" for i in range(n_names)])
     T = n_sessions
     mom = rng.normal(size=(T, n_names))
@@ -23,11 +24,29 @@ def synthetic_panels(n_names: int = 40, n_sessions: int = 160, edge: float = 0.0
     t_i, n_i = np.meshgrid(np.arange(T), np.arange(n_names), indexing="ij")
     t_i, n_i = t_i.ravel(), n_i.ravel()
     dates = sessions[t_i]
-    feats = pd.DataFrame({"asof": dates, "symbol": syms[n_i], "feature_mom_12_1": mom.ravel(),
-                          "feature_value_bp": val.ravel(), "feature_vol_20": vol.ravel()})
+    feats = pd.DataFrame(
+        {
+            "asof": dates,
+            "symbol": syms[n_i],
+            "feature_mom_12_1": mom.ravel(),
+            "feature_value_bp": val.ravel(),
+            "feature_vol_20": vol.ravel(),
+        }
+    )
     exit5 = sessions[t_i + horizon]
-    labels = pd.DataFrame({"entry_date": dates, "symbol": syms[n_i], "exit_date": exit5,
-                           "label": np.sign(xret.ravel()).astype(int), "outcome": "vertical",
-                           "ret_fwd_5": ret.ravel(), "ret_fwd_20": np.nan, "xret_5": xret.ravel(),
-                           "xret_20": np.nan, "exit_date_5": exit5, "exit_date_20": pd.NaT})
+    labels = pd.DataFrame(
+        {
+            "entry_date": dates,
+            "symbol": syms[n_i],
+            "exit_date": exit5,
+            "label": np.sign(xret.ravel()).astype(int),
+            "outcome": "vertical",
+            "ret_fwd_5": ret.ravel(),
+            "ret_fwd_20": np.nan,
+            "xret_5": xret.ravel(),
+            "xret_20": np.nan,
+            "exit_date_5": exit5,
+            "exit_date_20": pd.NaT,
+        }
+    )
     return feats, labels

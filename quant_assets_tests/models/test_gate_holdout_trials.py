@@ -26,8 +26,13 @@ GOOD = dict(sharpe=1.5, max_drawdown=0.1, pbo=0.01, sharpe_obs=0.2, expected_max
 
 def test_gate_passes_only_when_every_check_passes():
     assert evaluate_gate(**GOOD).passed
-    for key, bad in [("sharpe", 0.9), ("max_drawdown", 0.25), ("pbo", 0.06), ("dsr", 0.94),
-                     ("expected_max_sharpe_obs", 0.2)]:
+    for key, bad in [
+        ("sharpe", 0.9),
+        ("max_drawdown", 0.25),
+        ("pbo", 0.06),
+        ("dsr", 0.94),
+        ("expected_max_sharpe_obs", 0.2),
+    ]:
         verdict = evaluate_gate(**{**GOOD, key: bad})
         assert not verdict.passed and len(verdict.reasons) == 1, key
 

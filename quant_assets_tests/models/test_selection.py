@@ -19,8 +19,14 @@ from quant_assets.models import (
 )
 from quant_assets_tests.models.panels import synthetic_panels
 
-FAST = SelectionConfig(embargo_days=2, n_folds=5, pbo_blocks=8, book_size=1e5, walk_forward_steps=2,
-                       gate=GateConfig(min_sharpe=1.0, max_pbo=0.5))
+FAST = SelectionConfig(
+    embargo_days=2,
+    n_folds=5,
+    pbo_blocks=8,
+    book_size=1e5,
+    walk_forward_steps=2,
+    gate=GateConfig(min_sharpe=1.0, max_pbo=0.5),
+)
 
 
 def test_training_set_as_of_d_holds_only_labels_exited_before_d():
@@ -60,10 +66,24 @@ def test_selection_records_trials_metrics_and_verdict(planted, tmp_path):
     log = TrialsLog(tmp_path / "trials.jsonl")
     res = select_model(f, lab, FAST, trials_log=log, diagram_path=tmp_path / "folds.png")
     assert (tmp_path / "folds.png").stat().st_size > 0
-    assert res.selected in {"baseline_momentum", "ridge", "logistic", "lightgbm", "ridge_minus_value",
-                            "ridge_minus_volatility", "baseline_blend"}
-    assert {"baseline_momentum", "baseline_value", "baseline_blend", "ridge", "logistic", "lightgbm",
-            "ridge_minus_momentum"} <= set(res.candidates.index)
+    assert res.selected in {
+        "baseline_momentum",
+        "ridge",
+        "logistic",
+        "lightgbm",
+        "ridge_minus_value",
+        "ridge_minus_volatility",
+        "baseline_blend",
+    }
+    assert {
+        "baseline_momentum",
+        "baseline_value",
+        "baseline_blend",
+        "ridge",
+        "logistic",
+        "lightgbm",
+        "ridge_minus_momentum",
+    } <= set(res.candidates.index)
     assert len(log) == len(res.candidates)
     head = res.headline()
     assert head["n_trials"] == len(res.candidates) and 0 <= head["pbo"] <= 1

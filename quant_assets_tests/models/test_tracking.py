@@ -14,8 +14,13 @@ def test_registered_model_round_trip_and_aliases(tmp_path):
     from quant_assets.models.tracking import CHALLENGER, CHAMPION, MlflowTracker, local_uris
 
     f, lab = synthetic_panels(n_names=20, n_sessions=80, edge=0.01)
-    cfg = SelectionConfig(embargo_days=2, n_folds=4, pbo_blocks=4, book_size=1e4,
-                          gate=GateConfig(min_sharpe=-100, max_drawdown=10, max_pbo=1.0, dsr_confidence=1e-9))
+    cfg = SelectionConfig(
+        embargo_days=2,
+        n_folds=4,
+        pbo_blocks=4,
+        book_size=1e4,
+        gate=GateConfig(min_sharpe=-100, max_drawdown=10, max_pbo=1.0, dsr_confidence=1e-9),
+    )
     res = select_model(f, lab, cfg, walk_forward=False)
     uri, art = local_uris(tmp_path / "mlflow")
     tracker = MlflowTracker(uri, art)

@@ -24,8 +24,9 @@ ATM_TOLERANCE_VOL_PTS = 0.5
 def _truth_atm(oracle: pd.DataFrame, slices: pd.DataFrame) -> np.ndarray:
     o = oracle.set_index("underlier").loc[slices["underlier"]]
     t = slices["t_years"].to_numpy()
-    theta = atm_total_variance(t, o["atm_var_short"].to_numpy(), o["atm_var_long"].to_numpy(),
-                               o["term_decay"].to_numpy())
+    theta = atm_total_variance(
+        t, o["atm_var_short"].to_numpy(), o["atm_var_long"].to_numpy(), o["term_decay"].to_numpy()
+    )
     return np.sqrt(theta / t)
 
 
@@ -42,13 +43,21 @@ def test_atm_vols_match_the_planted_surface_and_no_false_arbitrage(day):
     # the truth (SSVI within Gatheral-Jacquier's conditions) is free of static arbitrage
     flags = slices[["butterfly_arbitrage", "calendar_arbitrage", "vertical_arbitrage"]].to_numpy()
     assert not flags.any()
-    assert len(points) == len(m.option_quotes(d, d))                   # every quote accounted for
+    assert len(points) == len(m.option_quotes(d, d))  # every quote accounted for
     assert set(points["reason"]) <= set(REASONS)
 
 
 def _quote(expiry, strike, cp, bid, ask, ts="2024-02-01 20:59"):
-    return dict(date=pd.Timestamp("2024-02-01"), ts_ns=pd.Timestamp(ts, tz="UTC").value, underlier="X",
-                expiry=pd.Timestamp(expiry), strike=strike, cp_flag=cp, bid=bid, ask=ask)
+    return dict(
+        date=pd.Timestamp("2024-02-01"),
+        ts_ns=pd.Timestamp(ts, tz="UTC").value,
+        underlier="X",
+        expiry=pd.Timestamp(expiry),
+        strike=strike,
+        cp_flag=cp,
+        bid=bid,
+        ask=ask,
+    )
 
 
 def _rates():
@@ -57,18 +66,28 @@ def _rates():
 
 def test_every_qc_rule_drops_with_its_reason():
     rows = [
-        _quote("2024-03-15", 100, "C", 2.0, 1.9),                         # crossed
-        _quote("2024-03-15", 100, "P", 2.0, 2.0),                         # locked
-        _quote("2024-03-15", 150, "C", 0.0, 0.05),                        # zero bid
+        _quote("2024-03-15", 100, "C", 2.0, 1.9),  # crossed
+        _quote("2024-03-15", 100, "P", 2.0, 2.0),  # locked
+        _quote("2024-03-15", 150, "C", 0.0, 0.05),  # zero bid
         _quote("2024-03-15", 105, "C", 1.0, 1.1, ts="2024-02-01 15:00"),  # stale (close 21:00 UTC)
-        _quote("2024-02-02", 100, "C", 1.0, 1.1),                         # one day to expiry
-        _quote("2024-03-15", 110, "C", 0.1, 0.5),                         # spread 4x... of mid 0.3
-        _quote("2024-04-19", 100, "C", 3.0, 3.1),                         # no put at any strike
-        _quote("2024-03-15", 95, "C", 5.5, 5.6), _quote("2024-03-15", 95, "P", 0.6, 0.7),
+        _quote("2024-02-02", 100, "C", 1.0, 1.1),  # one day to expiry
+        _quote("2024-03-15", 110, "C", 0.1, 0.5),  # spread 4x... of mid 0.3
+        _quote("2024-04-19", 100, "C", 3.0, 3.1),  # no put at any strike
+        _quote("2024-03-15", 95, "C", 5.5, 5.6),
+        _quote("2024-03-15", 95, "P", 0.6, 0.7),
     ]
     pts = surface_points(pd.DataFrame(rows), _rates(), "2024-02-01")
-    assert pts["reason"].tolist() == ["crossed", "locked", "zero_bid", "stale", "short_expiry", "wide_spread",
-                                      "no_forward", "in_the_money", "thin_expiry"]
+    assert pts["reason"].tolist() == [
+        "crossed",
+        "locked",
+        "zero_bid",
+        "stale",
+        "short_expiry",
+        "wide_spread",
+        "no_forward",
+        "in_the_money",
+        "thin_expiry",
+    ]
     # the forward of 2024-03-15 comes from the 95 pair: F = 95 + (5.55 - 0.65)
     assert pts["forward"].iat[7] == pytest.approx(99.9)
     assert (pts["weight"] == 0).all()
@@ -78,10 +97,12 @@ def test_a_mid_without_implied_vol_is_dropped_with_the_iv_reason():
     k = np.arange(80.0, 121.0, 5.0)
     rows = []
     for s in k:
-        c = max(100.0 - s, 0.0) + 2.0 * np.exp(-((s - 100) / 12) ** 2)
+        c = max(100.0 - s, 0.0) + 2.0 * np.exp(-(((s - 100) / 12) ** 2))
         p = c - (100.0 - s)
-        rows += [_quote("2024-03-15", s, "C", round(c - 0.05, 2), round(c + 0.05, 2)),
-                 _quote("2024-03-15", s, "P", round(p - 0.05, 2), round(p + 0.05, 2))]
+        rows += [
+            _quote("2024-03-15", s, "C", round(c - 0.05, 2), round(c + 0.05, 2)),
+            _quote("2024-03-15", s, "P", round(p - 0.05, 2), round(p + 0.05, 2)),
+        ]
     q = pd.DataFrame(rows)
     q.loc[(q["strike"] == 80) & (q["cp_flag"] == "P"), ["bid", "ask"]] = [85.0, 86.0]  # above the bound K
     pts = surface_points(q, _rates(), "2024-02-01")
@@ -95,11 +116,27 @@ def _points_from_slices(params, ts):
     for j, (p, t) in enumerate(zip(params, ts)):
         k = np.linspace(-0.4, 0.4, 15)
         iv = np.sqrt(np.asarray(svi_total_variance(k, *p)) / t)
-        rows.append(pd.DataFrame({"date": pd.Timestamp("2024-02-01"), "underlier": "X",
-                                  "expiry": pd.Timestamp("2024-02-01") + pd.Timedelta(days=int(t * 365)),
-                                  "strike": 100 * np.exp(k), "cp_flag": "C", "bid": 1.0, "ask": 1.1, "mid": 1.05,
-                                  "t_years": t, "rate": 0.0, "forward": 100.0, "k": k, "iv": iv, "weight": 1.0,
-                                  "reason": "used"}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "date": pd.Timestamp("2024-02-01"),
+                    "underlier": "X",
+                    "expiry": pd.Timestamp("2024-02-01") + pd.Timedelta(days=int(t * 365)),
+                    "strike": 100 * np.exp(k),
+                    "cp_flag": "C",
+                    "bid": 1.0,
+                    "ask": 1.1,
+                    "mid": 1.05,
+                    "t_years": t,
+                    "rate": 0.0,
+                    "forward": 100.0,
+                    "k": k,
+                    "iv": iv,
+                    "weight": 1.0,
+                    "reason": "used",
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -109,7 +146,7 @@ def test_conflicting_slices_fall_back_to_an_arbitrage_free_ssvi_surface():
     good = fit_slices(_points_from_slices(ok, ts))
     assert (good["source"] == "svi").all() and not good["calendar_conflict"].any()
     bad = list(ok)
-    bad[1] = (0.001, 0.02, -0.5, 0.0, 0.1)                 # the middle expiry below the first
+    bad[1] = (0.001, 0.02, -0.5, 0.0, 0.1)  # the middle expiry below the first
     assert svi_calendar_arbitrage(bad, ts).arbitrage
     out = fit_slices(_points_from_slices(bad, ts))
     assert (out["source"] == "ssvi").all() and out["calendar_conflict"].any()
@@ -123,8 +160,9 @@ def test_ssvi_slices_written_as_raw_svi_are_the_same_smiles():
     p = ssvi_as_raw_svi(theta, -0.6, phi)
     k = np.linspace(-2, 2, 41)
     for j in range(2):
-        np.testing.assert_allclose(svi_total_variance(k, *p[j]), ssvi_total_variance(k, theta[j], -0.6, phi[j]),
-                                   rtol=1e-12)
+        np.testing.assert_allclose(
+            svi_total_variance(k, *p[j]), ssvi_total_variance(k, theta[j], -0.6, phi[j]), rtol=1e-12
+        )
 
 
 def test_fit_svi_surface_dict_from_frames_and_from_a_store(tmp_path):
@@ -139,7 +177,7 @@ def test_fit_svi_surface_dict_from_frames_and_from_a_store(tmp_path):
     first = next(iter(got["slices"].values()))
     assert {"a", "b", "rho", "m", "sigma"} <= set(first)
     assert got["qc"]["quotes_used"] + got["qc"]["quotes_dropped"] == int((q["underlier"] == name).sum())
-    json.dumps(got)                                         # JSON-ready
+    json.dumps(got)  # JSON-ready
     store = ParquetStore(tmp_path)
     store.write_partition("curated", "option_quotes", d, q, immutable=False)
     store.write_partition("reference", "rates", d, r, immutable=False)

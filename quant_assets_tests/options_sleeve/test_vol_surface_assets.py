@@ -24,8 +24,12 @@ def stored(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("QUANT_ASSETS_DATA", str(tmp_path_factory.mktemp("data")))
     try:
-        result = dg.materialize(DEFS.assets, selection=NEEDED, resources=build_resources("tiny"),
-                                tags={RANGE[0]: KEYS[10], RANGE[1]: KEYS[11]})
+        result = dg.materialize(
+            DEFS.assets,
+            selection=NEEDED,
+            resources=build_resources("tiny"),
+            tags={RANGE[0]: KEYS[10], RANGE[1]: KEYS[11]},
+        )
         assert result.success
         meta = result.asset_materializations_for_node("vol_surfaces")[0].metadata
         yield ParquetStore(load_profile("tiny").data_dir / "store", sessions=sessions_in_range), meta

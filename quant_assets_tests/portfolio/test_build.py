@@ -10,8 +10,14 @@ from hypothesis import strategies as st
 
 from quant_assets.portfolio import RiskConfig, build, conservative_edge
 
-LOOSE = {"gross_cap": 50.0, "net_cap": 50.0, "name_cap": 10.0, "sector_cap": 50.0, "turnover_cap": 100.0,
-         "book_vol_cap_ann": 10.0}
+LOOSE = {
+    "gross_cap": 50.0,
+    "net_cap": 50.0,
+    "name_cap": 10.0,
+    "sector_cap": 50.0,
+    "turnover_cap": 100.0,
+    "book_vol_cap_ann": 10.0,
+}
 
 
 def factor_returns(n_days: int, n_names: int, seed: int, vol: float = 0.02, rho: float = 0.3) -> pd.DataFrame:
@@ -26,13 +32,15 @@ def factor_returns(n_days: int, n_names: int, seed: int, vol: float = 0.02, rho:
 def scores_for(symbols, seed: int, scale: float = 0.01) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     n = len(symbols)
-    return pd.DataFrame({
-        "symbol": list(symbols),
-        "expected_excess_return": scale * rng.standard_normal(n),
-        "confidence": rng.uniform(0.5, 1.0, n),
-        "borrow_fee_bps": 25.0,
-        "adv_dollar": 1e12,
-    })
+    return pd.DataFrame(
+        {
+            "symbol": list(symbols),
+            "expected_excess_return": scale * rng.standard_normal(n),
+            "confidence": rng.uniform(0.5, 1.0, n),
+            "borrow_fee_bps": 25.0,
+            "adv_dollar": 1e12,
+        }
+    )
 
 
 def test_realized_vol_of_built_portfolio_lands_on_target():
@@ -88,9 +96,13 @@ def test_kelly_fraction_outside_the_fractional_range_is_refused():
 
 def test_short_edge_pays_borrow_and_is_haircut_when_borrow_unknown():
     cfg = RiskConfig(horizon_days=10, short_haircut_unknown_borrow=0.5)
-    df = pd.DataFrame({"expected_excess_return": [-0.01, -0.01, 0.01, -0.0001],
-                       "confidence": [1.0, 1.0, 1.0, 1.0],
-                       "borrow_fee_bps": [360.0, np.nan, np.nan, 3600.0]})
+    df = pd.DataFrame(
+        {
+            "expected_excess_return": [-0.01, -0.01, 0.01, -0.0001],
+            "confidence": [1.0, 1.0, 1.0, 1.0],
+            "borrow_fee_bps": [360.0, np.nan, np.nan, 3600.0],
+        }
+    )
     edge = conservative_edge(df, cfg).tolist()
     # 360 bps a year over 10 days = 10 bps; unknown fee: half the edge; a long pays nothing;
     # a fee larger than the edge leaves no short, never a long.
@@ -103,9 +115,17 @@ def test_forecast_std_shrinks_by_signal_to_noise():
 
 
 def test_no_new_short_on_hard_to_borrow_but_an_existing_short_may_be_kept():
-    scores = pd.DataFrame({"symbol": ["H", "K"], "expected_excess_return": [-0.02, -0.02],
-                           "confidence": 1.0, "htb": [True, True], "borrow_fee_bps": 50.0,
-                           "daily_vol": 0.02, "adv_dollar": 1e12})
+    scores = pd.DataFrame(
+        {
+            "symbol": ["H", "K"],
+            "expected_excess_return": [-0.02, -0.02],
+            "confidence": 1.0,
+            "htb": [True, True],
+            "borrow_fee_bps": 50.0,
+            "daily_vol": 0.02,
+            "adv_dollar": 1e12,
+        }
+    )
     out = build(scores, {**LOOSE, "name_cap": 0.05}, current_weights={"K": -0.01})
     w = out["target_weights"]
     assert w["H"] == 0.0
@@ -115,8 +135,15 @@ def test_no_new_short_on_hard_to_borrow_but_an_existing_short_may_be_kept():
 
 
 def test_participation_never_exceeds_ten_percent_of_adv_and_is_logged():
-    scores = pd.DataFrame({"symbol": ["L", "M"], "expected_excess_return": [0.02, 0.02], "confidence": 1.0,
-                           "daily_vol": 0.02, "adv_dollar": [1e6, 1e12]})
+    scores = pd.DataFrame(
+        {
+            "symbol": ["L", "M"],
+            "expected_excess_return": [0.02, 0.02],
+            "confidence": 1.0,
+            "daily_vol": 0.02,
+            "adv_dollar": [1e6, 1e12],
+        }
+    )
     out = build(scores, {**LOOSE, "book_size": 1e7})
     assert out["target_weights"]["L"] == pytest.approx(0.1 * 1e6 / 1e7)
     row = out["constraints_applied"].query("bound == 'participation'")
@@ -125,8 +152,15 @@ def test_participation_never_exceeds_ten_percent_of_adv_and_is_logged():
 
 
 def test_constraints_log_names_the_bound_and_the_amount():
-    scores = pd.DataFrame({"symbol": ["A", "B"], "expected_excess_return": [0.05, 0.001], "confidence": 1.0,
-                           "daily_vol": 0.02, "adv_dollar": 1e12})
+    scores = pd.DataFrame(
+        {
+            "symbol": ["A", "B"],
+            "expected_excess_return": [0.05, 0.001],
+            "confidence": 1.0,
+            "daily_vol": 0.02,
+            "adv_dollar": 1e12,
+        }
+    )
     out = build(scores, {"name_cap": 0.03, "net_cap": 1.0, "target_vol_ann": 0.5, "book_vol_cap_ann": 1.0})
     log = out["constraints_applied"].set_index(["symbol", "bound"])
     assert log.loc[("A", "name"), "weight_after"] == pytest.approx(0.03)
@@ -148,16 +182,18 @@ def books(draw):
     n = draw(st.integers(2, 12))
     seed = draw(st.integers(0, 2**16))
     rng = np.random.default_rng(seed)
-    scores = pd.DataFrame({
-        "symbol": [f"N{i}" for i in range(n)],
-        "expected_excess_return": rng.normal(0, draw(st.sampled_from([1e-4, 1e-2, 0.2])), n),
-        "confidence": rng.uniform(0, 1, n),
-        "sector": rng.choice(SECTORS, n),
-        "htb": rng.uniform(size=n) < 0.3,
-        "borrow_fee_bps": np.where(rng.uniform(size=n) < 0.3, np.nan, 30.0),
-        "adv_dollar": 10 ** rng.uniform(4, 9, n),
-        "daily_vol": rng.uniform(0.005, 0.05, n),
-    })
+    scores = pd.DataFrame(
+        {
+            "symbol": [f"N{i}" for i in range(n)],
+            "expected_excess_return": rng.normal(0, draw(st.sampled_from([1e-4, 1e-2, 0.2])), n),
+            "confidence": rng.uniform(0, 1, n),
+            "sector": rng.choice(SECTORS, n),
+            "htb": rng.uniform(size=n) < 0.3,
+            "borrow_fee_bps": np.where(rng.uniform(size=n) < 0.3, np.nan, 30.0),
+            "adv_dollar": 10 ** rng.uniform(4, 9, n),
+            "daily_vol": rng.uniform(0.005, 0.05, n),
+        }
+    )
     cfg = {
         "gross_cap": draw(st.floats(0.2, 2.0)),
         "net_cap": draw(st.floats(0.0, 0.3)),

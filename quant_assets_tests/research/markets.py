@@ -15,8 +15,9 @@ from quant_assets.research import MarketFrames
 @lru_cache(maxsize=2)
 def small_market(seed: int = 3) -> MarketFrames:
     """40 names over 18 months with a high delisting rate (several names delist mid-range)."""
-    cfg = MarketConfig(seed=seed, n_symbols=40, n_option_underliers=0, start="2022-01-03", end="2023-06-30",
-                       annual_delisting_rate=0.2)
+    cfg = MarketConfig(
+        seed=seed, n_symbols=40, n_option_underliers=0, start="2022-01-03", end="2023-06-30", annual_delisting_rate=0.2
+    )
     return MarketFrames.from_synthetic(SyntheticMarket(cfg, sessions_in_range(cfg.start, cfg.end)))
 
 

@@ -94,18 +94,26 @@ def readiness(features: pd.DataFrame, labels: pd.DataFrame, cfg: SelectionConfig
     sessions = np.unique(panel["asof"].to_numpy())
     if sessions.size == 0:
         return f"no label is known before {pd.Timestamp(as_of).date()} outside the dark hold-out"
-    span = int(np.max(np.busday_count(panel["asof"].to_numpy().astype("datetime64[D]"),
-                                      panel["label_end"].to_numpy().astype("datetime64[D]"))))
+    span = int(
+        np.max(
+            np.busday_count(
+                panel["asof"].to_numpy().astype("datetime64[D]"), panel["label_end"].to_numpy().astype("datetime64[D]")
+            )
+        )
+    )
     fold = sessions.size // cfg.n_folds
     need = cfg.embargo_days + span + 1
     if fold < need:
-        return (f"{sessions.size} labelled sessions before {pd.Timestamp(as_of).date()}: folds of {fold} sessions, "
-                f"{need} needed for {cfg.n_folds} folds (embargo {cfg.embargo_days} + label span {span})")
+        return (
+            f"{sessions.size} labelled sessions before {pd.Timestamp(as_of).date()}: folds of {fold} sessions, "
+            f"{need} needed for {cfg.n_folds} folds (embargo {cfg.embargo_days} + label span {span})"
+        )
     return ""
 
 
-def _frame_asset(*, schema: type, checks: Sequence[FrameCheck] = (), **asset_kwargs
-                 ) -> Callable[[Callable], dg.AssetsDefinition]:
+def _frame_asset(
+    *, schema: type, checks: Sequence[FrameCheck] = (), **asset_kwargs
+) -> Callable[[Callable], dg.AssetsDefinition]:
     """Decorator: ``fn(...) -> (frame, metadata)`` becomes an unpartitioned, schema-typed model asset.
 
     The frame is validated against ``schema`` before it is stored by the model IO manager;
@@ -125,12 +133,17 @@ def _frame_asset(*, schema: type, checks: Sequence[FrameCheck] = (), **asset_kwa
                 yield check.result(df, inputs)
 
         return dg.asset(
-            name=fn.__name__, group_name=GROUP, io_manager_key=MODEL_IO_MANAGER, dagster_type=dagster_type(schema),
+            name=fn.__name__,
+            group_name=GROUP,
+            io_manager_key=MODEL_IO_MANAGER,
+            dagster_type=dagster_type(schema),
             # One run whatever the partition range of the run it is part of (CLI ranges need it).
             backfill_policy=dg.BackfillPolicy.single_run(),
             metadata={"layer": GROUP, "dagster/column_schema": dagster_type(schema).metadata["schema"]},
-            check_specs=[c.spec(fn.__name__) for c in checks], kinds={"parquet", "pandas"},
-            freshness_policy=SELECTION_FRESHNESS, **asset_kwargs,
+            check_specs=[c.spec(fn.__name__) for c in checks],
+            kinds={"parquet", "pandas"},
+            freshness_policy=SELECTION_FRESHNESS,
+            **asset_kwargs,
         )(body)
 
     return decorator
@@ -153,8 +166,7 @@ def _artifact(root: str, relative: str) -> dg.MetadataValue:
     return dg.MetadataValue.url(f"{root}/{relative}")
 
 
-def _log_selection(context, result: SelectionResult, features: pd.DataFrame, as_of, config: dict
-                   ) -> tuple[dict, dict]:
+def _log_selection(context, result: SelectionResult, features: pd.DataFrame, as_of, config: dict) -> tuple[dict, dict]:
     """Log the selection to MLflow (plots, path returns, registered scorer); returns (info, metadata)."""
     tracking = getattr(context.resources, RESEARCH_TRACKING)
     tracker = tracking.tracker()
@@ -167,9 +179,16 @@ def _log_selection(context, result: SelectionResult, features: pd.DataFrame, as_
         result.cpcv["diagram"].savefig(plots["cpcv_folds"], format="png", dpi=100)
         if hasattr(result.pbo, "plot"):
             plots["pbo_logits"] = result.pbo.plot(Path(tmp) / "pbo_logits.png")
-        paths = pd.concat([df.rename_axis("session").reset_index().melt("session", var_name="path",
-                                                                          value_name="net_return")
-                           .assign(candidate=name) for name, df in result.path_returns.items()], ignore_index=True)
+        paths = pd.concat(
+            [
+                df.rename_axis("session")
+                .reset_index()
+                .melt("session", var_name="path", value_name="net_return")
+                .assign(candidate=name)
+                for name, df in result.path_returns.items()
+            ],
+            ignore_index=True,
+        )
         paths_file = Path(tmp) / "path_returns.parquet"
         paths.assign(path=paths["path"].astype(str)).to_parquet(paths_file, index=False)
         info = tracker.log_selection(result, config, example, plots)
@@ -187,11 +206,16 @@ def _log_selection(context, result: SelectionResult, features: pd.DataFrame, as_
 def _selection_frame(result: SelectionResult, as_of, info: dict) -> pd.DataFrame:
     table = result.candidates.reset_index()
     return table.assign(
-        as_of=pd.Timestamp(as_of), pbo=result.pbo_value if np.isfinite(result.pbo_value) else np.nan,
-        dsr=result.dsr["dsr"], expected_max_sharpe_obs=result.dsr["expected_max_sharpe_obs"],
-        n_trials=int(result.dsr["n_trials"]), gate_passed=bool(result.gate.passed),
-        gate_reasons="; ".join(result.gate.reasons), mlflow_run_id=info["run_id"],
-        model_version=str(info["version"]), data_hash=result.data_hash,
+        as_of=pd.Timestamp(as_of),
+        pbo=result.pbo_value if np.isfinite(result.pbo_value) else np.nan,
+        dsr=result.dsr["dsr"],
+        expected_max_sharpe_obs=result.dsr["expected_max_sharpe_obs"],
+        n_trials=int(result.dsr["n_trials"]),
+        gate_passed=bool(result.gate.passed),
+        gate_reasons="; ".join(result.gate.reasons),
+        mlflow_run_id=info["run_id"],
+        model_version=str(info["version"]),
+        data_hash=result.data_hash,
         n_features=table["n_features"].astype("int64"),
     )[[c for c in schemas.ModelSelection.to_schema().columns if c not in schemas.Lineage.to_schema().columns]]
 
@@ -200,9 +224,16 @@ def _empty(schema: type) -> pd.DataFrame:
     cols = {}
     for name, col in schema.to_schema().columns.items():
         dtype = str(col.dtype)
-        cols[name] = pd.Series([], dtype="datetime64[ns, UTC]" if "UTC" in dtype else
-                               "datetime64[ns]" if "datetime" in dtype else
-                               object if dtype in ("str", "string") else dtype)
+        cols[name] = pd.Series(
+            [],
+            dtype="datetime64[ns, UTC]"
+            if "UTC" in dtype
+            else "datetime64[ns]"
+            if "datetime" in dtype
+            else object
+            if dtype in ("str", "string")
+            else dtype,
+        )
     return pd.DataFrame(cols)
 
 
@@ -213,39 +244,71 @@ def build_model_assets(profile: Profile, partitions_def: dg.PartitionsDefinition
     fingerprint = profile.fingerprint()
 
     def stamp(df: pd.DataFrame, name: str, known_at: str) -> pd.DataFrame:
-        return stamp_lineage(df, known_at=known_at, source_uri=f"quant_assets://models/{name}",
-                             transform_id=transform_id(name, fingerprint))
+        return stamp_lineage(
+            df,
+            known_at=known_at,
+            source_uri=f"quant_assets://models/{name}",
+            transform_id=transform_id(name, fingerprint),
+        )
 
-    @_frame_asset(schema=schemas.ModelSelection, checks=selection_checks(cfg.gate),
-                  ins={"equity_features": _all_partitions(), "equity_labels": _all_partitions(),
-                       "adjusted_prices": _all_partitions()},
-                  required_resource_keys={RESEARCH_TRACKING})
-    def model_selection(context: dg.AssetExecutionContext, equity_features: pd.DataFrame,
-                        equity_labels: pd.DataFrame, adjusted_prices: pd.DataFrame):
+    @_frame_asset(
+        schema=schemas.ModelSelection,
+        checks=selection_checks(cfg.gate),
+        ins={
+            "equity_features": _all_partitions(),
+            "equity_labels": _all_partitions(),
+            "adjusted_prices": _all_partitions(),
+        },
+        required_resource_keys={RESEARCH_TRACKING},
+    )
+    def model_selection(
+        context: dg.AssetExecutionContext,
+        equity_features: pd.DataFrame,
+        equity_labels: pd.DataFrame,
+        adjusted_prices: pd.DataFrame,
+    ):
         """Candidates under CPCV on net decile long/short paths; PBO, DSR over all trials, the gate."""
-        meta = {"as_of": str(as_of.date()), "label_partitions_read": int(equity_labels["known_date"].nunique())
-                if len(equity_labels) else 0}
+        meta = {
+            "as_of": str(as_of.date()),
+            "label_partitions_read": int(equity_labels["known_date"].nunique()) if len(equity_labels) else 0,
+        }
         why_not = readiness(equity_features, equity_labels, cfg, as_of)
         if why_not:
             context.log.warning(f"model selection not run: {why_not}")
             return _empty(schemas.ModelSelection), {**meta, "gate_passed": False, "verdict": f"not run: {why_not}"}
-        no_symbols = pd.DataFrame({"date": pd.to_datetime([]), "symbol": pd.Series([], dtype=object),
-                                   "shares_outstanding": pd.Series([], dtype=float)})
+        no_symbols = pd.DataFrame(
+            {
+                "date": pd.to_datetime([]),
+                "symbol": pd.Series([], dtype=object),
+                "shares_outstanding": pd.Series([], dtype=float),
+            }
+        )
         market = MarketFrames(adjusted_prices, pd.DataFrame(), pd.DataFrame(), no_symbols, pd.DataFrame())
         costs = cost_inputs_from_wide(market.wide, cfg.spread_bps)
         tracking = getattr(context.resources, RESEARCH_TRACKING)
-        result = select_model(equity_features, equity_labels, cfg, costs=costs, as_of=as_of,
-                              trials_log=tracking.trials_log(), run_id=context.run_id)
+        result = select_model(
+            equity_features,
+            equity_labels,
+            cfg,
+            costs=costs,
+            as_of=as_of,
+            trials_log=tracking.trials_log(),
+            run_id=context.run_id,
+        )
         info, plot_meta = _log_selection(context, result, equity_features, as_of, profile.raw)
         head = result.headline()
         verdict = "PASSED" if result.gate.passed else f"refused: {head['gate_reasons']}"
         out = stamp(_selection_frame(result, as_of, info), "model_selection", "as_of")
         table = result.candidates[["sharpe_ann", "max_drawdown", "rank_ic", "selected"]].round(4)
         return out, {
-            **meta, **{k: v for k, v in head.items() if k not in ("gate_reasons",)},
-            "verdict": verdict, "walk_forward_sharpe": head["walk_forward_sharpe"],
-            "mlflow_run_id": info["run_id"], "model_version": str(info["version"]),
-            "aliases": ", ".join(info["aliases"]), "candidates": dg.MetadataValue.md(table.to_markdown()),
+            **meta,
+            **{k: v for k, v in head.items() if k not in ("gate_reasons",)},
+            "verdict": verdict,
+            "walk_forward_sharpe": head["walk_forward_sharpe"],
+            "mlflow_run_id": info["run_id"],
+            "model_version": str(info["version"]),
+            "aliases": ", ".join(info["aliases"]),
+            "candidates": dg.MetadataValue.md(table.to_markdown()),
             **plot_meta,
         }
 
@@ -254,13 +317,23 @@ def build_model_assets(profile: Profile, partitions_def: dg.PartitionsDefinition
         """Every candidate, feature set and hyper-parameter ever evaluated, with its result."""
         log = getattr(context.resources, RESEARCH_TRACKING).trials_log()
         df = log.frame()
-        df = df.assign(run_id=df["run_id"].fillna("").astype(str), trial_id=df["trial_id"].astype("int64"),
-                       n_features=df["n_features"].astype("int64"), selected=df["selected"].astype(bool),
-                       **{c: pd.to_numeric(df[c], errors="coerce").astype(float)
-                          for c in ("sharpe_obs", "sharpe_ann", "max_drawdown", "rank_ic")})
+        df = df.assign(
+            run_id=df["run_id"].fillna("").astype(str),
+            trial_id=df["trial_id"].astype("int64"),
+            n_features=df["n_features"].astype("int64"),
+            selected=df["selected"].astype(bool),
+            **{
+                c: pd.to_numeric(df[c], errors="coerce").astype(float)
+                for c in ("sharpe_obs", "sharpe_ann", "max_drawdown", "rank_ic")
+            },
+        )
         recorded = pd.to_datetime(df.pop("recorded_at"), utc=True)
-        out = add_lineage(df, recorded if len(df) else pd.Timestamp.now(tz="UTC"), f"file://{log.path}",
-                          transform_id("trials_log", fingerprint))
+        out = add_lineage(
+            df,
+            recorded if len(df) else pd.Timestamp.now(tz="UTC"),
+            f"file://{log.path}",
+            transform_id("trials_log", fingerprint),
+        )
         n_runs = int(out["run_id"].nunique())
         return out, {"n_trials": int(len(out)), "n_runs": n_runs, "log": dg.MetadataValue.path(str(log.path))}
 
@@ -268,25 +341,46 @@ def build_model_assets(profile: Profile, partitions_def: dg.PartitionsDefinition
     def champion_model(context: dg.AssetExecutionContext, model_selection: pd.DataFrame):
         """The registered scorer the daily scores use: the champion, else this selection's challenger."""
         tracking = getattr(context.resources, RESEARCH_TRACKING)
-        ref = {"as_of": pd.NaT, "model_name": tracking.model_name, "model_version": None, "alias": "none",
-               "model_uri": None, "mlflow_run_id": None, "candidate": None, "gate_passed": False,
-               "gate_reasons": "no model registered"}
+        ref = {
+            "as_of": pd.NaT,
+            "model_name": tracking.model_name,
+            "model_version": None,
+            "alias": "none",
+            "model_uri": None,
+            "mlflow_run_id": None,
+            "candidate": None,
+            "gate_passed": False,
+            "gate_reasons": "no model registered",
+        }
         if not model_selection.empty:
             ref.update(registered_reference(tracking))
         # Known from the training date of the model (the graph's as_of without one): replays are identical.
         known = arrival_times(pd.Series([as_of if pd.isna(ref["as_of"]) else pd.Timestamp(ref["as_of"])]))
-        df = add_lineage(pd.DataFrame([ref]).astype({"as_of": "datetime64[ns]"}), known,
-                         tracking.tracker().tracking_uri if ref["model_uri"] else "quant_assets://models/none",
-                         transform_id("champion_model", fingerprint))
-        return df, {"alias": ref["alias"], "model_version": str(ref["model_version"]),
-                    "model_uri": str(ref["model_uri"]), "gate_passed": bool(ref["gate_passed"])}
+        df = add_lineage(
+            pd.DataFrame([ref]).astype({"as_of": "datetime64[ns]"}),
+            known,
+            tracking.tracker().tracking_uri if ref["model_uri"] else "quant_assets://models/none",
+            transform_id("champion_model", fingerprint),
+        )
+        return df, {
+            "alias": ref["alias"],
+            "model_version": str(ref["model_version"]),
+            "model_uri": str(ref["model_uri"]),
+            "gate_passed": bool(ref["gate_passed"]),
+        }
 
-    @session_asset(schema=schemas.EquityScores, layer="scores", group=GROUP, partitions_def=partitions_def,
-                   date_col="asof", checks=SCORE_CHECKS, required_resource_keys={RESEARCH_TRACKING},
-                   freshness_policy=MARKET_FRESHNESS,
-                   ins={"equity_features": dg.AssetIn(), "champion_model": dg.AssetIn()})
-    def equity_scores(context: dg.AssetExecutionContext, equity_features: pd.DataFrame,
-                      champion_model: pd.DataFrame):
+    @session_asset(
+        schema=schemas.EquityScores,
+        layer="scores",
+        group=GROUP,
+        partitions_def=partitions_def,
+        date_col="asof",
+        checks=SCORE_CHECKS,
+        required_resource_keys={RESEARCH_TRACKING},
+        freshness_policy=MARKET_FRESHNESS,
+        ins={"equity_features": dg.AssetIn(), "champion_model": dg.AssetIn()},
+    )
+    def equity_scores(context: dg.AssetExecutionContext, equity_features: pd.DataFrame, champion_model: pd.DataFrame):
         """Expected 5-20-session excess return, confidence and top feature contributions per universe name."""
         sessions = window_sessions(context)
         ref = champion_model.iloc[0]
@@ -297,14 +391,18 @@ def build_model_assets(profile: Profile, partitions_def: dg.PartitionsDefinition
         out = _empty_scores()
         if len(todo):
             scorer = getattr(context.resources, RESEARCH_TRACKING).load_model(ref["model_uri"])
-            out = score_frame(scorer, todo).assign(model_version=str(ref["model_version"]),
-                                                   model_alias=str(ref["alias"]), model_as_of=model_as_of)
+            out = score_frame(scorer, todo).assign(
+                model_version=str(ref["model_version"]), model_alias=str(ref["alias"]), model_as_of=model_as_of
+            )
             out = out.astype({"horizon_sessions": "int64"})
         scored = int(out["asof"].nunique())
         return stamp(out, "equity_scores", "asof"), {
-            "model": f"{ref['model_name']} v{ref['model_version']} ({ref['alias']})", "model_alias": str(ref["alias"]),
-            "model_as_of": str(model_as_of.date()), "sessions_scored": scored,
-            "sessions_before_model": int((sessions < model_as_of).sum())}
+            "model": f"{ref['model_name']} v{ref['model_version']} ({ref['alias']})",
+            "model_alias": str(ref["alias"]),
+            "model_as_of": str(model_as_of.date()),
+            "sessions_scored": scored,
+            "sessions_before_model": int((sessions < model_as_of).sum()),
+        }
 
     return [model_selection, trials_log, champion_model, equity_scores]
 
@@ -322,10 +420,16 @@ def registered_reference(tracking) -> dict:
         run = client.get_run(mv.run_id)
         tags = run.data.tags
         gate = json.loads(mlflow.artifacts.load_text(f"{run.info.artifact_uri}/gate_verdict.json"))
-        return {"as_of": pd.Timestamp(tags["as_of"]), "model_version": str(mv.version), "alias": alias,
-                "model_uri": f"models:/{tracking.model_name}/{mv.version}", "mlflow_run_id": mv.run_id,
-                "candidate": tags.get("selected"), "gate_passed": tags.get("gate_passed") == "True",
-                "gate_reasons": "; ".join(gate.get("reasons", []))}
+        return {
+            "as_of": pd.Timestamp(tags["as_of"]),
+            "model_version": str(mv.version),
+            "alias": alias,
+            "model_uri": f"models:/{tracking.model_name}/{mv.version}",
+            "mlflow_run_id": mv.run_id,
+            "candidate": tags.get("selected"),
+            "gate_passed": tags.get("gate_passed") == "True",
+            "gate_reasons": "; ".join(gate.get("reasons", [])),
+        }
     return {}
 
 

@@ -47,8 +47,15 @@ def gate_mismatch(selection: pd.DataFrame, gate: GateConfig) -> pd.DataFrame:
     rows = selection[selection["selected"]]
     bad = []
     for r in rows.itertuples(index=False):
-        verdict = evaluate_gate(sharpe=r.sharpe_ann, max_drawdown=r.max_drawdown, pbo=r.pbo, sharpe_obs=r.sharpe_obs,
-                                expected_max_sharpe_obs=r.expected_max_sharpe_obs, dsr=r.dsr, config=gate)
+        verdict = evaluate_gate(
+            sharpe=r.sharpe_ann,
+            max_drawdown=r.max_drawdown,
+            pbo=r.pbo,
+            sharpe_obs=r.sharpe_obs,
+            expected_max_sharpe_obs=r.expected_max_sharpe_obs,
+            dsr=r.dsr,
+            config=gate,
+        )
         if verdict.passed != bool(r.gate_passed):
             bad.append({"candidate": r.candidate, "stored": bool(r.gate_passed), "recomputed": verdict.passed})
     return pd.DataFrame(bad, columns=["candidate", "stored", "recomputed"])
@@ -74,33 +81,54 @@ def uncovered_scores(scores: pd.DataFrame, features: pd.DataFrame) -> pd.DataFra
     """In each scored session: feature rows without a score, and scores that are not finite."""
     scored = scores["asof"].unique()
     want = features.loc[features["asof"].isin(scored), ["asof", "symbol"]]
-    m = want.merge(scores[["asof", "symbol", "expected_excess_return"]], how="outer", on=["asof", "symbol"],
-                   indicator=True)
+    m = want.merge(
+        scores[["asof", "symbol", "expected_excess_return"]], how="outer", on=["asof", "symbol"], indicator=True
+    )
     finite = np.isfinite(m["expected_excess_return"].to_numpy(dtype=np.float64))
     return m.loc[(m["_merge"] != "both") | ~finite, ["asof", "symbol", "expected_excess_return"]]
 
 
 def selection_checks(gate: GateConfig) -> list[FrameCheck]:
     return [
-        FrameCheck(CHECK_ONE_SELECTED, "Exactly one selected candidate per selection run.",
-                   lambda df, _: check_result(selection_count_mismatch(df), description="runs without one selection"),
-                   blocking=True),
-        FrameCheck(CHECK_GATE_REPRODUCES, "The gate re-applied to the stored numbers gives the stored verdict.",
-                   lambda df, _: check_result(gate_mismatch(df, gate), description="gate verdict does not reproduce"),
-                   blocking=True),
+        FrameCheck(
+            CHECK_ONE_SELECTED,
+            "Exactly one selected candidate per selection run.",
+            lambda df, _: check_result(selection_count_mismatch(df), description="runs without one selection"),
+            blocking=True,
+        ),
+        FrameCheck(
+            CHECK_GATE_REPRODUCES,
+            "The gate re-applied to the stored numbers gives the stored verdict.",
+            lambda df, _: check_result(gate_mismatch(df, gate), description="gate verdict does not reproduce"),
+            blocking=True,
+        ),
     ]
 
 
 TRIALS_CHECKS = [
-    FrameCheck(CHECK_TRIALS_CONTIGUOUS, "Trial ids are 0..n-1: no line of the append-only log lost or doubled.",
-               lambda df, _: check_result(trial_id_gaps(df), description="trial ids out of sequence"), blocking=True),
-    FrameCheck(CHECK_TRIALS_LOGGED, "Every candidate of the selection is in the log.",
-               lambda df, i: check_result(unlogged_candidates(df, i["model_selection"]),
-                                          description="candidates missing from the trials log"), blocking=True),
+    FrameCheck(
+        CHECK_TRIALS_CONTIGUOUS,
+        "Trial ids are 0..n-1: no line of the append-only log lost or doubled.",
+        lambda df, _: check_result(trial_id_gaps(df), description="trial ids out of sequence"),
+        blocking=True,
+    ),
+    FrameCheck(
+        CHECK_TRIALS_LOGGED,
+        "Every candidate of the selection is in the log.",
+        lambda df, i: check_result(
+            unlogged_candidates(df, i["model_selection"]), description="candidates missing from the trials log"
+        ),
+        blocking=True,
+    ),
 ]
 
 SCORE_CHECKS = [
-    FrameCheck(CHECK_SCORES_COVER, "Every universe name with features in a scored session has a finite score.",
-               lambda df, i: check_result(uncovered_scores(df, i["equity_features"]),
-                                          description="names without a finite score"), blocking=True),
+    FrameCheck(
+        CHECK_SCORES_COVER,
+        "Every universe name with features in a scored session has a finite score.",
+        lambda df, i: check_result(
+            uncovered_scores(df, i["equity_features"]), description="names without a finite score"
+        ),
+        blocking=True,
+    ),
 ]

@@ -27,8 +27,7 @@ from quant_assets.config import Profile, data_root
 MODEL_IO_MANAGER = "model_io_manager"
 RESEARCH_TRACKING = "research_tracking"
 
-__all__ = ["MODEL_IO_MANAGER", "RESEARCH_TRACKING", "ModelFrameIOManager", "ResearchTracking",
-           "build_model_resources"]
+__all__ = ["MODEL_IO_MANAGER", "RESEARCH_TRACKING", "ModelFrameIOManager", "ResearchTracking", "build_model_resources"]
 
 
 def models_dir(profile_name: str) -> Path:
@@ -67,7 +66,8 @@ class ModelFrameIOManager(dg.ConfigurableIOManager):
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
         if context.has_asset_partitions:
             raise dg.DagsterInvariantViolationError(
-                f"{context.asset_key.to_user_string()}: ModelFrameIOManager stores unpartitioned frames only")
+                f"{context.asset_key.to_user_string()}: ModelFrameIOManager stores unpartitioned frames only"
+            )
         path = self.path(context.asset_key.path[-1])
         write_parquet_atomic(obj, path)
         context.add_output_metadata({"path": dg.MetadataValue.path(str(path)), "row_count": int(len(obj))})
@@ -76,7 +76,8 @@ class ModelFrameIOManager(dg.ConfigurableIOManager):
         path = self.path(context.asset_key.path[-1])
         if not path.is_file():
             raise dg.DagsterInvariantViolationError(
-                f"{context.asset_key.to_user_string()} has not been materialized: {path} does not exist")
+                f"{context.asset_key.to_user_string()} has not been materialized: {path} does not exist"
+            )
         return pd.read_parquet(path)
 
 

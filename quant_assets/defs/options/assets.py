@@ -24,37 +24,57 @@ SMILE_PLOTS = 3
 
 
 def _stamp(df: pd.DataFrame, name: str, fingerprint: str) -> pd.DataFrame:
-    return stamp_lineage(df, known_at="date", source_uri=f"quant_assets://options/{name}",
-                         transform_id=transform_id(name, fingerprint))
+    return stamp_lineage(
+        df, known_at="date", source_uri=f"quant_assets://options/{name}", transform_id=transform_id(name, fingerprint)
+    )
 
 
 def _empty(columns) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series([], dtype="datetime64[ns]" if c in ("date", "expiry") else object)
-                         for c in columns})
+    return pd.DataFrame(
+        {c: pd.Series([], dtype="datetime64[ns]" if c in ("date", "expiry") else object) for c in columns}
+    )
 
 
 def build_options_assets(profile: Profile, partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     """``vol_surface_quotes`` and ``vol_surfaces`` for ``profile``."""
     fingerprint = profile.fingerprint()
 
-    @session_asset(schema=schemas.VolSurfaceQuotes, layer="features", group="options",
-                   partitions_def=partitions_def, freshness_policy=MARKET_FRESHNESS,
-                   ins={"option_quotes": dg.AssetIn(), "rates": dg.AssetIn()})
+    @session_asset(
+        schema=schemas.VolSurfaceQuotes,
+        layer="features",
+        group="options",
+        partitions_def=partitions_def,
+        freshness_policy=MARKET_FRESHNESS,
+        ins={"option_quotes": dg.AssetIn(), "rates": dg.AssetIn()},
+    )
     def vol_surface_quotes(context: dg.AssetExecutionContext, option_quotes: pd.DataFrame, rates: pd.DataFrame):
         """Every curated option quote with its QC reason (used, or why dropped), forward, log-moneyness and IV."""
-        parts = [surface_points(option_quotes, rates, d) for d in window_sessions(context)
-                 if (pd.DatetimeIndex(option_quotes["date"]) == d).any()]
+        parts = [
+            surface_points(option_quotes, rates, d)
+            for d in window_sessions(context)
+            if (pd.DatetimeIndex(option_quotes["date"]) == d).any()
+        ]
         out = pd.concat(parts, ignore_index=True) if parts else _empty(POINT_COLUMNS)
         if out.empty:
-            out = out.astype({c: float for c in ("strike", "bid", "ask", "mid", "t_years", "rate", "forward", "k",
-                                                 "iv", "weight")})
+            out = out.astype(
+                {c: float for c in ("strike", "bid", "ask", "mid", "t_years", "rate", "forward", "k", "iv", "weight")}
+            )
         counts = out["reason"].value_counts().to_dict()
         out = _stamp(out, "vol_surface_quotes", fingerprint)
-        return out, {"used": int(counts.get("used", 0)), "dropped": int(len(out) - counts.get("used", 0)),
-                     **{f"dropped_{k}": int(v) for k, v in sorted(counts.items()) if k != "used"}}
+        return out, {
+            "used": int(counts.get("used", 0)),
+            "dropped": int(len(out) - counts.get("used", 0)),
+            **{f"dropped_{k}": int(v) for k, v in sorted(counts.items()) if k != "used"},
+        }
 
-    @session_asset(schema=schemas.VolSurfaces, layer="features", group="options", partitions_def=partitions_def,
-                   freshness_policy=MARKET_FRESHNESS, ins={"vol_surface_quotes": dg.AssetIn()})
+    @session_asset(
+        schema=schemas.VolSurfaces,
+        layer="features",
+        group="options",
+        partitions_def=partitions_def,
+        freshness_policy=MARKET_FRESHNESS,
+        ins={"vol_surface_quotes": dg.AssetIn()},
+    )
     def vol_surfaces(context: dg.AssetExecutionContext, vol_surface_quotes: pd.DataFrame):
         """Raw SVI slice per underlier x expiry with butterfly/calendar/vertical flags and fit QC; smile plots."""
         points = vol_surface_quotes.drop(columns=[c for c in vol_surface_quotes.columns if c not in POINT_COLUMNS])
@@ -63,17 +83,21 @@ def build_options_assets(profile: Profile, partitions_def: dg.PartitionsDefiniti
         out = pd.concat(parts, ignore_index=True) if parts else _slices_empty()
         meta: dict = {"slices": int(len(out))}
         if len(out):
-            meta.update(ssvi_fallbacks=int((out["source"] == "ssvi").sum()),
-                        arbitrage_flags=int(out[["butterfly_arbitrage", "calendar_arbitrage",
-                                                 "vertical_arbitrage"]].to_numpy().sum()),
-                        median_rmse_vol_pts=float(out["rmse_vol_pts"].median()),
-                        max_error_vol_pts=float(out["max_error_vol_pts"].max()))
+            meta.update(
+                ssvi_fallbacks=int((out["source"] == "ssvi").sum()),
+                arbitrage_flags=int(
+                    out[["butterfly_arbitrage", "calendar_arbitrage", "vertical_arbitrage"]].to_numpy().sum()
+                ),
+                median_rmse_vol_pts=float(out["rmse_vol_pts"].median()),
+                max_error_vol_pts=float(out["max_error_vol_pts"].max()),
+            )
             last = out["date"].max()
             day = out[out["date"] == last]
             for name in sorted(day["underlier"].unique())[:SMILE_PLOTS]:
                 png = smile_png(points[pd.DatetimeIndex(points["date"]) == last], day, name)
                 meta[f"smile_{name}"] = dg.MetadataValue.md(
-                    f"![{name} smile](data:image/png;base64,{base64.b64encode(png).decode()})")
+                    f"![{name} smile](data:image/png;base64,{base64.b64encode(png).decode()})"
+                )
         out = _stamp(out, "vol_surfaces", fingerprint)
         return out, meta
 
@@ -82,9 +106,26 @@ def build_options_assets(profile: Profile, partitions_def: dg.PartitionsDefiniti
 
 def _slices_empty() -> pd.DataFrame:
     out = _empty(SLICE_COLUMNS)
-    types = {c: float for c in ("t_years", "forward", "rate", "a", "b", "rho", "m", "sigma", "atm_vol",
-                                "rmse_vol_pts", "max_error_vol_pts", "k_min", "k_max")}
-    types.update({c: bool for c in ("butterfly_arbitrage", "calendar_arbitrage", "vertical_arbitrage",
-                                    "calendar_conflict")})
+    types = {
+        c: float
+        for c in (
+            "t_years",
+            "forward",
+            "rate",
+            "a",
+            "b",
+            "rho",
+            "m",
+            "sigma",
+            "atm_vol",
+            "rmse_vol_pts",
+            "max_error_vol_pts",
+            "k_min",
+            "k_max",
+        )
+    }
+    types.update(
+        {c: bool for c in ("butterfly_arbitrage", "calendar_arbitrage", "vertical_arbitrage", "calendar_conflict")}
+    )
     types.update(quotes_used="int64", quotes_dropped="int64")
     return out.astype(types)

@@ -74,8 +74,15 @@ def portfolio_configs(profile: Profile) -> tuple[RiskConfig, BacktestConfig]:
     sel = SelectionConfig.from_dict(profile.models)
     block = dict(profile.raw.get("portfolio") or {})
     risk = RiskConfig.coerce({"book_size": sel.book_size, "horizon_days": sel.horizon, **(block.get("risk") or {})})
-    bt = BacktestConfig.coerce({"initial_capital": sel.book_size, "fee_bps": sel.fee_bps, "spread_bps": sel.spread_bps,
-                                "vectorized_fills": True, **(block.get("backtest") or {})})
+    bt = BacktestConfig.coerce(
+        {
+            "initial_capital": sel.book_size,
+            "fee_bps": sel.fee_bps,
+            "spread_bps": sel.spread_bps,
+            "vectorized_fills": True,
+            **(block.get("backtest") or {}),
+        }
+    )
     return risk, bt
 
 
@@ -109,24 +116,43 @@ def build_portfolio_assets(profile: Profile, partitions_def: dg.PartitionsDefini
     gate = SelectionConfig.from_dict(profile.models).gate
     fingerprint = profile.fingerprint()
 
-    def reports() -> Path:                      # read at run time: the data root may change after build
+    def reports() -> Path:  # read at run time: the data root may change after build
         return profile.data_dir / "reports"
 
     def stamp(df: pd.DataFrame, name: str, known_at: str) -> pd.DataFrame:
-        return stamp_lineage(df, known_at=known_at, source_uri=f"quant_assets://portfolio/{name}",
-                             transform_id=transform_id(name, fingerprint))
+        return stamp_lineage(
+            df,
+            known_at=known_at,
+            source_uri=f"quant_assets://portfolio/{name}",
+            transform_id=transform_id(name, fingerprint),
+        )
 
     previous = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1, allow_nonexistent_upstream_partitions=True)
-    history = dg.TimeWindowPartitionMapping(start_offset=-COV_WINDOW, end_offset=-1,
-                                            allow_nonexistent_upstream_partitions=True)
+    history = dg.TimeWindowPartitionMapping(
+        start_offset=-COV_WINDOW, end_offset=-1, allow_nonexistent_upstream_partitions=True
+    )
 
-    @session_asset(schema=schemas.TargetPortfolio, layer=GROUP, group=GROUP, partitions_def=partitions_def,
-                   checks=target_checks(risk), freshness_policy=MARKET_FRESHNESS,
-                   ins={"equity_scores": dg.AssetIn(), "symbols": dg.AssetIn(),
-                        "adjusted_prices": dg.AssetIn(partition_mapping=history),
-                        "target_portfolio": _stored(previous)})
-    def target_portfolio(context: dg.AssetExecutionContext, equity_scores: pd.DataFrame, symbols: pd.DataFrame,
-                         adjusted_prices: pd.DataFrame, target_portfolio: pd.DataFrame):
+    @session_asset(
+        schema=schemas.TargetPortfolio,
+        layer=GROUP,
+        group=GROUP,
+        partitions_def=partitions_def,
+        checks=target_checks(risk),
+        freshness_policy=MARKET_FRESHNESS,
+        ins={
+            "equity_scores": dg.AssetIn(),
+            "symbols": dg.AssetIn(),
+            "adjusted_prices": dg.AssetIn(partition_mapping=history),
+            "target_portfolio": _stored(previous),
+        },
+    )
+    def target_portfolio(
+        context: dg.AssetExecutionContext,
+        equity_scores: pd.DataFrame,
+        symbols: pd.DataFrame,
+        adjusted_prices: pd.DataFrame,
+        target_portfolio: pd.DataFrame,
+    ):
         """Target weights of each session: fractional Kelly on conservative edges under vol targets and caps."""
         sessions = window_sessions(context)
         prev = pd.Series(dtype=float)
@@ -135,8 +161,11 @@ def build_portfolio_assets(profile: Profile, partitions_def: dg.PartitionsDefini
             if len(before):
                 last = before[before["date"] == before["date"].max()]
                 prev = last.set_index("symbol")["target_w"].astype(float)
-        prices = adjusted_prices.loc[:, ["date", "symbol", "close", "volume", "ret_total"]] if len(
-            adjusted_prices) else pd.DataFrame(columns=["date", "symbol", "close", "volume", "ret_total"])
+        prices = (
+            adjusted_prices.loc[:, ["date", "symbol", "close", "volume", "ret_total"]]
+            if len(adjusted_prices)
+            else pd.DataFrame(columns=["date", "symbol", "close", "volume", "ret_total"])
+        )
         out, summary = build_targets(equity_scores, symbols, prices, sessions, prev, risk, COV_WINDOW)
         if out.empty:
             out = empty_targets()
@@ -151,9 +180,14 @@ def build_portfolio_assets(profile: Profile, partitions_def: dg.PartitionsDefini
 
     backtest_checks = BACKTEST_CHECKS
 
-    def backtest_body(context: dg.AssetExecutionContext, target_portfolio: pd.DataFrame,
-                      adjusted_prices: pd.DataFrame, symbols: pd.DataFrame, model_selection: pd.DataFrame,
-                      trials_log: pd.DataFrame):
+    def backtest_body(
+        context: dg.AssetExecutionContext,
+        target_portfolio: pd.DataFrame,
+        adjusted_prices: pd.DataFrame,
+        symbols: pd.DataFrame,
+        model_selection: pd.DataFrame,
+        trials_log: pd.DataFrame,
+    ):
         """Event-driven backtest of every stored target, net of costs; headline numbers and Go/No-Go."""
         if target_portfolio.empty or adjusted_prices.empty:
             empty = _empty_equity()
@@ -166,17 +200,36 @@ def build_portfolio_assets(profile: Profile, partitions_def: dg.PartitionsDefini
         metrics = scorecard(frame, bt.initial_capital, bt.periods_per_year)
         g = go_no_go(frame, bt.initial_capital, metrics, model_selection, trials_log, gate, bt.periods_per_year)
         png = _backtest_plot(frame, metrics["costs"], reports() / "backtest" / "backtest_equities.png")
-        meta = {"run_id": result.run_id, "from": str(pd.Timestamp(start).date()),
-                **{k: float(metrics[k]) for k in ("net_sharpe", "net_sortino", "max_drawdown", "turnover_ann",
-                                                  "capacity", "net_pnl", "total_return", "psr",
-                                                  "modeled_impact_bps", "realized_impact_bps")},
-                "costs": dg.MetadataValue.json(metrics["costs"]),
-                "dsr": float(g["dsr"]) if np.isfinite(g["dsr"]) else None, "pbo": g["pbo"] if np.isfinite(g["pbo"])
-                else None, "n_trials": g["n_trials"], "go_no_go": dg.MetadataValue.md(go_no_go_markdown(g)),
-                "verdict": "GO" if g["passed"] else f"NO-GO: {g['reasons']}",
-                "plot_png": dg.MetadataValue.path(str(png)), "plot": _png_markdown(png, "backtest_equities")}
-        out = frame.loc[:, [c for c in schemas.BacktestEquities.to_schema().columns
-                            if c not in schemas.Lineage.to_schema().columns]]
+        meta = {
+            "run_id": result.run_id,
+            "from": str(pd.Timestamp(start).date()),
+            **{
+                k: float(metrics[k])
+                for k in (
+                    "net_sharpe",
+                    "net_sortino",
+                    "max_drawdown",
+                    "turnover_ann",
+                    "capacity",
+                    "net_pnl",
+                    "total_return",
+                    "psr",
+                    "modeled_impact_bps",
+                    "realized_impact_bps",
+                )
+            },
+            "costs": dg.MetadataValue.json(metrics["costs"]),
+            "dsr": float(g["dsr"]) if np.isfinite(g["dsr"]) else None,
+            "pbo": g["pbo"] if np.isfinite(g["pbo"]) else None,
+            "n_trials": g["n_trials"],
+            "go_no_go": dg.MetadataValue.md(go_no_go_markdown(g)),
+            "verdict": "GO" if g["passed"] else f"NO-GO: {g['reasons']}",
+            "plot_png": dg.MetadataValue.path(str(png)),
+            "plot": _png_markdown(png, "backtest_equities"),
+        }
+        out = frame.loc[
+            :, [c for c in schemas.BacktestEquities.to_schema().columns if c not in schemas.Lineage.to_schema().columns]
+        ]
         return stamp(out, "backtest_equities", "date"), {k: v for k, v in meta.items() if v is not None}
 
     @functools.wraps(backtest_body)
@@ -189,36 +242,74 @@ def build_portfolio_assets(profile: Profile, partitions_def: dg.PartitionsDefini
             yield check.result(df, inputs)
 
     backtest_asset = dg.asset(
-        name="backtest_equities", group_name=GROUP, io_manager_key=MODEL_IO_MANAGER,
-        dagster_type=dagster_type(schemas.BacktestEquities), backfill_policy=dg.BackfillPolicy.single_run(),
-        metadata={"layer": "models",
-                  "dagster/column_schema": dagster_type(schemas.BacktestEquities).metadata["schema"]},
-        check_specs=[c.spec("backtest_equities") for c in backtest_checks], kinds={"parquet", "pandas"},
-        freshness_policy=MARKET_FRESHNESS,      # re-run each session: the day's blotter reads it
-        ins={"target_portfolio": _stored(dg.AllPartitionMapping()),
-             "adjusted_prices": _stored(dg.AllPartitionMapping()), "symbols": _stored(dg.AllPartitionMapping()),
-             "model_selection": dg.AssetIn(), "trials_log": dg.AssetIn()},
+        name="backtest_equities",
+        group_name=GROUP,
+        io_manager_key=MODEL_IO_MANAGER,
+        dagster_type=dagster_type(schemas.BacktestEquities),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        metadata={
+            "layer": "models",
+            "dagster/column_schema": dagster_type(schemas.BacktestEquities).metadata["schema"],
+        },
+        check_specs=[c.spec("backtest_equities") for c in backtest_checks],
+        kinds={"parquet", "pandas"},
+        freshness_policy=MARKET_FRESHNESS,  # re-run each session: the day's blotter reads it
+        ins={
+            "target_portfolio": _stored(dg.AllPartitionMapping()),
+            "adjusted_prices": _stored(dg.AllPartitionMapping()),
+            "symbols": _stored(dg.AllPartitionMapping()),
+            "model_selection": dg.AssetIn(),
+            "trials_log": dg.AssetIn(),
+        },
     )(backtest_equities)
 
-    @session_asset(schema=schemas.DailyBlotter, layer="reports", group=GROUP, partitions_def=partitions_def,
-                   date_col="asof", checks=blotter_checks(reports, lambda i: window_sessions(i["context"])),
-                   freshness_policy=MARKET_FRESHNESS,
-                   ins={"target_portfolio": dg.AssetIn(), "equity_scores": dg.AssetIn(), "universe": dg.AssetIn(),
-                        "backtest_equities": dg.AssetIn()})
-    def daily_blotter(context: dg.AssetExecutionContext, target_portfolio: pd.DataFrame,
-                      equity_scores: pd.DataFrame, universe: pd.DataFrame, backtest_equities: pd.DataFrame):
+    @session_asset(
+        schema=schemas.DailyBlotter,
+        layer="reports",
+        group=GROUP,
+        partitions_def=partitions_def,
+        date_col="asof",
+        checks=blotter_checks(reports, lambda i: window_sessions(i["context"])),
+        freshness_policy=MARKET_FRESHNESS,
+        ins={
+            "target_portfolio": dg.AssetIn(),
+            "equity_scores": dg.AssetIn(),
+            "universe": dg.AssetIn(),
+            "backtest_equities": dg.AssetIn(),
+        },
+    )
+    def daily_blotter(
+        context: dg.AssetExecutionContext,
+        target_portfolio: pd.DataFrame,
+        equity_scores: pd.DataFrame,
+        universe: pd.DataFrame,
+        backtest_equities: pd.DataFrame,
+    ):
         """The day's picks (blueprint §10.1 JSON, validated) and Markdown page under data/<profile>/reports/<asof>/."""
         sessions = window_sessions(context)
         rows, meta = [], {}
         for n, session in enumerate(sessions, 1):
-            md, payload, positions = _emit(session, target_portfolio, equity_scores, universe, backtest_equities,
-                                           risk, bt, reports() / f"{session:%Y-%m-%d}", plots=n == len(sessions))
+            md, payload, positions = _emit(
+                session,
+                target_portfolio,
+                equity_scores,
+                universe,
+                backtest_equities,
+                risk,
+                bt,
+                reports() / f"{session:%Y-%m-%d}",
+                plots=n == len(sessions),
+            )
             rows.append(positions.assign(asof=session))
             if n == len(sessions):
                 path = reports() / f"{session:%Y-%m-%d}" / "blotter.md"
-                meta = {"asof": f"{session:%Y-%m-%d}", "blotter_md": dg.MetadataValue.path(str(path)),
-                        "blotter_json": dg.MetadataValue.json(payload), "blotter": dg.MetadataValue.md(md),
-                        "positions": len(payload["positions"])}
+                meta = {
+                    "asof": f"{session:%Y-%m-%d}",
+                    "blotter_md": dg.MetadataValue.path(str(path)),
+                    "blotter_json": dg.MetadataValue.json(payload),
+                    "blotter": dg.MetadataValue.md(md),
+                    "positions": len(payload["positions"]),
+                }
         cols = [c for c in schemas.DailyBlotter.to_schema().columns if c not in schemas.Lineage.to_schema().columns]
         out = pd.concat(rows, ignore_index=True).loc[:, cols].astype({"horizon_days": "int64"})
         return stamp(out, "daily_blotter", "asof"), meta
@@ -226,8 +317,9 @@ def build_portfolio_assets(profile: Profile, partitions_def: dg.PartitionsDefini
     return [target_portfolio, backtest_asset, daily_blotter]
 
 
-def _emit(session, targets, scores, universe, equity, risk: RiskConfig, bt: BacktestConfig, out_dir: Path,
-          *, plots: bool):
+def _emit(
+    session, targets, scores, universe, equity, risk: RiskConfig, bt: BacktestConfig, out_dir: Path, *, plots: bool
+):
     """Write one session's blotter; returns (markdown, JSON payload, position rows)."""
     day_t = targets[targets["date"] == session]
     day_s = scores[scores["asof"] == session]
@@ -245,17 +337,24 @@ def _emit(session, targets, scores, universe, equity, risk: RiskConfig, bt: Back
             metrics["equity"] = curve.set_index("date")["nav"]
     members = universe.loc[universe["date"] == session, "symbol"].astype(str)
     sectors = sorted({s for s in day_t["sector"].dropna()})
-    risk_doc = {"target_vol_ann": risk.target_vol_ann, "gross_cap": risk.gross_cap,
-                "sector_caps": {s: risk.cap_for_sector(s) for s in sectors}}
-    md, payload = emit_daily(session, positions, [], metrics, risk=risk_doc, universe=sorted(members),
-                             out_dir=out_dir)
+    risk_doc = {
+        "target_vol_ann": risk.target_vol_ann,
+        "gross_cap": risk.gross_cap,
+        "sector_caps": {s: risk.cap_for_sector(s) for s in sectors},
+    }
+    md, payload = emit_daily(session, positions, [], metrics, risk=risk_doc, universe=sorted(members), out_dir=out_dir)
     return md, payload, positions
 
 
 def _no_positions() -> pd.DataFrame:
-    return pd.DataFrame({"symbol": pd.Series([], dtype=object), "target_w": pd.Series([], dtype=float),
-                         "horizon_days": pd.Series([], dtype="int64"),
-                         **{c: pd.Series([], dtype=float) for c in ("expected_alpha_bps", "conf", "tp_bps", "sl_bps")}})
+    return pd.DataFrame(
+        {
+            "symbol": pd.Series([], dtype=object),
+            "target_w": pd.Series([], dtype=float),
+            "horizon_days": pd.Series([], dtype="int64"),
+            **{c: pd.Series([], dtype=float) for c in ("expected_alpha_bps", "conf", "tp_bps", "sl_bps")},
+        }
+    )
 
 
 def _empty_equity() -> pd.DataFrame:

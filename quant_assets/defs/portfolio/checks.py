@@ -83,20 +83,35 @@ def invalid_blotters(rows: pd.DataFrame, report_root: Path, sessions) -> pd.Data
 
 
 def target_checks(risk: RiskConfig) -> list[FrameCheck]:
-    return [FrameCheck(CHECK_CAPS, "Every session's weights within the single-name, gross, net and sector caps.",
-                       lambda df, _: check_result(cap_breaches(df, risk), description="caps breached"),
-                       blocking=True)]
+    return [
+        FrameCheck(
+            CHECK_CAPS,
+            "Every session's weights within the single-name, gross, net and sector caps.",
+            lambda df, _: check_result(cap_breaches(df, risk), description="caps breached"),
+            blocking=True,
+        )
+    ]
 
 
 BACKTEST_CHECKS = [
-    FrameCheck(CHECK_NAV, "NAV equals cash plus long and short market value every session.",
-               lambda df, _: check_result(nav_mismatch(df), description="NAV does not add up"), blocking=True),
+    FrameCheck(
+        CHECK_NAV,
+        "NAV equals cash plus long and short market value every session.",
+        lambda df, _: check_result(nav_mismatch(df), description="NAV does not add up"),
+        blocking=True,
+    ),
 ]
 
 
 def blotter_checks(report_root: Callable[[], Path], sessions_of) -> list[FrameCheck]:
     """``report_root()``: the reports directory; ``sessions_of(inputs)``: the sessions of the run's window."""
-    return [FrameCheck(CHECK_BLOTTER, "Each session's blotter.json exists, validates against the JSON Schema "
-                                      "and holds the stored positions.",
-                       lambda df, i: check_result(invalid_blotters(df, report_root(), sessions_of(i)),
-                                                  description="blotter files invalid"), blocking=True)]
+    return [
+        FrameCheck(
+            CHECK_BLOTTER,
+            "Each session's blotter.json exists, validates against the JSON Schema and holds the stored positions.",
+            lambda df, i: check_result(
+                invalid_blotters(df, report_root(), sessions_of(i)), description="blotter files invalid"
+            ),
+            blocking=True,
+        )
+    ]

@@ -43,8 +43,15 @@ def scorecard(frame: pd.DataFrame, initial_capital: float, periods_per_year: int
     return summarize(eq.loc[:, [c for c in EQUITY_COLUMNS if c in eq]], orders, initial_capital, periods_per_year)
 
 
-def go_no_go(frame: pd.DataFrame, initial_capital: float, metrics: dict, selection: pd.DataFrame,
-             trials: pd.DataFrame, gate: GateConfig, periods_per_year: int = 252) -> dict:
+def go_no_go(
+    frame: pd.DataFrame,
+    initial_capital: float,
+    metrics: dict,
+    selection: pd.DataFrame,
+    trials: pd.DataFrame,
+    gate: GateConfig,
+    periods_per_year: int = 252,
+) -> dict:
     """The equities Go/No-Go figures of the backtest, net of every cost, and the gate's verdict.
 
     Sharpe and maximum drawdown are the backtest's (annualized net Sharpe; drawdown as a positive
@@ -68,17 +75,34 @@ def go_no_go(frame: pd.DataFrame, initial_capital: float, metrics: dict, selecti
     else:
         dsr = math.nan
     pbo = float(selection["pbo"].iloc[0]) if len(selection) and pd.notna(selection["pbo"].iloc[0]) else math.nan
-    figures = {"sharpe": float(metrics["net_sharpe"]), "max_drawdown": abs(float(metrics["max_drawdown"])),
-               "pbo": pbo, "dsr": dsr, "sharpe_obs": sr, "expected_max_sharpe_obs": sr0, "n_trials": int(sharpes.size)}
-    verdict = evaluate_gate(sharpe=figures["sharpe"], max_drawdown=figures["max_drawdown"], pbo=pbo,
-                            sharpe_obs=sr, expected_max_sharpe_obs=sr0, dsr=dsr, config=gate)
-    return {**figures, "passed": bool(verdict.passed), "reasons": "; ".join(verdict.reasons),
-            "checks": verdict.checks}
+    figures = {
+        "sharpe": float(metrics["net_sharpe"]),
+        "max_drawdown": abs(float(metrics["max_drawdown"])),
+        "pbo": pbo,
+        "dsr": dsr,
+        "sharpe_obs": sr,
+        "expected_max_sharpe_obs": sr0,
+        "n_trials": int(sharpes.size),
+    }
+    verdict = evaluate_gate(
+        sharpe=figures["sharpe"],
+        max_drawdown=figures["max_drawdown"],
+        pbo=pbo,
+        sharpe_obs=sr,
+        expected_max_sharpe_obs=sr0,
+        dsr=dsr,
+        config=gate,
+    )
+    return {**figures, "passed": bool(verdict.passed), "reasons": "; ".join(verdict.reasons), "checks": verdict.checks}
 
 
-GO_NO_GO_ROWS = (("sharpe", "Net Sharpe (ann.)", "{:.2f}", ">="), ("max_drawdown", "Max drawdown", "{:.1%}", "<="),
-                 ("dsr", "DSR", "{:.3f}", ">="), ("pbo", "PBO", "{:.3f}", "<="),
-                 ("beats_expected_max", "Sharpe - expected max of trials (per session)", "{:+.4f}", ">"))
+GO_NO_GO_ROWS = (
+    ("sharpe", "Net Sharpe (ann.)", "{:.2f}", ">="),
+    ("max_drawdown", "Max drawdown", "{:.1%}", "<="),
+    ("dsr", "DSR", "{:.3f}", ">="),
+    ("pbo", "PBO", "{:.3f}", "<="),
+    ("beats_expected_max", "Sharpe - expected max of trials (per session)", "{:+.4f}", ">"),
+)
 
 
 def go_no_go_markdown(g: dict) -> str:

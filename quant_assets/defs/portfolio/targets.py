@@ -16,8 +16,21 @@ from quant_assets.portfolio import RiskConfig, build
 
 __all__ = ["TARGET_COLUMNS", "build_targets", "decision_dated", "empty_targets", "session_inputs", "trailing_returns"]
 
-TARGET_COLUMNS = ("date", "symbol", "target_w", "prev_w", "expected_excess_return", "confidence", "edge",
-                  "horizon_days", "sector", "daily_vol", "bounds", "ex_ante_vol_ann", "kelly_fraction")
+TARGET_COLUMNS = (
+    "date",
+    "symbol",
+    "target_w",
+    "prev_w",
+    "expected_excess_return",
+    "confidence",
+    "edge",
+    "horizon_days",
+    "sector",
+    "daily_vol",
+    "bounds",
+    "ex_ante_vol_ann",
+    "kelly_fraction",
+)
 STAT_WINDOW = 20
 """Sessions of the trailing dollar ADV and daily volatility handed to the builder."""
 
@@ -29,8 +42,14 @@ def trailing_returns(prices: pd.DataFrame) -> pd.DataFrame:
     return prices.pivot(index="date", columns="symbol", values="ret_total").sort_index()
 
 
-def session_inputs(scores: pd.DataFrame, symbols: pd.DataFrame, prices: pd.DataFrame,
-                   returns: pd.DataFrame, session: pd.Timestamp, window: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def session_inputs(
+    scores: pd.DataFrame,
+    symbols: pd.DataFrame,
+    prices: pd.DataFrame,
+    returns: pd.DataFrame,
+    session: pd.Timestamp,
+    window: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(scores with builder columns, returns window)`` of ``session`` from data before its open.
 
     ``adv_dollar`` is the mean ``close x volume`` and ``daily_vol`` the standard deviation of
@@ -55,8 +74,15 @@ def session_inputs(scores: pd.DataFrame, symbols: pd.DataFrame, prices: pd.DataF
     return out.reset_index(drop=True), rets
 
 
-def build_targets(scores: pd.DataFrame, symbols: pd.DataFrame, prices: pd.DataFrame, sessions: pd.DatetimeIndex,
-                  previous: pd.Series, risk: RiskConfig, window: int) -> tuple[pd.DataFrame, list[dict]]:
+def build_targets(
+    scores: pd.DataFrame,
+    symbols: pd.DataFrame,
+    prices: pd.DataFrame,
+    sessions: pd.DatetimeIndex,
+    previous: pd.Series,
+    risk: RiskConfig,
+    window: int,
+) -> tuple[pd.DataFrame, list[dict]]:
     """Targets of each scored session in ``sessions``, in order, each from the one before.
 
     ``previous`` holds the weights by symbol before the first session (the stored targets of the
@@ -73,26 +99,42 @@ def build_targets(scores: pd.DataFrame, symbols: pd.DataFrame, prices: pd.DataFr
             continue
         inputs, rets = session_inputs(day, symbols, prices, returns, session, window)
         hist = rets if len(rets) >= 2 else None
-        if hist is None:                              # no history yet: a diagonal risk model
+        if hist is None:  # no history yet: a diagonal risk model
             inputs = inputs.assign(daily_vol=inputs["daily_vol"].fillna(0.02))
         out = build(inputs, risk, returns=hist, current_weights=current)
         w = out["target_weights"]
         hits = out["constraints_applied"].groupby("symbol")["bound"].agg(lambda b: "; ".join(dict.fromkeys(b)))
         ins = inputs.set_index("symbol")
-        frames.append(pd.DataFrame({
-            "date": session, "symbol": w.index.astype(str), "target_w": w.to_numpy(),
-            "prev_w": current.reindex(w.index).fillna(0.0).to_numpy(),
-            "expected_excess_return": ins["expected_excess_return"].reindex(w.index).to_numpy(float),
-            "confidence": ins["confidence"].reindex(w.index).to_numpy(float),
-            "edge": out["edge"].reindex(w.index).to_numpy(float),
-            "horizon_days": int(risk.horizon_days), "sector": ins["sector"].reindex(w.index).to_numpy(object),
-            "daily_vol": ins["daily_vol"].reindex(w.index).to_numpy(float),
-            "bounds": hits.reindex(w.index).fillna("").to_numpy(object),
-            "ex_ante_vol_ann": out["ex_ante_vol_ann"], "kelly_fraction": out["kelly_fraction"],
-        }))
-        summaries.append({"date": session, "ex_ante_vol_ann": out["ex_ante_vol_ann"],
-                          "kelly_fraction": out["kelly_fraction"], "gross": out["gross"], "net": out["net"],
-                          "turnover": out["turnover"], "bounds_hit": len(out["constraints_applied"])})
+        frames.append(
+            pd.DataFrame(
+                {
+                    "date": session,
+                    "symbol": w.index.astype(str),
+                    "target_w": w.to_numpy(),
+                    "prev_w": current.reindex(w.index).fillna(0.0).to_numpy(),
+                    "expected_excess_return": ins["expected_excess_return"].reindex(w.index).to_numpy(float),
+                    "confidence": ins["confidence"].reindex(w.index).to_numpy(float),
+                    "edge": out["edge"].reindex(w.index).to_numpy(float),
+                    "horizon_days": int(risk.horizon_days),
+                    "sector": ins["sector"].reindex(w.index).to_numpy(object),
+                    "daily_vol": ins["daily_vol"].reindex(w.index).to_numpy(float),
+                    "bounds": hits.reindex(w.index).fillna("").to_numpy(object),
+                    "ex_ante_vol_ann": out["ex_ante_vol_ann"],
+                    "kelly_fraction": out["kelly_fraction"],
+                }
+            )
+        )
+        summaries.append(
+            {
+                "date": session,
+                "ex_ante_vol_ann": out["ex_ante_vol_ann"],
+                "kelly_fraction": out["kelly_fraction"],
+                "gross": out["gross"],
+                "net": out["net"],
+                "turnover": out["turnover"],
+                "bounds_hit": len(out["constraints_applied"]),
+            }
+        )
         current = w
     if not frames:
         return empty_targets(), summaries
@@ -101,12 +143,26 @@ def build_targets(scores: pd.DataFrame, symbols: pd.DataFrame, prices: pd.DataFr
 
 def empty_targets() -> pd.DataFrame:
     """No targets, with the columns and dtypes of :data:`TARGET_COLUMNS`."""
-    floats = ("target_w", "prev_w", "expected_excess_return", "confidence", "edge", "daily_vol", "ex_ante_vol_ann",
-              "kelly_fraction")
-    return pd.DataFrame({"date": pd.to_datetime([]), "symbol": pd.Series([], dtype=object),
-                         **{c: pd.Series([], dtype=float) for c in floats},
-                         "horizon_days": pd.Series([], dtype="int64"), "sector": pd.Series([], dtype=object),
-                         "bounds": pd.Series([], dtype=object)}).loc[:, list(TARGET_COLUMNS)]
+    floats = (
+        "target_w",
+        "prev_w",
+        "expected_excess_return",
+        "confidence",
+        "edge",
+        "daily_vol",
+        "ex_ante_vol_ann",
+        "kelly_fraction",
+    )
+    return pd.DataFrame(
+        {
+            "date": pd.to_datetime([]),
+            "symbol": pd.Series([], dtype=object),
+            **{c: pd.Series([], dtype=float) for c in floats},
+            "horizon_days": pd.Series([], dtype="int64"),
+            "sector": pd.Series([], dtype=object),
+            "bounds": pd.Series([], dtype=object),
+        }
+    ).loc[:, list(TARGET_COLUMNS)]
 
 
 def decision_dated(targets: pd.DataFrame, sessions: pd.DatetimeIndex) -> pd.DataFrame:

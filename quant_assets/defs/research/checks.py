@@ -43,8 +43,9 @@ def untraded_members(universe: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFra
     cal = sessions_in_range(dates.min() - pd.Timedelta(days=10), dates.max())
     prev = cal[cal.get_indexer(dates) - 1]
     ok = prices.loc[~prices["is_delisting"].astype(bool), ["date", "symbol"]].assign(_ok=True)
-    m = universe.assign(prev=prev.values).merge(ok, left_on=["prev", "symbol"], right_on=["date", "symbol"],
-                                                how="left", suffixes=("", "_p"))
+    m = universe.assign(prev=prev.values).merge(
+        ok, left_on=["prev", "symbol"], right_on=["date", "symbol"], how="left", suffixes=("", "_p")
+    )
     return m.loc[m["_ok"].isna(), ["date", "symbol", "prev"]]
 
 
@@ -83,29 +84,47 @@ def _sessions(inputs: Mapping[str, Any]) -> pd.DatetimeIndex:
 
 def universe_checks(top_n: int) -> list[FrameCheck]:
     return [
-        FrameCheck(CHECK_UNIVERSE_TRADED, "Every member traded, and had not delisted, the session before.",
-                   lambda df, i: check_result(untraded_members(df, i["adjusted_prices"]),
-                                              description="members without a usable bar at t-1"),
-                   blocking=True),
-        FrameCheck(CHECK_UNIVERSE_TOP_N, f"At most {top_n} names per session, ranked 1..n.",
-                   lambda df, i: check_result(oversized_sessions(df, top_n), description="bad universe sizes"),
-                   blocking=True),
+        FrameCheck(
+            CHECK_UNIVERSE_TRADED,
+            "Every member traded, and had not delisted, the session before.",
+            lambda df, i: check_result(
+                untraded_members(df, i["adjusted_prices"]), description="members without a usable bar at t-1"
+            ),
+            blocking=True,
+        ),
+        FrameCheck(
+            CHECK_UNIVERSE_TOP_N,
+            f"At most {top_n} names per session, ranked 1..n.",
+            lambda df, i: check_result(oversized_sessions(df, top_n), description="bad universe sizes"),
+            blocking=True,
+        ),
     ]
 
 
 FEATURE_CHECKS = [
-    FrameCheck(CHECK_FEATURES_UNIVERSE, "Feature rows are exactly the universe members of each asof.",
-               lambda df, i: check_result(feature_universe_mismatch(df, i["universe"]),
-                                          description="feature rows and universe differ"),
-               blocking=True),
+    FrameCheck(
+        CHECK_FEATURES_UNIVERSE,
+        "Feature rows are exactly the universe members of each asof.",
+        lambda df, i: check_result(
+            feature_universe_mismatch(df, i["universe"]), description="feature rows and universe differ"
+        ),
+        blocking=True,
+    ),
 ]
 
 LABEL_CHECKS = [
-    FrameCheck(CHECK_LABEL_OUTCOME, "label is 1 for tp, -1 for sl, 0 for vertical.",
-               lambda df, _: check_result(label_outcome_mismatch(df), description="labels disagree with outcomes"),
-               blocking=True),
-    FrameCheck(CHECK_LABELS_KNOWN, "Every row is stored in the partition of the session its targets are known.",
-               lambda df, i: check_result(labels_outside_window(df, _sessions(i)),
-                                          description="rows stored outside their known_date partition"),
-               blocking=True),
+    FrameCheck(
+        CHECK_LABEL_OUTCOME,
+        "label is 1 for tp, -1 for sl, 0 for vertical.",
+        lambda df, _: check_result(label_outcome_mismatch(df), description="labels disagree with outcomes"),
+        blocking=True,
+    ),
+    FrameCheck(
+        CHECK_LABELS_KNOWN,
+        "Every row is stored in the partition of the session its targets are known.",
+        lambda df, i: check_result(
+            labels_outside_window(df, _sessions(i)), description="rows stored outside their known_date partition"
+        ),
+        blocking=True,
+    ),
 ]

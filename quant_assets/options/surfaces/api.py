@@ -21,9 +21,15 @@ def _default_store():
     return ParquetStore(load_profile().data_dir / "store", sessions=sessions_in_range)
 
 
-def fit_svi_surfaces(date, *, quotes: pd.DataFrame | None = None, rates: pd.DataFrame | None = None,
-                     store=None, underliers=None, config: SurfaceConfig | None = None
-                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def fit_svi_surfaces(
+    date,
+    *,
+    quotes: pd.DataFrame | None = None,
+    rates: pd.DataFrame | None = None,
+    store=None,
+    underliers=None,
+    config: SurfaceConfig | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Points (QC table) and slices of every underlier's surface on session ``date``.
 
     ``quotes`` (``schemas.OptionQuotes``) and ``rates`` (``schemas.Rates``) are the point-in-time
@@ -54,12 +60,20 @@ def surface_dict(points: pd.DataFrame, slices: pd.DataFrame, date, underlier: st
     for row in s.itertuples(index=False):
         slice_map[pd.Timestamp(row.expiry).strftime("%Y-%m-%d")] = {
             **{key: float(getattr(row, key)) for key in SVI_KEYS},
-            "t_years": float(row.t_years), "forward": float(row.forward), "rate": float(row.rate),
-            "atm_vol": float(row.atm_vol), "source": row.source,
-            "no_arb_flags": {"butterfly": bool(row.butterfly_arbitrage), "calendar": bool(row.calendar_arbitrage),
-                             "vertical": bool(row.vertical_arbitrage)},
-            "rmse_vol_pts": float(row.rmse_vol_pts), "max_error_vol_pts": float(row.max_error_vol_pts),
-            "quotes_used": int(row.quotes_used), "quotes_dropped": int(row.quotes_dropped),
+            "t_years": float(row.t_years),
+            "forward": float(row.forward),
+            "rate": float(row.rate),
+            "atm_vol": float(row.atm_vol),
+            "source": row.source,
+            "no_arb_flags": {
+                "butterfly": bool(row.butterfly_arbitrage),
+                "calendar": bool(row.calendar_arbitrage),
+                "vertical": bool(row.vertical_arbitrage),
+            },
+            "rmse_vol_pts": float(row.rmse_vol_pts),
+            "max_error_vol_pts": float(row.max_error_vol_pts),
+            "quotes_used": int(row.quotes_used),
+            "quotes_dropped": int(row.quotes_dropped),
         }
     par = s.set_index("expiry").loc[used["expiry"], list(SVI_KEYS)].to_numpy()
     w = np.asarray(svi_total_variance(used["k"].to_numpy(), *par.T), float) if len(par) else np.array([])
@@ -82,8 +96,15 @@ def surface_dict(points: pd.DataFrame, slices: pd.DataFrame, date, underlier: st
     }
 
 
-def fit_svi_surface(date, underlier: str, *, quotes: pd.DataFrame | None = None, rates: pd.DataFrame | None = None,
-                    store=None, config: SurfaceConfig | None = None) -> dict:
+def fit_svi_surface(
+    date,
+    underlier: str,
+    *,
+    quotes: pd.DataFrame | None = None,
+    rates: pd.DataFrame | None = None,
+    store=None,
+    config: SurfaceConfig | None = None,
+) -> dict:
     """Arbitrage-checked SVI surface of ``underlier`` on session ``date`` (blueprint §15).
 
     Quotes → QC (every dropped quote keeps its reason) → parity forwards and mids → implied
@@ -113,6 +134,7 @@ def fit_svi_surface(date, underlier: str, *, quotes: pd.DataFrame | None = None,
         ``max_error_vol_pts``, ``quotes_used``, ``quotes_dropped``, ``dropped_by_reason``,
         ``ssvi_fallback``, ``calendar_conflict``.
     """
-    points, slices = fit_svi_surfaces(date, quotes=quotes, rates=rates, store=store, underliers=underlier,
-                                      config=config)
+    points, slices = fit_svi_surfaces(
+        date, quotes=quotes, rates=rates, store=store, underliers=underlier, config=config
+    )
     return surface_dict(points, slices, date, underlier)

@@ -35,9 +35,27 @@ from quant_assets.options.svi_fit import fit_svi_slices
 __all__ = ["SLICE_COLUMNS", "fit_slices", "ssvi_as_raw_svi"]
 
 SVI_KEYS = ("a", "b", "rho", "m", "sigma")
-SLICE_COLUMNS = ("date", "underlier", "expiry", "t_years", "forward", "rate", *SVI_KEYS, "atm_vol", "source",
-                 "butterfly_arbitrage", "calendar_arbitrage", "vertical_arbitrage", "calendar_conflict",
-                 "rmse_vol_pts", "max_error_vol_pts", "quotes_used", "quotes_dropped", "k_min", "k_max")
+SLICE_COLUMNS = (
+    "date",
+    "underlier",
+    "expiry",
+    "t_years",
+    "forward",
+    "rate",
+    *SVI_KEYS,
+    "atm_vol",
+    "source",
+    "butterfly_arbitrage",
+    "calendar_arbitrage",
+    "vertical_arbitrage",
+    "calendar_conflict",
+    "rmse_vol_pts",
+    "max_error_vol_pts",
+    "quotes_used",
+    "quotes_dropped",
+    "k_min",
+    "k_max",
+)
 
 
 def ssvi_as_raw_svi(theta: np.ndarray, rho: float, phi: np.ndarray) -> np.ndarray:
@@ -53,8 +71,9 @@ def ssvi_as_raw_svi(theta: np.ndarray, rho: float, phi: np.ndarray) -> np.ndarra
     """
     theta, phi = np.asarray(theta, float), np.asarray(phi, float)
     root = np.sqrt(1.0 - rho * rho)
-    return np.stack([0.5 * theta * (1.0 - rho * rho), 0.5 * theta * phi, np.full_like(theta, rho), -rho / phi,
-                     root / phi], axis=1)
+    return np.stack(
+        [0.5 * theta * (1.0 - rho * rho), 0.5 * theta * phi, np.full_like(theta, rho), -rho / phi, root / phi], axis=1
+    )
 
 
 def _vertical_arbitrage(p: np.ndarray, k: np.ndarray, t: float, f: float, r: float, tol: float) -> bool:
@@ -76,14 +95,16 @@ def _errors(p: np.ndarray, k: np.ndarray, iv: np.ndarray, t: float) -> tuple[flo
     return float(np.sqrt(np.mean(err * err))), float(err.max())
 
 
-def _calendar_pairs(params: np.ndarray, t: np.ndarray, kmin: np.ndarray, kmax: np.ndarray,
-                    cfg: SurfaceConfig) -> np.ndarray:
+def _calendar_pairs(
+    params: np.ndarray, t: np.ndarray, kmin: np.ndarray, kmax: np.ndarray, cfg: SurfaceConfig
+) -> np.ndarray:
     """Per slice (sorted by expiry): True if it conflicts with its neighbour on either side."""
     flags = np.zeros(len(t), dtype=bool)
     for i in range(len(t) - 1):
         grid = np.linspace(min(kmin[i], kmin[i + 1]), max(kmax[i], kmax[i + 1]), cfg.calendar_points)
-        chk = svi_calendar_arbitrage([params[i], params[i + 1]], t[i:i + 2], k_grid=grid,
-                                     tolerance=cfg.calendar_tolerance)
+        chk = svi_calendar_arbitrage(
+            [params[i], params[i + 1]], t[i : i + 2], k_grid=grid, tolerance=cfg.calendar_tolerance
+        )
         if chk.arbitrage:
             flags[i] = flags[i + 1] = True
     return flags
@@ -142,10 +163,29 @@ def fit_slices(points: pd.DataFrame, config: SurfaceConfig | None = None) -> pd.
         f, r = float(g["forward"].iat[0]), float(g["rate"].iat[0])
         rmse, mx = _errors(params[j], ks[j], ivs[j], ts[j])
         atm = float(np.sqrt(max(float(svi_total_variance(0.0, *params[j])), 0.0) / ts[j]))
-        rows_out.append((g["date"].iat[0], name, expiry, ts[j], f, r, *params[j], atm, source[j], bool(butterfly[j]),
-                         bool(calendar[j]), _vertical_arbitrage(params[j], ks[j], ts[j], f, r,
-                                                                cfg.vertical_tolerance),
-                         bool(conflict[j]), rmse, mx, len(g), int(dropped.get((name, expiry), 0)), kmin[j], kmax[j]))
+        rows_out.append(
+            (
+                g["date"].iat[0],
+                name,
+                expiry,
+                ts[j],
+                f,
+                r,
+                *params[j],
+                atm,
+                source[j],
+                bool(butterfly[j]),
+                bool(calendar[j]),
+                _vertical_arbitrage(params[j], ks[j], ts[j], f, r, cfg.vertical_tolerance),
+                bool(conflict[j]),
+                rmse,
+                mx,
+                len(g),
+                int(dropped.get((name, expiry), 0)),
+                kmin[j],
+                kmax[j],
+            )
+        )
     out = pd.DataFrame(rows_out, columns=list(SLICE_COLUMNS))
     out["quotes_used"] = out["quotes_used"].astype("int64")
     out["quotes_dropped"] = out["quotes_dropped"].astype("int64")

@@ -51,13 +51,37 @@ from quant_assets.options.surfaces.config import DAYS_PER_YEAR, SurfaceConfig
 __all__ = ["POINT_COLUMNS", "REASONS", "curve_rate", "surface_points"]
 
 REASONS: tuple[str, ...] = (
-    "used", "crossed", "locked", "zero_bid", "stale", "short_expiry", "wide_spread", "no_forward", "in_the_money",
-    *(f"iv_{r.name.lower()}" for r in IVReason if r != IVReason.OK), "thin_expiry",
+    "used",
+    "crossed",
+    "locked",
+    "zero_bid",
+    "stale",
+    "short_expiry",
+    "wide_spread",
+    "no_forward",
+    "in_the_money",
+    *(f"iv_{r.name.lower()}" for r in IVReason if r != IVReason.OK),
+    "thin_expiry",
 )
 """Every value of the ``reason`` column."""
 
-POINT_COLUMNS = ("date", "underlier", "expiry", "strike", "cp_flag", "bid", "ask", "mid", "t_years", "rate",
-                 "forward", "k", "iv", "weight", "reason")
+POINT_COLUMNS = (
+    "date",
+    "underlier",
+    "expiry",
+    "strike",
+    "cp_flag",
+    "bid",
+    "ask",
+    "mid",
+    "t_years",
+    "rate",
+    "forward",
+    "k",
+    "iv",
+    "weight",
+    "reason",
+)
 
 
 def curve_rate(rates: pd.DataFrame, date: pd.Timestamp, days: np.ndarray) -> np.ndarray:
@@ -95,8 +119,9 @@ def _forwards(q: pd.DataFrame, ok: np.ndarray, n_strikes: int) -> pd.Series:
     return num / near.groupby(["underlier", "expiry"])["wt"].sum()
 
 
-def surface_points(quotes: pd.DataFrame, rates: pd.DataFrame, date, config: SurfaceConfig | None = None
-                   ) -> pd.DataFrame:
+def surface_points(
+    quotes: pd.DataFrame, rates: pd.DataFrame, date, config: SurfaceConfig | None = None
+) -> pd.DataFrame:
     """Every option quote of session ``date`` with its QC reason, forward, log-moneyness and IV.
 
     Parameters
@@ -134,9 +159,20 @@ def surface_points(quotes: pd.DataFrame, rates: pd.DataFrame, date, config: Surf
         _first(reason, ~((ask - bid) <= cfg.max_rel_spread * mid), "wide_spread")
     t = days / DAYS_PER_YEAR
     rate = curve_rate(rates, date, days) if n else np.zeros(0)
-    out = pd.DataFrame({"date": date, "underlier": q["underlier"].astype(object), "expiry": q["expiry"],
-                        "strike": q["strike"].to_numpy(float), "cp_flag": q["cp_flag"].astype(object),
-                        "bid": bid, "ask": ask, "mid": mid, "t_years": t, "rate": rate})
+    out = pd.DataFrame(
+        {
+            "date": date,
+            "underlier": q["underlier"].astype(object),
+            "expiry": q["expiry"],
+            "strike": q["strike"].to_numpy(float),
+            "cp_flag": q["cp_flag"].astype(object),
+            "bid": bid,
+            "ask": ask,
+            "mid": mid,
+            "t_years": t,
+            "rate": rate,
+        }
+    )
     out["spread"] = ask - bid
     fwd = _forwards(out, reason == "", cfg.forward_strikes)
     idx = pd.MultiIndex.from_arrays([out["underlier"], out["expiry"]])
@@ -160,8 +196,9 @@ def surface_points(quotes: pd.DataFrame, rates: pd.DataFrame, date, config: Surf
         reason[live[bad]] = names[code[bad]]
         good = live[~bad]
         iv[good] = vol[~bad]
-        vega = np.asarray(bs_greeks(f[~bad], k_[~bad], tt[~bad], rr[~bad], rr[~bad], vol[~bad],
-                                    is_call[good]).vega, float)
+        vega = np.asarray(
+            bs_greeks(f[~bad], k_[~bad], tt[~bad], rr[~bad], rr[~bad], vol[~bad], is_call[good]).vega, float
+        )
         spread_w = 2.0 * vol[~bad] * tt[~bad] * (ask[good] - bid[good]) / vega
         weight[good] = 1.0 / np.maximum(spread_w, 1e-12) ** 2
     out["iv"] = iv

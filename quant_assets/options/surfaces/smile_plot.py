@@ -26,8 +26,11 @@ def smile_png(points: pd.DataFrame, slices: pd.DataFrame, underlier: str, max_ex
         q = used[used["expiry"] == row.expiry]
         grid = np.linspace(row.k_min, row.k_max, 80)
         w = np.asarray(svi_total_variance(grid, *(getattr(row, c) for c in SVI_KEYS)), float)
-        line = ax.plot(grid, 100 * np.sqrt(np.maximum(w, 0) / row.t_years),
-                       label=f"{pd.Timestamp(row.expiry):%Y-%m-%d} ({row.source})")[0]
+        line = ax.plot(
+            grid,
+            100 * np.sqrt(np.maximum(w, 0) / row.t_years),
+            label=f"{pd.Timestamp(row.expiry):%Y-%m-%d} ({row.source})",
+        )[0]
         ax.plot(q["k"], 100 * q["iv"], "o", ms=3, color=line.get_color())
     ax.set_xlabel("log-moneyness ln(K/F)")
     ax.set_ylabel("implied vol (%)")
