@@ -62,3 +62,20 @@ def test_source_block_selects_local_files_and_resolves_the_path(tmp_path):
     path.write_text(yaml.safe_dump({**spec, "source": {"kind": "synthetic"}}))
     with pytest.raises(ValueError, match="missing the 'market' section"):
         load_profile(str(path))
+
+
+@pytest.mark.parametrize(
+    "cls_path",
+    ["quant_assets.backtest.BacktestConfig", "quant_assets.portfolio.RiskConfig"],
+)
+def test_settings_blocks_refuse_unknown_keys_and_keep_instances(cls_path):
+    import importlib
+
+    module, name = cls_path.rsplit(".", 1)
+    cls = getattr(importlib.import_module(module), name)
+    with pytest.raises(ValueError, match=r"unknown .* keys \['no_such_knob'\]"):
+        cls.coerce({"no_such_knob": 1})
+    with pytest.raises(TypeError, match="mapping"):
+        cls.coerce(42)
+    instance = cls()
+    assert cls.coerce(instance) is instance and cls.coerce(None) == instance

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from quant_assets.config.fields import coerce_dataclass
 from quant_assets.execution import DEFAULT_IMPACT_Y, CostModel
 
 __all__ = ["BacktestConfig"]
@@ -93,15 +94,7 @@ class BacktestConfig:
     @classmethod
     def coerce(cls, cfg: BacktestConfig | Mapping | None) -> BacktestConfig:
         """From itself, a mapping of its fields or None (defaults)."""
-        if cfg is None:
-            return cls()
-        if isinstance(cfg, cls):
-            return cfg
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(cfg) - known)
-        if unknown:
-            raise ValueError(f"unknown backtest config keys {unknown}")
-        return cls(**dict(cfg))
+        return coerce_dataclass(cls, cfg, "backtest config")
 
     def to_dict(self) -> dict:
         """Plain dict (JSON-ready, part of the run id)."""

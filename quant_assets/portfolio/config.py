@@ -6,6 +6,8 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from quant_assets.config.fields import coerce_dataclass
+
 __all__ = ["KELLY_RANGE", "RiskConfig"]
 
 KELLY_RANGE = (0.1, 0.25)
@@ -93,15 +95,7 @@ class RiskConfig:
     @classmethod
     def coerce(cls, cfg: RiskConfig | Mapping | None) -> RiskConfig:
         """A :class:`RiskConfig` from itself, a mapping of its fields (unknown keys rejected) or None."""
-        if cfg is None:
-            return cls()
-        if isinstance(cfg, cls):
-            return cfg
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(cfg) - known)
-        if unknown:
-            raise ValueError(f"unknown risk_cfg keys {unknown}; known: {sorted(known)}")
-        return cls(**dict(cfg))
+        return coerce_dataclass(cls, cfg, "risk_cfg")
 
     def cap_for_sector(self, sector: str) -> float:
         """The net exposure cap of ``sector``."""

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from quant_assets.config.fields import reject_unknown_fields
 from quant_assets.market.sectors import SECTORS
 
 __all__ = ["SECTORS", "MarketConfig"]
@@ -186,10 +187,7 @@ class MarketConfig:
         """
         if not isinstance(d, Mapping):
             raise TypeError(f"MarketConfig.from_dict expects a mapping, got {type(d).__name__}")
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ValueError(f"unknown MarketConfig field(s): {', '.join(map(str, unknown))}")
+        reject_unknown_fields(cls, d, "MarketConfig")
         kwargs: dict[str, Any] = {}
         for key, value in d.items():
             if key in _DATE_FIELDS and not isinstance(value, str):
