@@ -38,6 +38,7 @@ from quant_assets.backtest.lots import FifoLots
 from quant_assets.backtest.market import MarketPanel
 from quant_assets.backtest.metrics import summarize
 from quant_assets.execution import CostModel, simulate, simulate_session
+from quant_assets.execution.simulator import FILL_COLUMNS
 
 __all__ = ["BacktestResult", "run_backtest", "run_id"]
 
@@ -373,23 +374,7 @@ class _Run:
         positions = _concat(
             self.positions, ["date", "symbol", "shares", "close", "market_value", "weight", "cost_basis"]
         )
-        fills = _concat(
-            self.fills,
-            [
-                "date",
-                "order_id",
-                "symbol",
-                "side",
-                "bar_time",
-                "quantity",
-                "price",
-                "reference_price",
-                "fee",
-                "spread_cost",
-                "impact_cost",
-                "realized_pnl",
-            ],
-        )
+        fills = _concat(self.fills, ["date", *FILL_COLUMNS, "realized_pnl"])
         orders = _concat(
             self.orders,
             [
