@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from quant_assets.backtest.metrics import drawdown
+
 __all__ = ["BLOTTER_COLUMNS", "blotter_positions", "blotter_schema", "emit_daily", "validate_blotter"]
 
 BLOTTER_COLUMNS = ("symbol", "target_w", "horizon_days", "expected_alpha_bps", "conf", "tp_bps", "sl_bps")
@@ -152,7 +154,7 @@ def _figures(metrics: Mapping, out_dir: Path) -> list[str]:
         ax1.plot(nav.index, nav.to_numpy())
         ax1.set_ylabel("NAV")
         ax1.set_title("Equity curve (net of all costs)")
-        ax2.fill_between(nav.index, (nav / nav.cummax() - 1).to_numpy(), 0.0, color="tab:red")
+        ax2.fill_between(nav.index, drawdown(nav).to_numpy(), 0.0, color="tab:red")
         ax2.set_ylabel("drawdown")
         fig.tight_layout()
         fig.savefig(out_dir / "equity_drawdown.png", dpi=100)
