@@ -103,9 +103,7 @@ def greeks_attribution(
     price = np.asarray(bs_price(*args), float)
     g = bs_greeks(*args)
     units = qq.astype(float)[None, :] * multiplier
-    net = {
-        name: (units * np.asarray(getattr(g, name), float)).sum(axis=1) for name in ("delta", "gamma", "vega", "theta")
-    }
+    net = {name: (units * np.asarray(getattr(g, name), float)).sum(axis=1) for name in ("delta", "gamma", "vega")}
     h = -net["delta"] if hedge is None else np.asarray(hedge, float).ravel()
     ds, dt = np.diff(s), -np.diff(t, axis=0)
     option_pnl = (units * np.diff(price, axis=0)).sum(axis=1)
