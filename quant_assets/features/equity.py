@@ -65,7 +65,7 @@ from quant_assets.calendars import sessions_in_range
 from quant_assets.features.rolling import lagged_sum, rolling_beta, rolling_moments
 from quant_assets.features.standardize import winsorized_z
 from quant_assets.research.frames import MarketFrames
-from quant_assets.research.universe import rolling_mean
+from quant_assets.research.universe import member_mask, rolling_mean
 
 __all__ = [
     "FEATURE_COLUMNS",
@@ -316,21 +316,6 @@ def _calendar(sessions: pd.DatetimeIndex) -> dict[str, np.ndarray]:
     }
 
 
-def _cross_section(market: MarketFrames, universe: pd.DataFrame | None) -> np.ndarray:
-    """``(T, N)``: the names standardized and reported at each asof row."""
-    w = market.wide
-    if universe is None:
-        mask = np.zeros_like(w.has_bar)
-        mask[1:] = w.has_bar[:-1] & ~w.delisted[:-1]
-        return mask
-    mask = np.zeros_like(w.has_bar)
-    t_i = market.session_index(universe["date"])
-    n_i = w.symbols.get_indexer(universe["symbol"])
-    ok = (t_i >= 0) & (n_i >= 0)
-    mask[t_i[ok], n_i[ok]] = True
-    return mask
-
-
 def build_feature_panel(market: MarketFrames, sessions, *, universe: pd.DataFrame | None = None) -> pd.DataFrame:
     """Features for every session in ``sessions`` at once: ``asof, symbol, feature_*``.
 
@@ -353,7 +338,7 @@ def build_feature_panel(market: MarketFrames, sessions, *, universe: pd.DataFram
     rows = market.session_index(sessions)
     if (rows < 0).any():
         raise ValueError(f"sessions outside the market's sessions: {list(pd.DatetimeIndex(sessions)[rows < 0][:5])}")
-    cross = _cross_section(market, universe)
+    cross = member_mask(market, universe)
     keep = np.zeros_like(cross)
     keep[rows] = cross[rows]
     t_i, n_i = np.nonzero(keep)

@@ -36,7 +36,7 @@ import pandas as pd
 
 from quant_assets.features.rolling import rolling_moments
 from quant_assets.research.frames import MarketFrames
-from quant_assets.research.universe import universe_mask
+from quant_assets.research.universe import member_mask, universe_mask
 
 __all__ = ["LABEL_COLUMNS", "OUTCOMES", "LabelConfig", "build_label_panel", "label_columns", "triple_barrier"]
 
@@ -165,16 +165,10 @@ def build_label_panel(
     rows = market.session_index(sessions)
     if (rows < 0).any():
         raise ValueError(f"sessions outside the market's sessions: {list(pd.DatetimeIndex(sessions)[rows < 0][:5])}")
-    if universe is not None:
-        member = np.zeros_like(w.has_bar)
-        t_i, n_i = market.session_index(universe["date"]), w.symbols.get_indexer(universe["symbol"])
-        ok = (t_i >= 0) & (n_i >= 0)
-        member[t_i[ok], n_i[ok]] = True
-    elif top_n is not None:
+    if universe is None and top_n is not None:
         member, _ = universe_mask(market, top_n, universe_window, universe_min_obs)
     else:
-        member = np.zeros_like(w.has_bar)
-        member[1:] = w.has_bar[:-1] & ~w.delisted[:-1]
+        member = member_mask(market, universe)
     entry = np.zeros_like(member)
     entry[rows] = member[rows] & w.has_bar[rows]
     n_steps = max(cfg.max_h, *cfg.horizons)

@@ -20,7 +20,7 @@ import pandas as pd
 
 from quant_assets.research.frames import MarketFrames
 
-__all__ = ["build_universe", "universe_mask", "rolling_mean"]
+__all__ = ["build_universe", "member_mask", "universe_mask", "rolling_mean"]
 
 
 def rolling_mean(x: np.ndarray, window: int, min_obs: int) -> np.ndarray:
@@ -35,6 +35,24 @@ def rolling_mean(x: np.ndarray, window: int, min_obs: int) -> np.ndarray:
     n[window:] = n[window:] - n[:-window]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(n >= min_obs, s / np.maximum(n, 1), np.nan)
+
+
+def member_mask(market: MarketFrames, universe: pd.DataFrame | None = None) -> np.ndarray:
+    """``(T, N)`` mask of the names of each session's universe over ``market.wide``.
+
+    ``universe`` holds ``date, symbol`` rows (rows outside the market are ignored); default:
+    every name that traded, and had not delisted, at the session before.
+    """
+    w = market.wide
+    mask = np.zeros_like(w.has_bar)
+    if universe is None:
+        mask[1:] = w.has_bar[:-1] & ~w.delisted[:-1]
+        return mask
+    t_i = market.session_index(universe["date"])
+    n_i = w.symbols.get_indexer(universe["symbol"])
+    ok = (t_i >= 0) & (n_i >= 0)
+    mask[t_i[ok], n_i[ok]] = True
+    return mask
 
 
 def universe_mask(
