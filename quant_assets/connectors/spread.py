@@ -54,7 +54,7 @@ def corwin_schultz(high, low, prev_high, prev_low, prev_close) -> np.ndarray:
     gamma = np.log(np.maximum(h, ph) / np.minimum(lo, pl)) ** 2
     alpha = (np.sqrt(2.0 * beta) - np.sqrt(beta)) / _K - np.sqrt(gamma / _K)
     s = 2.0 * np.expm1(alpha) / (1.0 + np.exp(alpha))
-    return np.atleast_1d(np.where(np.isnan(s), np.nan, np.maximum(s, 0.0)))
+    return np.atleast_1d(np.maximum(s, 0.0))  # np.maximum keeps NaN
 
 
 def with_estimated_spread(bars: pd.DataFrame, sessions: pd.DatetimeIndex) -> pd.Series:

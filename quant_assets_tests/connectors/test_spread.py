@@ -69,3 +69,8 @@ def test_a_bars_estimate_does_not_depend_on_the_window_that_fetched_it():
     tail = with_estimated_spread(_bars(rows[9:]), SESSIONS)  # fetched from the session before the 11th
     assert tail.to_numpy()[1:] == pytest.approx(whole.to_numpy()[10:], rel=1e-12)
     assert (whole > TICK).any()
+
+
+def test_missing_inputs_give_nan_not_zero():
+    s = corwin_schultz([101.0, np.nan], [99.0, 99.0], [101.0, 101.0], [99.0, 99.0], [100.0, 100.0])
+    assert s[0] > 0 and np.isnan(s[1])
