@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from quant_assets.config.fields import reject_unknown_fields
 from quant_assets.features.rolling import rolling_moments
 from quant_assets.research.frames import MarketFrames
 from quant_assets.research.universe import member_mask, universe_mask
@@ -62,6 +63,7 @@ class LabelConfig:
     @classmethod
     def from_dict(cls, d: dict | None) -> LabelConfig:
         d = dict(d or {})
+        reject_unknown_fields(cls, d, "research.labels")
         if "horizons" in d:
             d["horizons"] = tuple(int(h) for h in d["horizons"])
         return cls(**d)

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from quant_assets.config.fields import reject_unknown_fields
+
 __all__ = ["GateConfig", "GateVerdict", "evaluate_gate"]
 
 
@@ -40,7 +42,9 @@ class GateConfig:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> GateConfig:
-        return cls(**{k: float(v) for k, v in (d or {}).items()})
+        d = d or {}
+        reject_unknown_fields(cls, d, "models.gate")
+        return cls(**{k: float(v) for k, v in d.items()})
 
 
 @dataclass(frozen=True)

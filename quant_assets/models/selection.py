@@ -32,6 +32,7 @@ import pandas as pd
 from scipy import stats
 from sklearn.base import clone
 
+from quant_assets.config.fields import reject_unknown_fields
 from quant_assets.execution import DEFAULT_IMPACT_Y, CostModel
 from quant_assets.models.candidates import CandidateSpec, build_candidates
 from quant_assets.models.gate import GateConfig, GateVerdict, evaluate_gate
@@ -92,10 +93,7 @@ class SelectionConfig:
         cand.setdefault("xret_target", f"xret_{horizon}")
         d.pop("tracking", None)
         d.pop("top_n", None)
-        known = {f for f in cls.__dataclass_fields__} - {"gate", "candidates", "holdout"}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown models settings {unknown}")
+        reject_unknown_fields(cls, d, "models settings")
         return cls(**d, gate=gate, holdout=holdout, candidates=CandidateSpec(**cand))
 
 

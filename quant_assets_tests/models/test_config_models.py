@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from quant_assets.config import load_profile
+from quant_assets.labels import LabelConfig
 from quant_assets.models import SelectionConfig
 
 
@@ -19,3 +20,10 @@ def test_profiles_carry_gate_thresholds_and_a_dark_holdout(name):
 def test_unknown_models_setting_raises():
     with pytest.raises(ValueError, match="unknown models settings"):
         SelectionConfig.from_dict({"horizn": 5})
+    with pytest.raises(ValueError, match=r"unknown models.gate keys \['min_sharp'\]"):
+        SelectionConfig.from_dict({"gate": {"min_sharp": 1.0}})
+
+
+def test_unknown_label_setting_raises():
+    with pytest.raises(ValueError, match=r"unknown research.labels keys \['max_hh'\]"):
+        LabelConfig.from_dict({"max_hh": 5})
