@@ -25,6 +25,7 @@ the data and the configuration.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
@@ -37,7 +38,7 @@ from quant_assets.backtest.config import BacktestConfig
 from quant_assets.backtest.lots import FifoLots
 from quant_assets.backtest.market import MarketPanel
 from quant_assets.backtest.metrics import summarize
-from quant_assets.execution import CostModel, simulate, simulate_session
+from quant_assets.execution import simulate, simulate_session
 from quant_assets.execution.simulator import FILL_COLUMNS
 
 __all__ = ["BacktestResult", "run_backtest", "run_id"]
@@ -159,6 +160,7 @@ class _Run:
     def __init__(self, panel: MarketPanel, cfg: BacktestConfig, by_date: dict, rid: str) -> None:
         self.p, self.cfg, self.by_date, self.rid = panel, cfg, by_date, rid
         self.cm = cfg.cost_model
+        self.unit_borrow = dataclasses.replace(self.cm, borrow_bps=1.0)  # 1 bp a year, scaled per name
         self.book = _Book(cfg.initial_capital, np.zeros(len(panel.symbols)))
         self.sym_pos = {s: j for j, s in enumerate(panel.symbols)}
         self.equity: list[dict] = []
@@ -318,8 +320,7 @@ class _Run:
         if short.size:
             days = (date - prev_date).days if prev_date is not None else 1
             notional = -b.shares[short] * self.last_close[short]
-            # CostModel.borrow_cost of one currency unit at 1 bp a year, times each name's fee in bps
-            unit = float(CostModel(borrow_bps=1.0, days_per_year=self.cm.days_per_year).borrow_cost(1.0, days))
+            unit = float(self.unit_borrow.borrow_cost(1.0, days))  # times each name's fee in bps
             row["borrow"] = float(np.sum(notional * p.borrow_bps[i, short]) * unit)
             b.cash -= row["borrow"]
         row["cash"] = b.cash
