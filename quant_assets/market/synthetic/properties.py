@@ -35,16 +35,15 @@ def _all(mkt, feed: str) -> pd.DataFrame:
 def total_log_returns(bars: pd.DataFrame, corporate_actions: pd.DataFrame) -> pd.DataFrame:
     """Wide (date x symbol) observed total log returns ``ln((C_t ratio_t + D_t) / C_{t-1})``."""
     close = bars.pivot(index="date", columns="symbol", values="close")
-    ratio = pd.DataFrame(1.0, index=close.index, columns=close.columns)
-    div = pd.DataFrame(0.0, index=close.index, columns=close.columns)
+    ratio, div = np.ones(close.shape), np.zeros(close.shape)
     ca = corporate_actions[
         corporate_actions["ex_date"].isin(close.index) & corporate_actions["symbol"].isin(close.columns)
     ]
     r_i = close.index.get_indexer(ca["ex_date"])
     c_i = close.columns.get_indexer(ca["symbol"])
     split = (ca["event_type"] == "split").to_numpy()
-    ratio.values[r_i[split], c_i[split]] = ca["ratio"].to_numpy()[split]
-    div.values[r_i[~split], c_i[~split]] = ca["amount"].to_numpy()[~split]
+    ratio[r_i[split], c_i[split]] = ca["ratio"].to_numpy()[split]
+    div[r_i[~split], c_i[~split]] = ca["amount"].to_numpy()[~split]
     return np.log((close * ratio + div) / close.shift())
 
 

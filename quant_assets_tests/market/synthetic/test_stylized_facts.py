@@ -11,9 +11,11 @@ The bands are wider than the references by the sampling error of 500 names over 
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from quant_assets.market.synthetic.properties import market_properties
+from quant_assets.market.synthetic.properties import market_properties, total_log_returns
 from quant_assets_tests.market.synthetic.conftest import make_market
 
 FAULTS = {
@@ -91,3 +93,25 @@ def test_prices_rise_with_size_and_underliers_are_optionable(props):
     assert props["price_size_rank_corr"] > 0.5
     assert props["underlier_min_price"] > 5.0
     assert props["underlier_share_below_20"] < 0.05
+
+
+def test_total_log_returns_add_back_splits_and_dividends():
+    dates = pd.to_datetime(["2024-01-02", "2024-01-03", "2024-01-04"])
+    bars = pd.DataFrame(
+        {"date": dates.repeat(2), "symbol": ["A", "B"] * 3, "close": [100.0, 50.0, 50.0, 49.0, 51.0, 50.0]}
+    )
+    ca = pd.DataFrame(
+        {
+            "ex_date": [dates[1], dates[2], pd.Timestamp("2030-01-02")],
+            "symbol": ["A", "B", "A"],
+            "event_type": ["split", "dividend", "split"],
+            "ratio": [2.0, np.nan, 3.0],
+            "amount": [np.nan, 1.0, np.nan],
+        }
+    )
+    out = total_log_returns(bars, ca)
+    assert out.loc[dates[1], "A"] == pytest.approx(0.0)  # 2-for-1: 50 x 2 = 100
+    assert out.loc[dates[2], "A"] == pytest.approx(np.log(51 / 50))
+    assert out.loc[dates[1], "B"] == pytest.approx(np.log(49 / 50))
+    assert out.loc[dates[2], "B"] == pytest.approx(np.log(51 / 49))  # 50 + 1 dividend
+    assert out.iloc[0].isna().all()
