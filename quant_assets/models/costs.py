@@ -11,14 +11,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from quant_assets.features.rolling import rolling_moments
+
 __all__ = ["cost_inputs_from_wide"]
 
 
-def _lagged_rolling(x: np.ndarray, window: int, fn: str) -> np.ndarray:
-    df = pd.DataFrame(x)
-    roll = df.rolling(window, min_periods=max(5, window // 4))
-    out = (roll.mean() if fn == "mean" else roll.std(ddof=1)).shift(1)
-    return out.to_numpy()
+def _lagged_rolling(x: np.ndarray, window: int, stat: str) -> np.ndarray:
+    """Trailing ``stat`` (``mean`` or ``std``) over the ``window`` rows ending the row before."""
+    out = np.full(x.shape, np.nan)
+    out[1:] = rolling_moments(x, window, max(5, window // 4), (stat,))[stat][:-1]
+    return out
 
 
 def cost_inputs_from_wide(wide, spread_bps: float = 5.0, window: int = 60) -> pd.DataFrame:
