@@ -183,6 +183,11 @@ def test_metrics_cost_breakdown_adds_up_and_impact_is_measured():
     res = run_backtest(tg, px, None, {"initial_capital": 1e7, "fee_bps": 1.0, "default_borrow_bps": 50.0})
     m = res.metrics
     assert m["gross_pnl"] - sum(m["costs"].values()) == pytest.approx(m["net_pnl"])
+    # gross PnL from first principles: trades at the reference price, positions marked at the close
+    signed = np.where(res.fills["side"] == "buy", 1.0, -1.0) * res.fills["quantity"]
+    last = res.equity.iloc[-1]
+    frictionless = -(signed * res.fills["reference_price"]).sum() + last["long_value"] + last["short_value"]
+    assert m["gross_pnl"] == pytest.approx(frictionless, rel=1e-9)
     assert m["realized_impact_bps"] == pytest.approx(
         1e4 * res.fills["impact_cost"].sum() / (res.fills["quantity"] * res.fills["reference_price"]).sum()
     )
