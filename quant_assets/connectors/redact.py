@@ -80,7 +80,8 @@ def redact_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
 def redact_url(url: str) -> str:
     """``url`` with key-carrying query parameters (and any registered secret) replaced."""
     parts = urlsplit(url)
-    query = urlencode(list(redact_params(dict(parse_qsl(parts.query, keep_blank_values=True))).items()))
+    pairs = parse_qsl(parts.query, keep_blank_values=True)  # a list: repeated parameters are kept
+    query = urlencode([(k, REDACTED if k.lower() in SECRET_PARAMS else v) for k, v in pairs])
     return scrub(urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment)))
 
 
