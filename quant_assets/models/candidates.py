@@ -35,11 +35,11 @@ __all__ = [
 FAMILY_PATTERNS: dict[str, str] = {
     "reversal": r"rev|_1d|ret_5d|str_",
     "momentum": r"mom",
-    "value": r"value|book|bp|earnings_yield|_ey|pe_|price_to",
+    "value": r"value|book|bp|earnings_yield|_ey|pe_|price_to|^ep(_|$)",
     "volatility": r"vol|quart|skew|kurt|downside|disp",
     "liquidity": r"amihud|illiq|turnover|adv|dollar_volume|spread",
-    "seasonality": r"dow|day_of_week|turn_of_month|month|season",
     "earnings": r"earn|announce",
+    "seasonality": r"dow|day_of_week|turn_of_month|month|season",
     "beta": r"beta",
 }
 
