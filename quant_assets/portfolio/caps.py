@@ -18,6 +18,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from quant_assets.portfolio.config import RiskConfig
+from quant_assets.portfolio.risk import ex_ante_vol
 
 __all__ = ["CONSTRAINT_COLUMNS", "CapLog", "LevelCaps", "limit_trades"]
 
@@ -61,8 +62,7 @@ class LevelCaps:
 
     def book_vol(self, w: NDArray[np.float64]) -> float:
         """Ex-ante annual volatility of this sleeve plus the other sleeves' weights."""
-        b = w + self.other
-        return float(np.sqrt(max(float(b @ self.cov @ b), 0.0) * self.cfg.periods_per_year))
+        return ex_ante_vol(w + self.other, self.cov, self.cfg.periods_per_year)
 
     def ratio(self, w: NDArray[np.float64]) -> float:
         """Largest ``exposure / cap`` over gross, net, sectors and book volatility (<= 1: within caps)."""
