@@ -335,9 +335,7 @@ def build_feature_panel(market: MarketFrames, sessions, *, universe: pd.DataFram
         ``asof``, ``symbol`` and :data:`FEATURE_COLUMNS` (float), sorted by (asof, symbol).
     """
     w = market.wide
-    rows = market.session_index(sessions)
-    if (rows < 0).any():
-        raise ValueError(f"sessions outside the market's sessions: {list(pd.DatetimeIndex(sessions)[rows < 0][:5])}")
+    rows = market.session_index(sessions, strict=True)
     cross = member_mask(market, universe)
     keep = np.zeros_like(cross)
     keep[rows] = cross[rows]

@@ -164,9 +164,7 @@ def build_label_panel(
     cfg = cfg if isinstance(cfg, LabelConfig) else LabelConfig.from_dict(cfg)
     w = market.wide
     T = len(w.sessions)
-    rows = market.session_index(sessions)
-    if (rows < 0).any():
-        raise ValueError(f"sessions outside the market's sessions: {list(pd.DatetimeIndex(sessions)[rows < 0][:5])}")
+    rows = market.session_index(sessions, strict=True)
     if universe is None and top_n is not None:
         member, _ = universe_mask(market, top_n, universe_window, universe_min_obs)
     else:

@@ -22,19 +22,6 @@ from quant_assets.market.feeds import curate_window
 
 __all__ = ["MarketFrames", "Wide"]
 
-_PRICE_COLS = [
-    "date",
-    "symbol",
-    "open",
-    "close",
-    "volume",
-    "split_ratio",
-    "dividend",
-    "ret_price",
-    "ret_total",
-    "is_delisting",
-]
-
 
 @dataclass(frozen=True)
 class Wide:
@@ -191,9 +178,13 @@ class MarketFrames:
             delisted=delisted,
         )
 
-    def session_index(self, dates) -> np.ndarray:
-        """Row positions of ``dates`` in :attr:`wide` (``-1`` for dates outside it)."""
-        return self.wide.sessions.get_indexer(pd.DatetimeIndex(dates))
+    def session_index(self, dates, *, strict: bool = False) -> np.ndarray:
+        """Row positions of ``dates`` in :attr:`wide` (``-1`` for dates outside it; ``strict``: raise)."""
+        dates = pd.DatetimeIndex(dates)
+        rows = self.wide.sessions.get_indexer(dates)
+        if strict and (rows < 0).any():
+            raise ValueError(f"sessions outside the market's sessions: {list(dates[rows < 0][:5])}")
+        return rows
 
     def restrict(self, start, end, through=None) -> MarketFrames:
         """The frames with every row known in ``[start, end]`` (by its arrival date)."""

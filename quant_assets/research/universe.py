@@ -107,9 +107,7 @@ def build_universe(
     """
     member, adv = universe_mask(market, top_n, window, min_obs)
     w = market.wide
-    rows = market.session_index(sessions)
-    if (rows < 0).any():
-        raise ValueError(f"sessions outside the market's sessions: {list(pd.DatetimeIndex(sessions)[rows < 0][:5])}")
+    rows = market.session_index(sessions, strict=True)
     sub = np.zeros_like(member)
     sub[rows] = member[rows]
     dates, symbols, values = w.long(adv, sub)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from quant_assets.features import build_feature_panel
+from quant_assets.labels import build_label_panel
 from quant_assets.research import build_universe
 from quant_assets_tests.research.markets import perturb_after, small_market
 
@@ -63,3 +66,13 @@ def test_data_after_t_minus_1_changes_no_membership_at_t(cut, seed):
     b = build_universe(other, sessions[: cut + 1], TOP_N)
     pd.testing.assert_frame_equal(a, b)
     assert t in set(a["date"])
+
+
+@pytest.mark.parametrize("build", [build_universe, build_feature_panel, build_label_panel])
+def test_panels_refuse_sessions_outside_the_market(build):
+    m = small_market()
+    outside = [m.wide.sessions[-1] + pd.Timedelta(days=30)]
+    args = (TOP_N,) if build is build_universe else ()
+    with pytest.raises(ValueError, match="sessions outside the market's sessions"):
+        build(m, outside, *args)
+    assert (m.session_index(outside) == -1).all()
