@@ -139,8 +139,7 @@ def _fundamental_matrix(ctx: _Ctx, values: pd.Series, frame: pd.DataFrame) -> np
     t_i = w.sessions.searchsorted(pd.DatetimeIndex(frame["report_date"]), side="left")
     n_i = w.symbols.get_indexer(frame["symbol"])
     ok = (t_i < len(w.sessions)) & (n_i >= 0) & values.notna().to_numpy()
-    out = pd.DataFrame(np.nan, index=np.arange(len(w.sessions)), columns=np.arange(len(w.symbols)))
-    arr = out.to_numpy()
+    arr = np.full((len(w.sessions), len(w.symbols)), np.nan)
     # rows are sorted by (report_date, period_end): the latest period wins a shared session
     arr[t_i[ok], n_i[ok]] = values.to_numpy(dtype=float)[ok]
     return pd.DataFrame(arr).ffill(limit=378).to_numpy()
