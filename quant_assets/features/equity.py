@@ -111,7 +111,7 @@ class _Ctx:
         return self.get("lr", lambda: np.log1p(np.maximum(self.w.ret, -0.999999)))
 
     def moment(self, stat: str, window: int) -> np.ndarray:
-        return self.get(f"{stat}{window}", lambda: rolling_moments(self.r, window, max(2, window // 2), (stat,))[stat])
+        return self.get(f"moments{window}", lambda: rolling_moments(self.r, window, max(2, window // 2)))[stat]
 
     @property
     def market_cap(self) -> np.ndarray:
