@@ -26,7 +26,6 @@ the embargo plus the label span, or purging leaves a split without training data
 selection is not run: ``model_selection`` is empty and says why, and nothing is registered.
 """
 
-import base64
 import functools
 import inspect
 import json
@@ -43,13 +42,13 @@ import pandas as pd
 from quant_assets import schemas
 from quant_assets.config import Profile
 from quant_assets.defs.lib.frame_checks import FrameCheck, validate_frame
-from quant_assets.defs.lib.runtime import transform_id, window_sessions
+from quant_assets.defs.lib.runtime import png_markdown, stamp_rows, transform_id, window_sessions
 from quant_assets.defs.lib.session_asset import headline, session_asset
 from quant_assets.defs.lib.types import dagster_type
 from quant_assets.defs.market.schedules import MARKET_FRESHNESS
 from quant_assets.defs.models.checks import SCORE_CHECKS, TRIALS_CHECKS, selection_checks
 from quant_assets.defs.models.resources import MODEL_IO_MANAGER, RESEARCH_TRACKING
-from quant_assets.market.ingest import arrival_times, stamp_lineage
+from quant_assets.market.ingest import arrival_times
 from quant_assets.market.lineage import add_lineage
 from quant_assets.models import (
     SelectionConfig,
@@ -153,11 +152,6 @@ def _all_partitions() -> dg.AssetIn:
     return dg.AssetIn(partition_mapping=dg.AllPartitionMapping(), metadata={ALLOW_MISSING: True})
 
 
-def _png_markdown(path: Path, title: str) -> dg.MetadataValue:
-    data = base64.b64encode(path.read_bytes()).decode()
-    return dg.MetadataValue.md(f"![{title}](data:image/png;base64,{data})")
-
-
 def _artifact(root: str, relative: str) -> dg.MetadataValue:
     """A logged artifact: a local path for a file store, else its URI."""
     parsed = urlparse(root)
@@ -198,7 +192,7 @@ def _log_selection(context, result: SelectionResult, features: pd.DataFrame, as_
         artifact_root = client.get_run(info["run_id"]).info.artifact_uri
         for name, png in plots.items():
             meta[f"{name}_png"] = _artifact(artifact_root, f"plots/{png.name}")
-            meta[f"{name}_plot"] = _png_markdown(png, name)
+            meta[f"{name}_plot"] = png_markdown(png, name)
         meta["path_returns"] = _artifact(artifact_root, f"selection/{paths_file.name}")
     return info, meta
 
@@ -244,12 +238,7 @@ def build_model_assets(profile: Profile, partitions_def: dg.PartitionsDefinition
     fingerprint = profile.fingerprint()
 
     def stamp(df: pd.DataFrame, name: str, known_at: str) -> pd.DataFrame:
-        return stamp_lineage(
-            df,
-            known_at=known_at,
-            source_uri=f"quant_assets://models/{name}",
-            transform_id=transform_id(name, fingerprint),
-        )
+        return stamp_rows(df, "models", name, known_at, fingerprint)
 
     @_frame_asset(
         schema=schemas.ModelSelection,

@@ -5,28 +5,19 @@ and ``rates``: a surface is as known at the close of its session. The pure pipel
 :mod:`quant_assets.options.surfaces`; the planted ``oracle_option_surface`` is never read.
 """
 
-import base64
-
 import dagster as dg
 import pandas as pd
 
 from quant_assets import schemas
 from quant_assets.config import Profile
-from quant_assets.defs.lib.runtime import transform_id, window_sessions
+from quant_assets.defs.lib.runtime import png_markdown, stamp_rows, window_sessions
 from quant_assets.defs.lib.session_asset import session_asset
 from quant_assets.defs.market.schedules import MARKET_FRESHNESS
-from quant_assets.market.ingest import stamp_lineage
 from quant_assets.options.surfaces import POINT_COLUMNS, SLICE_COLUMNS, fit_slices, surface_points
 from quant_assets.options.surfaces.smile_plot import smile_png
 
 SMILE_PLOTS = 3
 """Underliers (the first by name) whose smiles are attached to ``vol_surfaces`` as metadata."""
-
-
-def _stamp(df: pd.DataFrame, name: str, fingerprint: str) -> pd.DataFrame:
-    return stamp_lineage(
-        df, known_at="date", source_uri=f"quant_assets://options/{name}", transform_id=transform_id(name, fingerprint)
-    )
 
 
 def _empty(columns) -> pd.DataFrame:
@@ -60,7 +51,7 @@ def build_options_assets(profile: Profile, partitions_def: dg.PartitionsDefiniti
                 {c: float for c in ("strike", "bid", "ask", "mid", "t_years", "rate", "forward", "k", "iv", "weight")}
             )
         counts = out["reason"].value_counts().to_dict()
-        out = _stamp(out, "vol_surface_quotes", fingerprint)
+        out = stamp_rows(out, "options", "vol_surface_quotes", "date", fingerprint)
         return out, {
             "used": int(counts.get("used", 0)),
             "dropped": int(len(out) - counts.get("used", 0)),
@@ -95,10 +86,8 @@ def build_options_assets(profile: Profile, partitions_def: dg.PartitionsDefiniti
             day = out[out["date"] == last]
             for name in sorted(day["underlier"].unique())[:SMILE_PLOTS]:
                 png = smile_png(points[pd.DatetimeIndex(points["date"]) == last], day, name)
-                meta[f"smile_{name}"] = dg.MetadataValue.md(
-                    f"![{name} smile](data:image/png;base64,{base64.b64encode(png).decode()})"
-                )
-        out = _stamp(out, "vol_surfaces", fingerprint)
+                meta[f"smile_{name}"] = png_markdown(png, f"{name} smile")
+        out = stamp_rows(out, "options", "vol_surfaces", "date", fingerprint)
         return out, meta
 
     return [vol_surface_quotes, vol_surfaces]

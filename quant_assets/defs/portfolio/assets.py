@@ -34,7 +34,6 @@ fields) and ``backtest`` (:class:`~quant_assets.backtest.BacktestConfig` fields)
 book size, fee and spread of the ``models`` block and its horizon.
 """
 
-import base64
 import functools
 import inspect
 from pathlib import Path
@@ -48,7 +47,7 @@ from quant_assets import schemas
 from quant_assets.backtest import BacktestConfig, run_backtest
 from quant_assets.config import Profile
 from quant_assets.defs.lib.frame_checks import validate_frame
-from quant_assets.defs.lib.runtime import transform_id, window_sessions
+from quant_assets.defs.lib.runtime import png_markdown, stamp_rows, window_sessions
 from quant_assets.defs.lib.session_asset import headline, session_asset
 from quant_assets.defs.lib.types import dagster_type
 from quant_assets.defs.market.schedules import MARKET_FRESHNESS
@@ -56,7 +55,6 @@ from quant_assets.defs.models.resources import MODEL_IO_MANAGER
 from quant_assets.defs.portfolio.checks import BACKTEST_CHECKS, blotter_checks, target_checks
 from quant_assets.defs.portfolio.scorecard import equity_frame, go_no_go, go_no_go_markdown, scorecard
 from quant_assets.defs.portfolio.targets import build_targets, decision_dated, empty_targets
-from quant_assets.market.ingest import stamp_lineage
 from quant_assets.models import SelectionConfig
 from quant_assets.portfolio import RiskConfig
 from quant_assets.reporting import blotter_positions, emit_daily
@@ -90,10 +88,6 @@ def _stored(mapping: dg.PartitionMapping) -> dg.AssetIn:
     return dg.AssetIn(partition_mapping=mapping, metadata={ALLOW_MISSING: True})
 
 
-def _png_markdown(path: Path, title: str) -> dg.MetadataValue:
-    return dg.MetadataValue.md(f"![{title}](data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()})")
-
-
 def _backtest_plot(frame: pd.DataFrame, costs: dict, path: Path) -> Path:
     fig = Figure(figsize=(9, 6))
     ax1, ax2, ax3 = fig.subplots(3, 1, height_ratios=[2, 1, 1])
@@ -120,12 +114,7 @@ def build_portfolio_assets(profile: Profile, partitions_def: dg.PartitionsDefini
         return profile.data_dir / "reports"
 
     def stamp(df: pd.DataFrame, name: str, known_at: str) -> pd.DataFrame:
-        return stamp_lineage(
-            df,
-            known_at=known_at,
-            source_uri=f"quant_assets://portfolio/{name}",
-            transform_id=transform_id(name, fingerprint),
-        )
+        return stamp_rows(df, GROUP, name, known_at, fingerprint)
 
     previous = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1, allow_nonexistent_upstream_partitions=True)
     history = dg.TimeWindowPartitionMapping(
@@ -225,7 +214,7 @@ def build_portfolio_assets(profile: Profile, partitions_def: dg.PartitionsDefini
             "go_no_go": dg.MetadataValue.md(go_no_go_markdown(g)),
             "verdict": "GO" if g["passed"] else f"NO-GO: {g['reasons']}",
             "plot_png": dg.MetadataValue.path(str(png)),
-            "plot": _png_markdown(png, "backtest_equities"),
+            "plot": png_markdown(png, "backtest_equities"),
         }
         out = frame.loc[
             :, [c for c in schemas.BacktestEquities.to_schema().columns if c not in schemas.Lineage.to_schema().columns]

@@ -13,13 +13,12 @@ import pandas as pd
 
 from quant_assets import schemas
 from quant_assets.config import Profile
-from quant_assets.defs.lib.runtime import transform_id, window_sessions
+from quant_assets.defs.lib.runtime import stamp_rows, window_sessions
 from quant_assets.defs.lib.session_asset import session_asset
 from quant_assets.defs.market.schedules import MARKET_FRESHNESS
 from quant_assets.defs.research.checks import FEATURE_CHECKS, LABEL_CHECKS, universe_checks
 from quant_assets.features import LOOKBACK_SESSIONS, build_feature_panel
 from quant_assets.labels import LabelConfig, build_label_panel
-from quant_assets.market.ingest import stamp_lineage
 from quant_assets.research.frames import MarketFrames
 from quant_assets.research.universe import build_universe
 
@@ -36,15 +35,6 @@ def _history(sessions: int, *, through_previous: bool = True) -> dg.TimeWindowPa
 def _frames(prices, fundamentals, earnings, symbols, rates, through) -> MarketFrames:
     return MarketFrames(
         prices=prices, fundamentals=fundamentals, earnings=earnings, symbols=symbols, rates=rates, through=through
-    )
-
-
-def _stamp(df: pd.DataFrame, name: str, known_at: str, fingerprint: str) -> pd.DataFrame:
-    return stamp_lineage(
-        df,
-        known_at=known_at,
-        source_uri=f"quant_assets://research/{name}",
-        transform_id=transform_id(name, fingerprint),
     )
 
 
@@ -84,7 +74,7 @@ def build_research_assets(profile: Profile, partitions_def: dg.PartitionsDefinit
                 prices, pd.DataFrame(), pd.DataFrame(), _no_symbols(), pd.DataFrame(), through=sessions[-1]
             )
             out = build_universe(market, sessions, top_n, window, min_obs)
-        out = _stamp(out, "universe", "date", fingerprint)
+        out = stamp_rows(out, "research", "universe", "date", fingerprint)
         return out, {"top_n": top_n, "sessions_with_members": int(out["date"].nunique())}
 
     @session_asset(
@@ -120,7 +110,7 @@ def build_research_assets(profile: Profile, partitions_def: dg.PartitionsDefinit
             out = _empty_features()
         else:
             out = build_feature_panel(market, sessions, universe=universe)
-        out = _stamp(out, "equity_features", "asof", fingerprint)
+        out = stamp_rows(out, "research", "equity_features", "asof", fingerprint)
         feats = [c for c in out.columns if c.startswith("feature_") and not c.endswith("_missing")]
         missing = float(out[feats].isna().to_numpy().mean()) if len(out) else 0.0
         return out, {"n_features": len(feats), "missing_share": missing}
@@ -152,7 +142,7 @@ def build_research_assets(profile: Profile, partitions_def: dg.PartitionsDefinit
             entries = market.wide.sessions[market.wide.sessions <= sessions[-1]]
             out = build_label_panel(market, entries[-(len(sessions) + span) :], lcfg, universe=universe)
             out = out[pd.DatetimeIndex(out["known_date"]).isin(sessions)].reset_index(drop=True)
-        out = _stamp(out, "equity_labels", "known_date", fingerprint)
+        out = stamp_rows(out, "research", "equity_labels", "known_date", fingerprint)
         counts = out["outcome"].value_counts().to_dict() if len(out) else {}
         return out, {f"outcome_{k}": int(counts.get(k, 0)) for k in ("tp", "sl", "vertical", "delisted")}
 
