@@ -42,6 +42,7 @@ import pandas as pd
 
 from quant_assets.calendars import session_closes_utc
 from quant_assets.defs.lib.frame_checks import FrameCheck, check_result
+from quant_assets.defs.lib.runtime import window_sessions
 from quant_assets.market.ingest import ARRIVAL_DELAY
 
 CHECK_ARRIVAL = "ingested_at_within_arrival"
@@ -249,13 +250,8 @@ def arrival_check(known_at: str) -> FrameCheck:
     )
 
 
-def _curated_window(df: pd.DataFrame, inputs: Mapping[str, Any]) -> pd.DatetimeIndex:
-    keys = inputs["context"].partition_keys
-    return pd.DatetimeIndex(sorted(pd.Timestamp(k) for k in keys))
-
-
 def _row_count(df: pd.DataFrame, inputs: Mapping[str, Any]) -> dg.AssetCheckResult:
-    sessions = _curated_window(df, inputs)
+    sessions = window_sessions(inputs["context"])
     raw = inputs["raw_bars"]
     return check_result(
         row_count_mismatches(df, raw[raw["date"] >= sessions[0]], sessions),

@@ -18,13 +18,11 @@ check (asset)                      severity  blocking  fails when
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import pandas as pd
 
 from quant_assets.calendars import sessions_in_range
 from quant_assets.defs.lib.frame_checks import FrameCheck, check_result
+from quant_assets.defs.lib.runtime import window_sessions
 
 CHECK_UNIVERSE_TRADED = "universe_traded_before"
 CHECK_UNIVERSE_TOP_N = "universe_within_top_n"
@@ -76,12 +74,6 @@ def labels_outside_window(labels: pd.DataFrame, sessions) -> pd.DataFrame:
     return labels.loc[bad, ["entry_date", "symbol", "exit_date", "known_date"]]
 
 
-def _sessions(inputs: Mapping[str, Any]) -> pd.DatetimeIndex:
-    from quant_assets.defs.lib.runtime import window_sessions
-
-    return window_sessions(inputs["context"])
-
-
 def universe_checks(top_n: int) -> list[FrameCheck]:
     return [
         FrameCheck(
@@ -123,7 +115,8 @@ LABEL_CHECKS = [
         CHECK_LABELS_KNOWN,
         "Every row is stored in the partition of the session its targets are known.",
         lambda df, i: check_result(
-            labels_outside_window(df, _sessions(i)), description="rows stored outside their known_date partition"
+            labels_outside_window(df, window_sessions(i["context"])),
+            description="rows stored outside their known_date partition",
         ),
         blocking=True,
     ),
