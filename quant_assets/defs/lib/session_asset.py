@@ -29,6 +29,27 @@ def headline(df: pd.DataFrame) -> dict:
     return meta
 
 
+def checked_body(fn: Callable, schema: type, checks: Sequence[FrameCheck] = ()) -> Callable:
+    """``fn(...) -> (frame, metadata)`` as an asset body: validate, output with headline metadata, run checks.
+
+    ``checks`` are evaluated on the output after it is stored, with ``fn``'s arguments (its
+    inputs, context and resources) by name.
+    """
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def body(*args, **kwargs):
+        df, meta = fn(*args, **kwargs)
+        validate_frame(schema, df)
+        yield dg.Output(df, metadata={**headline(df), **meta})
+        if checks:
+            inputs = signature.bind(*args, **kwargs).arguments
+            for check in checks:
+                yield check.result(df, inputs)
+
+    return body
+
+
 def session_asset(
     *,
     schema: type,
@@ -50,18 +71,6 @@ def session_asset(
 
     def decorator(fn: Callable) -> dg.AssetsDefinition:
         asset_name = name or fn.__name__
-        signature = inspect.signature(fn)
-
-        @functools.wraps(fn)
-        def body(*args, **kwargs):
-            df, meta = fn(*args, **kwargs)
-            validate_frame(schema, df)
-            yield dg.Output(df, metadata={**headline(df), **meta})
-            if checks:
-                inputs = signature.bind(*args, **kwargs).arguments
-                for check in checks:
-                    yield check.result(df, inputs)
-
         return dg.asset(
             name=asset_name,
             group_name=group,
@@ -79,6 +88,6 @@ def session_asset(
             kinds={"parquet", "pandas"},
             freshness_policy=freshness_policy,
             **asset_kwargs,
-        )(body)
+        )(checked_body(fn, schema, checks))
 
     return decorator

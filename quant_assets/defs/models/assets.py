@@ -26,8 +26,6 @@ the embargo plus the label span, or purging leaves a split without training data
 selection is not run: ``model_selection`` is empty and says why, and nothing is registered.
 """
 
-import functools
-import inspect
 import json
 import tempfile
 from collections.abc import Callable, Sequence
@@ -41,9 +39,9 @@ import pandas as pd
 
 from quant_assets import schemas
 from quant_assets.config import Profile
-from quant_assets.defs.lib.frame_checks import FrameCheck, validate_frame
+from quant_assets.defs.lib.frame_checks import FrameCheck
 from quant_assets.defs.lib.runtime import png_markdown, stamp_rows, transform_id, window_sessions
-from quant_assets.defs.lib.session_asset import headline, session_asset
+from quant_assets.defs.lib.session_asset import checked_body, session_asset
 from quant_assets.defs.lib.types import dagster_type
 from quant_assets.defs.market.schedules import MARKET_FRESHNESS
 from quant_assets.defs.models.checks import SCORE_CHECKS, TRIALS_CHECKS, selection_checks
@@ -120,17 +118,6 @@ def _frame_asset(
     """
 
     def decorator(fn: Callable) -> dg.AssetsDefinition:
-        signature = inspect.signature(fn)
-
-        @functools.wraps(fn)
-        def body(*args, **kwargs):
-            df, meta = fn(*args, **kwargs)
-            validate_frame(schema, df)
-            yield dg.Output(df, metadata={**headline(df), **meta})
-            inputs = signature.bind(*args, **kwargs).arguments
-            for check in checks:
-                yield check.result(df, inputs)
-
         return dg.asset(
             name=fn.__name__,
             group_name=GROUP,
@@ -143,7 +130,7 @@ def _frame_asset(
             kinds={"parquet", "pandas"},
             freshness_policy=SELECTION_FRESHNESS,
             **asset_kwargs,
-        )(body)
+        )(checked_body(fn, schema, checks))
 
     return decorator
 

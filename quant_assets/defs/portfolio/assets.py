@@ -34,8 +34,6 @@ fields) and ``backtest`` (:class:`~quant_assets.backtest.BacktestConfig` fields)
 book size, fee and spread of the ``models`` block and its horizon.
 """
 
-import functools
-import inspect
 from pathlib import Path
 
 import dagster as dg
@@ -46,9 +44,8 @@ from matplotlib.figure import Figure
 from quant_assets import schemas
 from quant_assets.backtest import BacktestConfig, run_backtest
 from quant_assets.config import Profile
-from quant_assets.defs.lib.frame_checks import validate_frame
 from quant_assets.defs.lib.runtime import png_markdown, stamp_rows, window_sessions
-from quant_assets.defs.lib.session_asset import headline, session_asset
+from quant_assets.defs.lib.session_asset import checked_body, session_asset
 from quant_assets.defs.lib.types import dagster_type
 from quant_assets.defs.market.schedules import MARKET_FRESHNESS
 from quant_assets.defs.models.resources import MODEL_IO_MANAGER
@@ -221,14 +218,7 @@ def build_portfolio_assets(profile: Profile, partitions_def: dg.PartitionsDefini
         ]
         return stamp(out, "backtest_equities", "date"), {k: v for k, v in meta.items() if v is not None}
 
-    @functools.wraps(backtest_body)
-    def backtest_equities(*args, **kwargs):
-        df, meta = backtest_body(*args, **kwargs)
-        validate_frame(schemas.BacktestEquities, df)
-        yield dg.Output(df, metadata={**headline(df), **meta})
-        inputs = inspect.signature(backtest_body).bind(*args, **kwargs).arguments
-        for check in backtest_checks:
-            yield check.result(df, inputs)
+    backtest_equities = checked_body(backtest_body, schemas.BacktestEquities, backtest_checks)
 
     backtest_asset = dg.asset(
         name="backtest_equities",
