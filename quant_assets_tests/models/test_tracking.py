@@ -26,8 +26,9 @@ def test_registered_model_round_trip_and_aliases(tmp_path):
     tracker = MlflowTracker(uri, art)
     example = f[f["asof"] == f["asof"].max()].reset_index(drop=True)
     example = example[["asof", "symbol", *[c for c in f.columns if c.startswith("feature_")]]]
-    if not res.gate.passed:  # the gate here only needs the selected Sharpe above the trials' expected max
-        pytest.skip(f"gate did not pass on this panel: {res.gate.reasons}")
+    # The gate here only needs the selected Sharpe above the trials' expected max: the seeded panel
+    # with a planted edge passes it, so both aliases are exercised (a skip would hide the round trip).
+    assert res.gate.passed, res.gate.reasons
     info = tracker.log_selection(res, {"models": {"horizon": 5}}, example)
     assert set(info["aliases"]) == {CHALLENGER, CHAMPION}
     loaded = tracker.load(CHAMPION)
