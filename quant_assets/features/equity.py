@@ -62,7 +62,7 @@ import numpy as np
 import pandas as pd
 
 from quant_assets.calendars import sessions_in_range
-from quant_assets.features.rolling import lagged_sum, rolling_beta, rolling_moments
+from quant_assets.features.rolling import STATS, lagged_sum, rolling_beta, rolling_moments
 from quant_assets.features.standardize import winsorized_z
 from quant_assets.research.frames import MarketFrames
 from quant_assets.research.universe import member_mask, rolling_mean
@@ -89,8 +89,16 @@ EARNINGS_CAP = 63
 MOM_WINDOWS = (21, 63, 126, 252)
 
 
+_MOMENT_STATS = {20: ("std", "downside", "quarticity"), 60: ("std", "downside", "skew", "kurt")}
+"""The trailing moments each window's features read (only those are computed and kept)."""
+
+
 class _Ctx:
-    """Intermediate matrices shared by the features (each computed once, on demand)."""
+    """Intermediate matrices shared by the features (each computed once, on demand).
+
+    :meth:`drop` frees an intermediate once no feature left needs it (a later :meth:`get`
+    would recompute the same values).
+    """
 
     def __init__(self, market: MarketFrames) -> None:
         self.market = market
@@ -102,6 +110,9 @@ class _Ctx:
             self._cache[key] = fn()
         return self._cache[key]
 
+    def drop(self, key: str) -> None:
+        self._cache.pop(key, None)
+
     @property
     def r(self) -> np.ndarray:
         return self.w.ret
@@ -111,7 +122,8 @@ class _Ctx:
         return self.get("lr", lambda: np.log1p(np.maximum(self.w.ret, -0.999999)))
 
     def moment(self, stat: str, window: int) -> np.ndarray:
-        return self.get(f"moments{window}", lambda: rolling_moments(self.r, window, max(2, window // 2)))[stat]
+        stats = _MOMENT_STATS.get(window, STATS)
+        return self.get(f"moments{window}", lambda: rolling_moments(self.r, window, max(2, window // 2), stats))[stat]
 
     @property
     def market_cap(self) -> np.ndarray:
@@ -249,6 +261,16 @@ FEATURES: dict[str, tuple[str, Callable[[_Ctx], np.ndarray]]] = {
 }
 """Name -> (kind, function of the data-date context): the price/fundamental features."""
 
+_LAST_USER = {
+    "lr": "strev_5",
+    "moments60": "kurt_60",
+    "moments20": "rquart_20",
+    "fund": "ep",
+    "mcap": "ep",
+    "mkt": "beta_mkt_60",
+}
+"""Intermediate -> the last feature (in :data:`FEATURES` order) that reads it: freed after it."""
+
 EVENT_FEATURES = ("earn_to", "earn_since", "earn_window")
 CALENDAR_FEATURES = ("dow_mon", "dow_fri", "turn_of_month")
 _NEVER_MISSING = {"earn_window", *CALENDAR_FEATURES}
@@ -315,7 +337,9 @@ def _calendar(sessions: pd.DatetimeIndex) -> dict[str, np.ndarray]:
     }
 
 
-def build_feature_panel(market: MarketFrames, sessions, *, universe: pd.DataFrame | None = None) -> pd.DataFrame:
+def build_feature_panel(
+    market: MarketFrames, sessions, *, universe: pd.DataFrame | None = None, dtype=np.float64
+) -> pd.DataFrame:
     """Features for every session in ``sessions`` at once: ``asof, symbol, feature_*``.
 
     Parameters
@@ -327,11 +351,21 @@ def build_feature_panel(market: MarketFrames, sessions, *, universe: pd.DataFram
     universe : DataFrame, optional
         ``date, symbol`` rows (``research.build_universe``): the cross-section of each session.
         Default: every name that traded, and had not delisted, at the session before.
+    dtype : numpy float dtype, default float64
+        Of the feature columns. ``np.float32`` halves the panel's memory; the statistics are
+        still computed in float64 and only rounded on output (|error| <= 4 x 2^-24 on a value,
+        flags exact).
 
     Returns
     -------
     DataFrame
-        ``asof``, ``symbol`` and :data:`FEATURE_COLUMNS` (float), sorted by (asof, symbol).
+        ``asof``, ``symbol`` and :data:`FEATURE_COLUMNS`, sorted by (asof, symbol).
+
+    Notes
+    -----
+    Memory: one feature matrix at a time is computed, standardized and gathered into a single
+    preallocated ``(rows, features)`` block that becomes the frame without a copy; shared
+    intermediates are freed after their last feature (:data:`_LAST_USER`).
     """
     w = market.wide
     rows = market.session_index(sessions, strict=True)
@@ -339,27 +373,35 @@ def build_feature_panel(market: MarketFrames, sessions, *, universe: pd.DataFram
     keep = np.zeros_like(cross)
     keep[rows] = cross[rows]
     t_i, n_i = np.nonzero(keep)
-    out = {"asof": w.sessions.values[t_i], "symbol": w.symbols.to_numpy()[n_i]}
-    values: dict[str, np.ndarray] = {}
-    for name, matrix in raw_feature_matrices(market).items():
-        at = np.full_like(matrix, np.nan)
-        at[1:] = matrix[:-1]  # data date t-1 -> asof t
-        if FEATURES[name][0] == XS:
-            at = winsorized_z(at, cross)
-        values[name] = at[t_i, n_i]
-    days_to, days_since = _earnings_matrices(market)
-    values["earn_to"] = np.minimum(days_to, EARNINGS_CAP)[t_i, n_i] / EARNINGS_CAP
-    values["earn_since"] = np.minimum(days_since, EARNINGS_CAP)[t_i, n_i] / EARNINGS_CAP
-    near = (np.nan_to_num(days_to, nan=np.inf) <= 2) | (np.nan_to_num(days_since, nan=np.inf) <= 2)
-    values["earn_window"] = near[t_i, n_i].astype(float)
-    for name, col in _calendar(w.sessions).items():
-        values[name] = col[t_i]
-    for name, v in values.items():
-        out[f"feature_{name}"] = v.astype(float)
-    for name, v in values.items():
+    del keep
+    col = {c: j for j, c in enumerate(FEATURE_COLUMNS)}
+    block = np.empty((t_i.size, len(FEATURE_COLUMNS)), dtype=dtype, order="F")
+
+    def put(name: str, v: np.ndarray) -> None:
+        block[:, col[f"feature_{name}"]] = v
         if name not in _NEVER_MISSING:
-            out[f"feature_{name}_missing"] = np.isnan(v).astype(float)
-    return pd.DataFrame(out)[["asof", "symbol", *FEATURE_COLUMNS]]
+            block[:, col[f"feature_{name}_missing"]] = np.isnan(v)
+
+    ctx = _Ctx(market)
+    at = np.full(cross.shape, np.nan)
+    for name, (kind, fn) in FEATURES.items():
+        at[1:] = fn(ctx)[:-1]  # data date t-1 -> asof t
+        put(name, (winsorized_z(at, cross) if kind == XS else at)[t_i, n_i])
+        for key in [k for k, last in _LAST_USER.items() if last == name]:
+            ctx.drop(key)
+    del ctx, at
+    days_to, days_since = _earnings_matrices(market)
+    put("earn_to", np.minimum(days_to, EARNINGS_CAP)[t_i, n_i] / EARNINGS_CAP)
+    put("earn_since", np.minimum(days_since, EARNINGS_CAP)[t_i, n_i] / EARNINGS_CAP)
+    near = (np.nan_to_num(days_to, nan=np.inf) <= 2) | (np.nan_to_num(days_since, nan=np.inf) <= 2)
+    put("earn_window", near[t_i, n_i].astype(float))
+    del days_to, days_since, near
+    for name, values in _calendar(w.sessions).items():
+        put(name, values[t_i])
+    out = pd.DataFrame(block, columns=list(FEATURE_COLUMNS), copy=False)
+    out.insert(0, "symbol", w.symbols.to_numpy()[n_i])
+    out.insert(0, "asof", w.sessions.values[t_i])
+    return out
 
 
 def _universe_frame(date: pd.Timestamp, universe) -> pd.DataFrame:
