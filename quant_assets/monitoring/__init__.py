@@ -1,0 +1,1 @@
+"""Monitoring of the live book: drift and health metrics, tripwires and the kill switch (no orchestration)."""
