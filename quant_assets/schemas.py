@@ -709,3 +709,85 @@ class DailyBlotter(Lineage):
 
     class Config:
         unique = ["asof", "symbol"]
+
+
+# ---- the daily paper book (quant_assets.portfolio.book): orders, fills, positions, pnl
+
+
+class Orders(Lineage):
+    """Orders sent at the open of ``date``: target shares minus the position after corporate actions.
+
+    What does not fill is not carried: the next session's targets replace it (the fills say what filled).
+    """
+
+    date: Series[pd.Timestamp] = pa.Field(description="Session the order is sent at the open of")
+    order_id: Series[str] = pa.Field(str_length={"min_value": 1}, description="'<yyyymmdd>:<symbol>'")
+    symbol: Series[str]
+    side: Series[str] = pa.Field(isin=["buy", "sell"])
+    type: Series[str] = pa.Field(isin=["MKT", "LMT"])
+    limit_price: Series[float] = pa.Field(nullable=True, description="LMT price (NaN for MKT), currency")
+    requested: Series[float] = pa.Field(gt=0.0, description="Shares ordered")
+    target_shares: Series[float] = pa.Field(description="Target position in shares (negative: short)")
+    modeled_impact: Series[float] = pa.Field(ge=0.0, description="Ex-ante square-root impact as if filled at once")
+    requested_notional: Series[float] = pa.Field(ge=0.0, description="Shares ordered x open, currency")
+
+    class Config:
+        unique = ["date", "symbol"]
+
+
+class Fills(Lineage):
+    """Fills of the session's orders by the execution simulator (fees, half-spread, impact)."""
+
+    date: Series[pd.Timestamp] = pa.Field(description="Session filled at the open of")
+    order_id: Series[str]
+    symbol: Series[str]
+    side: Series[str] = pa.Field(isin=["buy", "sell"])
+    bar_time: Series[pd.Timestamp] = pa.Field(description="Bar the fill happened in")
+    quantity: Series[float] = pa.Field(gt=0.0, description="Shares filled")
+    price: Series[float] = pa.Field(gt=0.0, description="Fill price incl. half-spread and impact, currency")
+    reference_price: Series[float] = pa.Field(gt=0.0, description="Open (arrival price), currency")
+    fee: Series[float] = pa.Field(ge=0.0)
+    spread_cost: Series[float] = pa.Field(ge=0.0, description="Half-spread paid, currency")
+    impact_cost: Series[float] = pa.Field(ge=0.0, description="Square-root impact paid, currency")
+
+
+class Positions(Lineage):
+    """The book after the close of ``date``: one row per held name and one '$CASH' row (NAV = sum of values)."""
+
+    date: Series[pd.Timestamp] = pa.Field(description="Session, marked at its close")
+    symbol: Series[str] = pa.Field(description="Ticker, or '$CASH' for the cash row")
+    shares: Series[float] = pa.Field(description="Shares held (negative: short); the cash amount on '$CASH'")
+    close: Series[float] = pa.Field(gt=0.0, description="Mark: the close (last close without a bar); 1 for cash")
+    market_value: Series[float] = pa.Field(description="shares x close, currency")
+    weight: Series[float] = pa.Field(description="market_value / NAV")
+    cost_basis: Series[float] = pa.Field(description="Sum of open FIFO lots' quantity x price, currency")
+    lots: Series[str] = pa.Field(description="Open FIFO lots as JSON [[quantity, price], ...], oldest first")
+
+    class Config:
+        unique = ["date", "symbol"]
+
+
+class Pnl(Lineage):
+    """PnL of the book over session ``date`` (currency): gross, costs by kind, borrow, net, and the cash flows."""
+
+    date: Series[pd.Timestamp]
+    nav_prev: Series[float] = pa.Field(description="NAV at the previous close")
+    nav: Series[float] = pa.Field(description="NAV at the close")
+    net_pnl: Series[float] = pa.Field(description="nav - nav_prev")
+    gross_pnl: Series[float] = pa.Field(description="net_pnl + fee + spread + impact + borrow")
+    fee: Series[float] = pa.Field(ge=0.0)
+    spread: Series[float] = pa.Field(ge=0.0, description="Half-spread paid")
+    impact: Series[float] = pa.Field(ge=0.0, description="Square-root impact paid (model)")
+    impact_realized: Series[float] = pa.Field(description="Impact measured from fill prices")
+    borrow: Series[float] = pa.Field(ge=0.0, description="Borrow fees on shorts (actual/360)")
+    dividends: Series[float] = pa.Field(description="Dividends credited (longs) and debited (shorts)")
+    cash_prev: Series[float]
+    cash: Series[float] = pa.Field(description="cash_prev + trade_cash_flow + dividends + delisting_proceeds - borrow")
+    trade_cash_flow: Series[float] = pa.Field(description="-(sum of signed shares x fill price) - fees")
+    delisting_proceeds: Series[float] = pa.Field(description="Shares x close x (1 + delisting return)")
+    realized_pnl: Series[float] = pa.Field(description="FIFO realized PnL of fills and delistings")
+    traded_notional: Series[float] = pa.Field(ge=0.0, description="Shares filled x open")
+    turnover: Series[float] = pa.Field(ge=0.0, description="traded_notional / nav_prev")
+
+    class Config:
+        unique = ["date"]

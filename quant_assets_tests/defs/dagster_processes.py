@@ -98,4 +98,8 @@ EXPECTED_ASSETS: dict[str, ExpectedAsset] = {
     "target_portfolio": ExpectedAsset("portfolio", "portfolio", schemas.TargetPortfolio),
     "backtest_equities": ExpectedAsset("portfolio", "models", schemas.BacktestEquities, partitioned=False),
     "daily_blotter": ExpectedAsset("portfolio", "reports", schemas.DailyBlotter),
+    "orders": ExpectedAsset("portfolio", "portfolio", schemas.Orders),
+    "fills": ExpectedAsset("portfolio", "portfolio", schemas.Fills),
+    "positions": ExpectedAsset("portfolio", "portfolio", schemas.Positions),
+    "pnl": ExpectedAsset("portfolio", "portfolio", schemas.Pnl),
 }

@@ -23,11 +23,13 @@ from quant_assets.defs.lib.session_asset import session_asset
 from quant_assets.defs.models.resources import models_dir
 from quant_assets.defs.portfolio import checks
 from quant_assets.defs.portfolio.assets import COV_WINDOW, portfolio_configs
+from quant_assets.defs.portfolio.book_assets import CHECK_PNL, CHECK_POSITIONS
 from quant_assets.defs.portfolio.targets import build_targets, decision_dated
 from quant_assets.defs.resources import build_resources
 from quant_assets.market.ingest import stamp_lineage
 from quant_assets.market.store import ParquetStore
 from quant_assets.portfolio import RiskConfig
+from quant_assets.portfolio.book import CASH, pnl_breaks, position_breaks
 from quant_assets.reporting import validate_blotter
 
 PROFILE = "tiny"
@@ -51,7 +53,12 @@ CHAIN = [
     "target_portfolio",
     "backtest_equities",
     "daily_blotter",
+    "orders",
+    "fills",
+    "positions",
+    "pnl",
 ]
+BOOK = ["orders", "fills", "positions", "pnl"]
 FIRST_SCORED = 5  # sessions before it hold no scores
 
 
@@ -140,6 +147,8 @@ def test_the_chain_materializes_with_every_check_passing(chain):
             if e.asset_key.path[-1] in ("target_portfolio", "backtest_equities", "daily_blotter")
         ]
         assert {e.check_name for e in evaluations} == {checks.CHECK_CAPS, checks.CHECK_NAV, checks.CHECK_BLOTTER}
+        book = [e for e in result.get_asset_check_evaluations() if e.asset_key.path[-1] in BOOK]
+        assert {e.check_name for e in book} == {CHECK_POSITIONS, CHECK_PNL} and all(e.passed for e in book)
         assert all(e.passed for e in evaluations), [e.check_name for e in evaluations if not e.passed]
 
 
@@ -194,6 +203,34 @@ def test_every_blotter_written_validates_and_the_last_has_plots(chain):
     assert not (reports / KEYS[-2] / "equity_drawdown.png").exists()
     meta = _meta(chain["results"][-1], "daily_blotter")
     assert meta["asof"] == KEYS[-1] and meta["blotter_md"] == str(reports / KEYS[-1] / "blotter.md")
+
+
+def test_the_paper_book_feeds_positions_back_session_by_session(chain):
+    """Three consecutive one-session runs: positions at t = positions at t-1 + fills + corporate actions."""
+    store = chain["store"]
+    days = KEYS[40:43]
+    stored = {n: store.read_window("portfolio", n, KEYS[0], KEYS[-1]) for n in BOOK}
+    assert _meta(chain["results"][0], "positions")["started_flat"]
+    assert not _meta(chain["results"][1], "positions")["started_flat"]
+    assert stored["fills"]["date"].min() == pd.Timestamp(KEYS[FIRST_SCORED])  # flat until the first targets
+    for day in days:
+        result = dg.materialize(_assets(), selection=BOOK, resources=build_resources(PROFILE), partition_key=day)
+        assert result.success and all(e.passed for e in result.get_asset_check_evaluations())
+        assert not _meta(result, "positions")["started_flat"]
+    again = {n: store.read_window("portfolio", n, days[0], days[-1]) for n in BOOK}
+    for n in BOOK:  # the re-runs fed from the stored book reproduce the two-run chain
+        keep = stored[n][stored[n]["date"].isin(pd.DatetimeIndex(days))].reset_index(drop=True)
+        cols = [c for c in keep.columns if c not in schemas.Lineage.to_schema().columns]
+        pd.testing.assert_frame_equal(again[n].loc[:, cols], keep.loc[:, cols])
+    before = stored["positions"][stored["positions"]["date"] == pd.Timestamp(KEYS[39])]
+    prices = store.read_window("curated", "adjusted_prices", KEYS[0], KEYS[-1])
+    assert position_breaks(before, again["positions"], again["fills"], prices).empty
+    assert pnl_breaks(again["positions"], again["pnl"]).empty
+    assert len(again["fills"]) > 0 and (again["positions"]["symbol"] != CASH).any()
+    pnl = stored["pnl"]
+    assert pnl_breaks(stored["positions"], pnl).empty
+    capital = portfolio_configs(chain["profile"])[1].initial_capital
+    assert pnl["nav"].iloc[-1] == pytest.approx(capital + pnl["net_pnl"].sum())
 
 
 # --- the checks fail on bad input ------------------------------------------------------------------

@@ -49,6 +49,7 @@ from quant_assets.defs.lib.session_asset import checked_body, session_asset
 from quant_assets.defs.lib.types import dagster_type
 from quant_assets.defs.market.schedules import MARKET_FRESHNESS
 from quant_assets.defs.models.resources import MODEL_IO_MANAGER
+from quant_assets.defs.portfolio.book_assets import build_book_assets
 from quant_assets.defs.portfolio.checks import BACKTEST_CHECKS, blotter_checks, target_checks
 from quant_assets.defs.portfolio.scorecard import equity_frame, go_no_go, go_no_go_markdown, scorecard
 from quant_assets.defs.portfolio.targets import build_targets, decision_dated, empty_targets
@@ -293,7 +294,8 @@ def build_portfolio_assets(profile: Profile, partitions_def: dg.PartitionsDefini
         out = pd.concat(rows, ignore_index=True).loc[:, cols].astype({"horizon_days": "int64"})
         return stamp(out, "daily_blotter", "asof"), meta
 
-    return [target_portfolio, backtest_asset, daily_blotter]
+    book = build_book_assets(partitions_def, bt, stamp, GROUP, ALLOW_MISSING)
+    return [target_portfolio, backtest_asset, daily_blotter, *book]
 
 
 def _emit(
