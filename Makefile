@@ -10,7 +10,7 @@ PROFILE ?= demo
 export DAGSTER_HOME := $(CURDIR)/data/dagster_home
 export QUANT_ASSETS_PROFILE ?= $(PROFILE)
 
-.PHONY: demo test lint format ui mlflow-ui bench clean-data venv lock check-lowest
+.PHONY: demo test test-ui lint format ui mlflow-ui bench clean-data venv lock check-lowest
 
 # Installs exactly the locked set (requirements/lock.txt), then the project without resolving
 # anything else; `pip check` fails if the lock no longer satisfies pyproject.toml.
@@ -32,6 +32,13 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 -p no:cacheprovider
+
+# The Dagster UI in headless Chromium (installed from Debian packages when missing); screenshots
+# under data/ui/.
+test-ui: $(STAMP)
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+		($$(command -v sudo) apt-get update -q && DEBIAN_FRONTEND=noninteractive $$(command -v sudo) apt-get install -y -q chromium)
+	$(PY) -m pytest -q -p no:cacheprovider -m ui quant_assets_tests/ui
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -159,11 +159,16 @@ def _wait_until_loaded(url: str, proc: subprocess.Popen, log: Path, home: str) -
 
 
 @contextmanager
-def running_webserver(root: Path) -> Iterator[str]:
-    """A webserver for the code location on a free port; yields its base URL."""
+def running_webserver(root: Path, with_daemon: bool = False) -> Iterator[str]:
+    """A webserver for the code location on a free port; yields its base URL.
+
+    ``with_daemon`` starts ``dagster dev`` (webserver and daemon, as ``make ui`` does) so that
+    runs launched through the server are dequeued and executed; else the webserver alone.
+    """
     env = isolated_env(root)
+    server = [*dagster_command("dagster", "dagster"), "dev"] if with_daemon else []
     base_cmd = [
-        *dagster_command("dagster-webserver", "dagster_webserver"),
+        *(server or dagster_command("dagster-webserver", "dagster_webserver")),
         "-m",
         CODE_LOCATION_MODULE,
         "-d",
