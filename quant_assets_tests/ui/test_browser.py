@@ -63,7 +63,9 @@ def browse(url: str, screenshot: Path | None = None) -> str:
     dom = subprocess.run([*base, "--dump-dom", url], capture_output=True, text=True, timeout=180, env=env, check=True)
     if screenshot is not None:
         screenshot.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([*base, f"--screenshot={screenshot}", url], capture_output=True, timeout=180, env=env, check=True)
+        subprocess.run(
+            [*base, f"--screenshot={screenshot}", url], capture_output=True, timeout=180, env=env, check=True
+        )
         assert screenshot.stat().st_size > 10_000, f"empty screenshot {screenshot}"
     return dom.stdout
 
