@@ -222,6 +222,7 @@ def select_model(
     run_id: str = "",
     diagram_path: str | Path | None = None,
     walk_forward: bool = True,
+    candidates: Mapping[str, Any] | None = None,
 ) -> SelectionResult:
     """Evaluate the candidates under CPCV, select one, assess it and apply the gate.
 
@@ -247,6 +248,9 @@ def select_model(
         Where the CPCV fold diagram PNG goes.
     walk_forward : bool
         Run the walk-forward realism check.
+    candidates : mapping, optional
+        Name -> estimator to compare instead of :func:`build_candidates` (a hyper-parameter
+        search's trials: PBO is then across them).
     """
     cfg = config or SelectionConfig()
     log = trials_log if trials_log is not None else TrialsLog()
@@ -256,7 +260,7 @@ def select_model(
     if panel.empty:
         raise ValueError("no labelled rows are usable for selection (check as_of and the hold-out)")
     feature_cols = [c for c in features.columns if c.startswith("feature_")]
-    cands = build_candidates(feature_cols, cfg.candidates)
+    cands = dict(candidates) if candidates is not None else build_candidates(feature_cols, cfg.candidates)
     y = panel[cfg.target].to_numpy(dtype=np.float64)
     cost_frame = (
         panel

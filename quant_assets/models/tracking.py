@@ -49,11 +49,19 @@ class MlflowTracker:
         return mlflow, mlflow.MlflowClient(self.tracking_uri, self.tracking_uri)
 
     def log_selection(
-        self, result, config: dict[str, Any], example: pd.DataFrame, plots: dict[str, Path] | None = None
+        self,
+        result,
+        config: dict[str, Any],
+        example: pd.DataFrame,
+        plots: dict[str, Path] | None = None,
+        *,
+        champion_on_gate: bool = True,
     ) -> dict[str, Any]:
         """Log a :class:`~quant_assets.models.selection.SelectionResult`; register the selected model.
 
-        Returns ``run_id``, ``model_uri``, ``version`` and the aliases set.
+        The new version gets ``challenger``; with ``champion_on_gate`` it also gets ``champion``
+        when the gate passed (a challenger that must first shadow-trade passes False and is
+        promoted by :meth:`promote`). Returns ``run_id``, ``model_uri``, ``version`` and the aliases set.
         """
         mlflow, client = self._client()
         from mlflow.models import infer_signature
@@ -114,7 +122,7 @@ class MlflowTracker:
         version = str(info.registered_model_version)
         aliases = [CHALLENGER]
         client.set_registered_model_alias(self.model_name, CHALLENGER, version)
-        if result.gate.passed:
+        if result.gate.passed and champion_on_gate:
             client.set_registered_model_alias(self.model_name, CHAMPION, version)
             aliases.append(CHAMPION)
         return {
@@ -123,6 +131,32 @@ class MlflowTracker:
             "version": version,
             "aliases": aliases,
         }
+
+    def alias_version(self, alias: str) -> str | None:
+        """The version under ``alias`` (``MlflowClient.get_model_version_by_alias``), or None if unset."""
+        mlflow, client = self._client()
+        try:
+            return str(client.get_model_version_by_alias(self.model_name, alias).version)
+        except mlflow.exceptions.MlflowException:
+            return None
+
+    def record_promotion(self, version: str, decision: dict[str, Any]) -> None:
+        """Tag ``version`` (and its run) with the promotion decision; move ``champion`` to it when promoted.
+
+        Tags: ``promotion`` (``promoted`` / ``blocked``), ``promotion_reasons``, ``promotion_period``.
+        """
+        _, client = self._client()
+        status = "promoted" if decision["promoted"] else "blocked"
+        reasons = "; ".join(decision.get("reasons", [])) or "all checks passed"
+        tags = {"promotion": status, "promotion_reasons": reasons[:5000], "promotion_period": str(decision["period"])}
+        for k, v in tags.items():
+            client.set_model_version_tag(self.model_name, version, k, v)
+        run_id = client.get_model_version(self.model_name, version).run_id
+        if run_id:
+            for k, v in tags.items():
+                client.set_tag(run_id, k, v)
+        if decision["promoted"]:
+            client.set_registered_model_alias(self.model_name, CHAMPION, version)
 
     def load(self, alias: str = CHAMPION):
         """The registered scorer under ``alias`` (scikit-learn flavour), or None if unset."""
