@@ -639,6 +639,112 @@ class VolSurfaces(Lineage):
         unique = ["date", "underlier", "expiry"]
 
 
+class VolFeatures(Lineage):
+    """Vol features of session ``asof`` per underlier from data known at the close before
+    (``quant_assets.options.vol_features``); NaN where undefined (see its NaN rules)."""
+
+    asof: Series[pd.Timestamp] = pa.Field(description="Session the features are for; data through the session before")
+    underlier: Series[str]
+    feature: Series[float] = pa.Field(
+        alias="^feature_", regex=True, nullable=True, description="Raw (unstandardized) vol feature"
+    )
+
+    class Config:
+        unique = ["asof", "underlier"]
+
+
+class VolLabels(Lineage):
+    """ATM IV change, realized VRP and delta-hedged straddle PnL from the close of ``entry_date``.
+
+    Stored in the partition of ``known_date`` (the last exit): no partition holds a label before
+    every target of the row is known (``quant_assets.options.vol_labels``).
+    """
+
+    entry_date: Series[pd.Timestamp] = pa.Field(description="Entry session; positions opened at its close")
+    underlier: Series[str]
+    atm_iv: Series[float] = pa.Field(gt=0, description="ATM implied vol at the label tenor on entry, fraction")
+    iv_change: Series[float] = pa.Field(
+        alias=r"^iv_change_\d+$", regex=True, nullable=True, description="ATM IV change over h sessions, vol points"
+    )
+    rvrp: Series[float] = pa.Field(
+        alias=r"^rvrp_\d+$", regex=True, nullable=True, description="Entry IV^2 minus realized variance over h"
+    )
+    straddle_pnl_bps: Series[float] = pa.Field(
+        alias=r"^straddle_pnl_bps_\d+$",
+        regex=True,
+        nullable=True,
+        description="Delta-hedged ATM straddle PnL over h sessions, bps of the entry premium",
+    )
+    exit_date: Series[pd.Timestamp] = pa.Field(alias=r"^exit_date_\d+$", regex=True, description="Session t+h")
+    known_date: Series[pd.Timestamp] = pa.Field(description="Latest exit: the partition")
+
+    class Config:
+        unique = ["entry_date", "underlier"]
+
+    @frame_rule("known_date", "entry_date")
+    def known_after_entry(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["known_date"] > df["entry_date"]
+
+
+class VolModel(Lineage):
+    """One row per (forecast, candidate) of a vol selection run: CPCV out of sample, net of costs.
+
+    Selection-level figures (PBO, DSR, trial count, gate, MLflow run and model) repeat on every
+    row of a forecast. Sharpe ratios are of the ``sign(forecast)`` delta-hedged straddle book.
+    """
+
+    forecast: Series[str] = pa.Field(isin=["straddle_pnl", "iv_change"])
+    candidate: Series[str]
+    as_of: Series[pd.Timestamp] = pa.Field(description="Trained on labels known before this session")
+    horizon: Series[int] = pa.Field(ge=1, description="Forecast horizon, sessions")
+    sharpe_ann: Series[float] = pa.Field(nullable=True)
+    max_drawdown: Series[float] = pa.Field(nullable=True, ge=0)
+    rank_ic: Series[float] = pa.Field(nullable=True, ge=-1, le=1)
+    selected: Series[bool]
+    pbo: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+    dsr: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+    n_trials: Series[int] = pa.Field(ge=1, description="Trials in the multiplicity log, this run included")
+    gate_passed: Series[bool]
+    gate_reasons: Series[str]
+    mlflow_run_id: Series[str]
+    model_uri: Series[str] = pa.Field(description="Registered forecaster of the forecast (models:/name/version)")
+
+    class Config:
+        unique = ["forecast", "candidate"]
+
+
+class VolForecasts(Lineage):
+    """Forecasts per underlier for session ``asof`` (before its open) over ``horizon`` sessions.
+
+    From the vol features of ``asof`` (data through the close before) and forecasters trained on
+    labels known before ``model_as_of <= asof``; sessions before it are not forecast.
+    """
+
+    underlier: Series[str]
+    asof: Series[pd.Timestamp] = pa.Field(description="Session forecast (before its open)")
+    horizon: Series[int] = pa.Field(ge=1, description="Horizon of both forecasts, sessions")
+    forecast_iv_change: Series[float] = pa.Field(description="Expected ATM IV change over the horizon, vol points")
+    forecast_straddle_pnl_bps: Series[float] = pa.Field(
+        description="Expected delta-hedged ATM straddle PnL over the horizon, bps of premium (long straddle)"
+    )
+    conf: Series[float] = pa.Field(ge=0.0, le=1.0, description="2 Phi(|PnL forecast| / residual sd) - 1")
+    model_pnl: Series[str] = pa.Field(description="Candidate selected for the PnL forecast")
+    model_iv: Series[str] = pa.Field(description="Candidate selected for the IV-change forecast")
+    model_version: Series[str] = pa.Field(description="Registered versions, 'pnl/iv'")
+    model_as_of: Series[pd.Timestamp] = pa.Field(description="The forecasters' training as of")
+
+    class Config:
+        unique = ["asof", "underlier"]
+
+    @frame_rule("model_as_of", "asof")
+    def model_trained_before_forecast(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["model_as_of"] <= df["asof"]
+
+
+VolForecastSchema = VolForecasts
+"""The name the options strategies know the ``vol_forecasts`` schema by."""
+
+
 # ================================================================== portfolio (equities sleeve)
 # Daily targets, the backtest of the stored targets and the daily blotter
 # (quant_assets.portfolio, quant_assets.backtest, quant_assets.reporting, quant_assets.defs.portfolio).

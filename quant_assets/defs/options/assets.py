@@ -13,6 +13,7 @@ from quant_assets.config import Profile
 from quant_assets.defs.lib.runtime import png_markdown, stamp_rows, window_sessions
 from quant_assets.defs.lib.session_asset import session_asset
 from quant_assets.defs.market.schedules import MARKET_FRESHNESS
+from quant_assets.defs.options.forecast_assets import build_forecast_assets
 from quant_assets.options.surfaces import POINT_COLUMNS, SLICE_COLUMNS, fit_slices, surface_points
 from quant_assets.options.surfaces.smile_plot import smile_png
 
@@ -90,7 +91,7 @@ def build_options_assets(profile: Profile, partitions_def: dg.PartitionsDefiniti
         out = stamp_rows(out, "options", "vol_surfaces", "date", fingerprint)
         return out, meta
 
-    return [vol_surface_quotes, vol_surfaces]
+    return [vol_surface_quotes, vol_surfaces, *build_forecast_assets(profile, partitions_def)]
 
 
 def _slices_empty() -> pd.DataFrame:
