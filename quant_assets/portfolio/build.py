@@ -9,6 +9,7 @@ import pandas as pd
 
 from quant_assets.portfolio.caps import CapLog, LevelCaps, limit_trades
 from quant_assets.portfolio.config import RiskConfig
+from quant_assets.portfolio.rebalance import partial_rebalance
 from quant_assets.portfolio.risk import conservative_edge, ex_ante_vol, shrunk_covariance
 
 __all__ = ["REQUIRED_COLUMNS", "build"]
@@ -63,7 +64,10 @@ def build(
     4. **Level caps.** No new shorts in hard-to-borrow names, single name, sector net, net,
        gross and the book-level volatility ceiling
        (:class:`~quant_assets.portfolio.caps.LevelCaps`).
-    5. **Trade caps.** Participation (``|Δw_i| B <= p ADV$_i``; a name without ``adv_dollar``
+    5. **Turnover-aware step.** Trade ``trade_rate`` of the way from the current weights toward
+       the capped target (the aim portfolio) and skip names within ``no_trade_band``
+       (:func:`~quant_assets.portfolio.rebalance.partial_rebalance`, Gârleanu and Pedersen 2013).
+    6. **Trade caps.** Participation (``|Δw_i| B <= p ADV$_i``; a name without ``adv_dollar``
        is not traded) and turnover (:func:`~quant_assets.portfolio.caps.limit_trades`).
 
     Parameters
@@ -128,6 +132,8 @@ def build(
     log = CapLog(symbols)
     target = caps.apply(w, log)
 
+    if cfg.trade_rate < 1 or cfg.no_trade_band > 0:
+        target = partial_rebalance(target, current, cfg.trade_rate, cfg.no_trade_band, log)
     adv = _column(df, "adv_dollar", np.nan).astype(np.float64)
     max_trade = np.where(np.isfinite(adv) & (adv > 0), cfg.max_participation * adv / cfg.book_size, 0.0)
     final = limit_trades(target, current, max_trade, cfg.turnover_cap, caps.feasible, log)

@@ -46,6 +46,13 @@ class RiskConfig:
         Day count of borrow fees (stock loans accrue actual/360).
     periods_per_year : int, default 252
         Sessions per year (annualization).
+    trade_rate : float, default 1.0
+        Fraction of the gap to the capped target (the aim portfolio) traded each session,
+        ``w = w_prev + trade_rate (aim - w_prev)`` (Gârleanu and Pedersen 2013); 1 trades all of it.
+        :func:`~quant_assets.portfolio.rebalance.gp_trade_rate` gives it from risk aversion and costs.
+    no_trade_band : float, default 0.0
+        Names whose gap ``|aim_i - w_prev_i|`` is within this band (weight units) are not traded
+        (a no-trade region, Davis and Norman 1990).
     """
 
     target_vol_ann: float = 0.10
@@ -63,6 +70,8 @@ class RiskConfig:
     short_haircut_unknown_borrow: float = 0.5
     borrow_days_per_year: float = 360.0
     periods_per_year: int = 252
+    trade_rate: float = 1.0
+    no_trade_band: float = 0.0
 
     def __post_init__(self) -> None:
         lo, hi = KELLY_RANGE
@@ -87,6 +96,10 @@ class RiskConfig:
             raise ValueError(f"short_haircut_unknown_borrow must be in [0, 1], got {self.short_haircut_unknown_borrow}")
         if self.max_participation > 1:
             raise ValueError(f"max_participation must be <= 1, got {self.max_participation}")
+        if not 0 < self.trade_rate <= 1:
+            raise ValueError(f"trade_rate must be in (0, 1], got {self.trade_rate}")
+        if not self.no_trade_band >= 0:
+            raise ValueError(f"no_trade_band must be >= 0, got {self.no_trade_band}")
         if int(self.horizon_days) < 1 or int(self.periods_per_year) < 1:
             raise ValueError("horizon_days and periods_per_year must be >= 1")
         if any(v <= 0 for v in self.sector_caps.values()):
