@@ -8,17 +8,24 @@ builds :class:`~quant_assets.research.MarketFrames` through the graph's curation
   same feature computed by polars on the long frame (``rolling_*`` over ``symbol`` groups on
   the full session grid), and checks both agree;
 
-and prints the peak RSS of the process (``ru_maxrss``). polars is in the ``bench`` extra only.
+and prints, per step, its wall time and its peak RSS above the RSS before it (sampled every
+10 ms from ``/proc/self/statm``), then the peak RSS of the whole process (``ru_maxrss``, which
+includes generating the market). The feature panel is built twice: float64 (the default, what
+the graph stores) and ``dtype=np.float32`` (half the panel). polars is in the ``bench`` extra only.
 
 Run: ``python benchmarks/bench_features.py [profile]``
 """
 
 from __future__ import annotations
 
+import gc
+import os
 import resource
 import sys
+import threading
 import time
 import warnings
+from contextlib import contextmanager
 
 import numpy as np
 import polars as pl
@@ -39,6 +46,36 @@ def _timed(fn):
     t = time.perf_counter()
     out = fn()
     return out, time.perf_counter() - t
+
+
+def _rss_now_gib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**30
+
+
+@contextmanager
+def _step(label: str, results: dict):
+    """Time a step and sample its peak RSS above the RSS before it (every 10 ms)."""
+    gc.collect()
+    base = _rss_now_gib()
+    peak, done = [base], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], _rss_now_gib())
+            done.wait(0.01)
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    t = time.perf_counter()
+    try:
+        yield
+    finally:
+        secs = time.perf_counter() - t
+        done.set()
+        th.join()
+        peak[0] = max(peak[0], _rss_now_gib())
+        results[label] = (secs, base, peak[0])
 
 
 def _polars_features(w) -> dict:
@@ -79,55 +116,79 @@ def _polars_features(w) -> dict:
     return out
 
 
+FEATURES_COMPARED = (
+    "xsmom_21",
+    "xsmom_252",
+    "mom_12_1",
+    "strev_5",
+    "rvol_20",
+    "rvol_60",
+    "dvol_20",
+    "rquart_20",
+    "skew_60",
+    "amihud_20",
+    "turnover_20",
+    "beta_mkt_60",
+)
+
+
 def main(profile_name: str = "full") -> None:
     profile = load_profile(profile_name)
     cfg = MarketConfig.from_dict(profile.market)
-    market, t_gen = _timed(lambda: SyntheticMarket(cfg, sessions_in_range(cfg.start, cfg.end)))
-    frames, t_frames = _timed(lambda: MarketFrames.from_synthetic(market))
-    w, t_wide = _timed(lambda: frames.wide)
-    print(
-        f"profile {profile_name}: {w.ret.shape[0]} sessions x {w.ret.shape[1]} names "
-        f"(synthetic market object {t_gen:.1f}s; bars+curation to MarketFrames {t_frames:.1f}s; pivot {t_wide:.2f}s)"
-    )
+    steps: dict = {}
+    with _step("market generation + curation (MarketFrames, pivot)", steps):
+        market = SyntheticMarket(cfg, sessions_in_range(cfg.start, cfg.end))
+        frames = MarketFrames.from_synthetic(market)
+        w = frames.wide
+        del market
+    print(f"profile {profile_name}: {w.ret.shape[0]} sessions x {w.ret.shape[1]} names")
     research = profile.research
     top_n = research.get("universe", {}).get("top_n", 1000)
-    uni, t_uni = _timed(lambda: build_universe(frames, w.sessions, top_n))
-    panel, t_feat = _timed(lambda: build_feature_panel(frames, w.sessions, universe=uni))
-    labels, t_lab = _timed(
-        lambda: build_label_panel(frames, w.sessions, LabelConfig.from_dict(research.get("labels")), universe=uni)
-    )
-    print(
-        f"universe {t_uni:.2f}s ({len(uni):,} rows); feature panel {t_feat:.2f}s ({panel.shape[0]:,} x "
-        f"{panel.shape[1]}); label panel {t_lab:.2f}s ({len(labels):,} rows)"
-    )
+    with _step("universe", steps):
+        uni = build_universe(frames, w.sessions, top_n)
+    with _step("feature panel float32", steps):
+        panel = build_feature_panel(frames, w.sessions, universe=uni, dtype=np.float32)
+    size32 = panel.memory_usage(deep=False).sum() / 2**30
+    del panel
+    with _step("feature panel float64", steps):
+        panel = build_feature_panel(frames, w.sessions, universe=uni)
+    size64 = panel.memory_usage(deep=False).sum() / 2**30
+    shape = panel.shape
+    del panel
+    with _step("label panel", steps):
+        labels = build_label_panel(frames, w.sessions, LabelConfig.from_dict(research.get("labels")), universe=uni)
+    print(f"universe {len(uni):,} rows; feature panel {shape[0]:,} x {shape[1]}; label panel {len(labels):,} rows")
+    print(f"feature panel in memory: {size64:.2f} GiB float64, {size32:.2f} GiB float32\n")
+    print(f"{'step':<52}{'wall s':>8}{'RSS before':>12}{'peak':>8}{'peak above':>12}  (GiB)")
+    for label, (secs, base, peak) in steps.items():
+        print(f"{label:<52}{secs:>8.1f}{base:>12.2f}{peak:>8.2f}{peak - base:>12.2f}")
+    del labels
 
     ours = {}
-    for name in (
-        "xsmom_21",
-        "xsmom_252",
-        "mom_12_1",
-        "strev_5",
-        "rvol_20",
-        "rvol_60",
-        "dvol_20",
-        "rquart_20",
-        "skew_60",
-        "amihud_20",
-        "turnover_20",
-        "beta_mkt_60",
-    ):
+    for name in FEATURES_COMPARED:
         m, secs = _timed(lambda n=name: raw_feature_matrices(frames, [n])[n])
         ours[name] = (m, secs)
     theirs = _polars_features(w)
     print(f"\n{'feature':<14}{'ours s':>9}{'polars s':>10}{'ratio':>8}  agree")
+    ratios = []
     for name, (m, secs) in ours.items():
         p, psecs = theirs[name]
         if name == "rquart_20":
             p = np.log(p * 20 * 20 / 3)  # (n/3) sum r^4 with n = 20 (full windows)
         both = np.isfinite(m) & np.isfinite(p)
         agree = np.nanmedian(np.abs(m[both] - p[both]) / (np.abs(p[both]) + 1e-12)) if both.any() else np.nan
+        ratios.append(secs / psecs)
         print(f"{name:<14}{secs:>9.3f}{psecs:>10.3f}{secs / psecs:>8.2f}  median rel. diff {agree:.1e}")
-    print(f"\npeak RSS {_rss_gib():.2f} GiB")
+    ratios = np.array(ratios)
+    print(
+        f"ratio to polars: median {np.median(ratios):.2f}, max {ratios.max():.2f}; "
+        f"{int((ratios <= 2).sum())}/{ratios.size} features within 2x (goal: all)"
+    )
+    feat = steps["feature panel float64"]
+    print(
+        f"\npeak RSS of the process {_rss_gib():.2f} GiB (incl. market generation); during the feature panel: "
+        f"float64 {feat[2]:.2f} GiB, float32 {steps['feature panel float32'][2]:.2f} GiB (goal < 2 GiB)"
+    )
 
 
 if __name__ == "__main__":

@@ -60,7 +60,12 @@ def rolling_moments(r: np.ndarray, window: int, min_obs: int, stats=STATS) -> di
     z = np.where(valid, r, 0.0)
     n = _count(valid, window)
     need = {k for s in stats for k in _NEEDS[s]}
-    sums = {k: window_sums(z if k == 1 else z**k, window, valid) for k in (1, 2, 3, 4) if k in need}
+    sums, zk = {}, z
+    for k in range(1, 1 + max((k for k in need if isinstance(k, int)), default=0)):
+        zk = zk if k == 1 else zk * z  # a product: float ** k is ~50x slower
+        if k in need:
+            sums[k] = window_sums(zk, window, valid)
+    del zk
     out = {"n": n}
     with np.errstate(invalid="ignore", divide="ignore"):
         ok = n >= min_obs
@@ -77,12 +82,13 @@ def rolling_moments(r: np.ndarray, window: int, min_obs: int, stats=STATS) -> di
             sd = window_sums(np.minimum(z, 0.0) ** 2, window, valid)
             out["downside"] = np.where(ok, np.sqrt(sd / n), np.nan)
         if "skew" in stats or "kurt" in stats:
-            m3 = sums[3] / n - 3 * mu * sums[2] / n + 2 * mu**3
+            mu2 = mu * mu
+            m3 = sums[3] / n - 3 * mu * sums[2] / n + 2 * mu2 * mu
             if "skew" in stats:
-                out["skew"] = np.where(ok & ~flat, m3 / m2**1.5, np.nan)
+                out["skew"] = np.where(ok & ~flat, m3 / (m2 * np.sqrt(m2)), np.nan)
             if "kurt" in stats:
-                m4 = sums[4] / n - 4 * mu * sums[3] / n + 6 * mu**2 * sums[2] / n - 3 * mu**4
-                out["kurt"] = np.where(ok & ~flat, m4 / m2**2 - 3.0, np.nan)
+                m4 = sums[4] / n - 4 * mu * sums[3] / n + 6 * mu2 * sums[2] / n - 3 * mu2 * mu2
+                out["kurt"] = np.where(ok & ~flat, m4 / (m2 * m2) - 3.0, np.nan)
         if "quarticity" in stats:
             out["quarticity"] = np.where(ok, n / 3.0 * sums[4], np.nan)
     return out
