@@ -897,3 +897,90 @@ class Pnl(Lineage):
 
     class Config:
         unique = ["date"]
+
+
+class Tripwires(Lineage):
+    """Tripwires at the close of each session: drawdown, de-risk band, slippage against the model, the kill."""
+
+    date: Series[pd.Timestamp] = pa.Field(description="Session, at its close")
+    nav: Series[float] = pa.Field(description="NAV of the monitored book")
+    drawdown: Series[float] = pa.Field(ge=0.0, description="Drawdown from the peak since the start or last clearance")
+    gross_scale: Series[float] = pa.Field(ge=0.0, le=1.0, description="De-risk band's gross multiplier")
+    slippage_ratio: Series[float] = pa.Field(nullable=True, description="Realized / modeled impact (NaN: no trade)")
+    slippage_breach_days: Series[int] = pa.Field(ge=0, description="Consecutive sessions above the slippage bar")
+    kill: Series[bool] = pa.Field(description="A tripwire demands the kill at this close")
+    reason: Series[str] = pa.Field(description="The rule and its numbers on the session the kill fired")
+    killed: Series[bool] = pa.Field(description="The kill switch on disk after this session's evaluation")
+
+    class Config:
+        unique = ["date"]
+
+
+class GoNoGo(Lineage):
+    """The Go/No-Go scorecard: one row per sleeve and session, out of sample and net of costs and impact."""
+
+    asof: Series[pd.Timestamp] = pa.Field(description="Session the verdict is made at (figures through its close)")
+    sleeve: Series[str] = pa.Field(isin=["equities", "options_vol", "options_spread"])
+    passed: Series[bool] = pa.Field(description="GO when every bar holds")
+    sharpe: Series[float] = pa.Field(nullable=True, description="Annualized net Sharpe")
+    max_drawdown: Series[float] = pa.Field(nullable=True, ge=0.0, description="Maximum drawdown, fraction")
+    dsr: Series[float] = pa.Field(nullable=True, ge=0.0, le=1.0, description="Deflated Sharpe ratio probability")
+    pbo: Series[float] = pa.Field(nullable=True, ge=0.0, le=1.0, description="Probability of backtest overfitting")
+    n_trials: Series[float] = pa.Field(nullable=True, ge=0.0, description="Trials behind the DSR")
+    max_net_vega: Series[float] = pa.Field(nullable=True, description="Largest |net vega| / book (options)")
+    vega_cap: Series[float] = pa.Field(nullable=True, description="Policy cap on |net vega| / book (options)")
+    vega_within_policy: Series[str] = pa.Field(isin=["yes", "no", "n/a"])
+    reasons: Series[str] = pa.Field(description="Failed bars, '; '-separated ('' when GO)")
+    source: Series[str] = pa.Field(description="Asset the figures come from")
+
+    class Config:
+        unique = ["asof", "sleeve"]
+
+
+class ShadowPositions(Lineage):
+    """Paper positions of the champion's and the challenger's books (decile long/short, weights of the tranche)."""
+
+    asof: Series[pd.Timestamp] = pa.Field(description="Session the tranche is entered at the open of")
+    book: Series[str] = pa.Field(isin=["champion", "challenger"])
+    model_version: Series[str] = pa.Field(description="Registered version scoring the book")
+    symbol: Series[str]
+    score: Series[float] = pa.Field(description="The model's expected excess return")
+    weight: Series[float] = pa.Field(ge=-1.0, le=1.0, description="Tranche weight (gross 1, dollar neutral)")
+
+    class Config:
+        unique = ["asof", "book", "symbol"]
+
+
+class ShadowPnl(Lineage):
+    """Realized paper PnL of each book: the tranche entered at ``asof`` over its horizon, net of costs."""
+
+    asof: Series[pd.Timestamp] = pa.Field(description="Entry session of the tranche")
+    known_date: Series[pd.Timestamp] = pa.Field(description="Session the tranche's return is known at")
+    book: Series[str] = pa.Field(isin=["champion", "challenger"])
+    model_version: Series[str]
+    gross_return: Series[float] = pa.Field(description="Book equity move before costs, fraction")
+    cost: Series[float] = pa.Field(ge=0.0, description="Fee, half-spread and impact, fraction of the book")
+    net_return: Series[float] = pa.Field(description="gross_return - cost")
+
+    class Config:
+        unique = ["asof", "book"]
+
+
+class PromotionDecisions(Lineage):
+    """Every champion-challenger decision, promoted or blocked, with why (append-only log)."""
+
+    decided_at: Series[UtcTimestamp]
+    period: Series[str] = pa.Field(description="Training date of the challenger")
+    challenger: Series[str] = pa.Field(description="Selected trial of the challenger search")
+    challenger_version: Series[str]
+    champion_version: Series[str] = pa.Field(description="Champion at the time ('' when none)")
+    promoted: Series[bool]
+    reasons: Series[str] = pa.Field(description="Failed checks, '; '-separated ('' when promoted)")
+    shadow_sessions: Series[float] = pa.Field(nullable=True, ge=0.0)
+    challenger_net: Series[float] = pa.Field(nullable=True, description="Cumulative shadow net PnL, fraction")
+    champion_net: Series[float] = pa.Field(nullable=True)
+    challenger_gross: Series[float] = pa.Field(nullable=True)
+    champion_gross: Series[float] = pa.Field(nullable=True)
+    n_trials: Series[float] = pa.Field(nullable=True, ge=0.0, description="Trials behind the challenger's DSR")
+    pbo: Series[float] = pa.Field(nullable=True)
+    dsr: Series[float] = pa.Field(nullable=True)

@@ -43,6 +43,7 @@ __all__ = [
     "PromotionLog",
     "ShadowBook",
     "decide_promotion",
+    "paper_positions",
     "shadow_book",
 ]
 
@@ -97,6 +98,24 @@ def _costs(panel: pd.DataFrame, cfg: SelectionConfig) -> CostInputs:
     return CostInputs.from_frame(pd.DataFrame(default, index=panel.index))
 
 
+def paper_positions(model, features: pd.DataFrame, quantile: float = 0.1) -> pd.DataFrame:
+    """``asof, symbol, score, weight``: each session's decile long/short tranche from ``model``'s scores."""
+    feats = features.sort_values(["asof", "symbol"], kind="mergesort").reset_index(drop=True)
+    if feats.empty:
+        return pd.DataFrame({"asof": pd.Series(dtype="datetime64[ns]"), "symbol": pd.Series(dtype=object),
+                             "score": pd.Series(dtype=float), "weight": pd.Series(dtype=float)})
+    _, codes = np.unique(feats["asof"].to_numpy(), return_inverse=True)
+    score = np.asarray(model.predict(feats), dtype=np.float64)
+    return pd.DataFrame(
+        {
+            "asof": feats["asof"].to_numpy(),
+            "symbol": feats["symbol"].astype(str).to_numpy(),
+            "score": score,
+            "weight": decile_weights(score, codes, quantile),
+        }
+    )
+
+
 def shadow_book(
     model,
     features: pd.DataFrame,
@@ -118,17 +137,7 @@ def shadow_book(
     lo = pd.Timestamp(start)
     hi = pd.Timestamp(end) if end is not None else pd.Timestamp.max
     feats = features[(features["asof"] >= lo) & (features["asof"] <= hi)]
-    feats = feats.sort_values(["asof", "symbol"], kind="mergesort").reset_index(drop=True)
-    times, codes = np.unique(feats["asof"].to_numpy(), return_inverse=True)
-    score = np.asarray(model.predict(feats), dtype=np.float64) if len(feats) else np.zeros(0)
-    positions = pd.DataFrame(
-        {
-            "asof": feats["asof"].to_numpy(),
-            "symbol": feats["symbol"].astype(str).to_numpy(),
-            "score": score,
-            "weight": decile_weights(score, codes, cfg.quantile) if len(feats) else np.zeros(0),
-        }
-    )
+    positions = paper_positions(model, feats, cfg.quantile)
     panel = research_panel(feats, labels, horizon=cfg.horizon, costs=costs)
     cols = ["asof", "gross_return", "cost", "net_return", "cum_net"]
     if panel.empty:
