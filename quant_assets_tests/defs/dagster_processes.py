@@ -106,4 +106,11 @@ EXPECTED_ASSETS: dict[str, ExpectedAsset] = {
     "fills": ExpectedAsset("portfolio", "portfolio", schemas.Fills),
     "positions": ExpectedAsset("portfolio", "portfolio", schemas.Positions),
     "pnl": ExpectedAsset("portfolio", "portfolio", schemas.Pnl),
+    "tripwires": ExpectedAsset("governance", "governance", schemas.Tripwires),
+    "go_no_go": ExpectedAsset("governance", "governance", schemas.GoNoGo),
+    "go_no_go_scorecard": ExpectedAsset("governance", "models", schemas.GoNoGo, partitioned=False),
+    "challenger_selection": ExpectedAsset("governance", "models", schemas.ModelSelection, partitioned=False),
+    "shadow_positions": ExpectedAsset("governance", "governance", schemas.ShadowPositions),
+    "shadow_pnl": ExpectedAsset("governance", "governance", schemas.ShadowPnl),
+    "promotion_decisions": ExpectedAsset("governance", "models", schemas.PromotionDecisions, partitioned=False),
 }

@@ -30,11 +30,11 @@ def build_governance(
 ) -> tuple[list[dg.AssetsDefinition], list]:
     """``(assets, jobs)`` of the governance group.
 
-    ``upstream``: asset keys the rest of the graph defines. With ``pnl`` (the daily paper book) the
+    ``upstream``: asset keys (or their names) the rest of the graph defines. With ``pnl`` (the daily paper book) the
     tripwires watch it instead of ``backtest_equities``; with ``options_backtest`` the Go/No-Go
     judges the options sleeves on its figures (otherwise they are reported as not evaluated).
     """
-    keys = {str(k) for k in upstream}
+    keys = {k.to_user_string() if isinstance(k, dg.AssetKey) else str(k) for k in upstream}
     book = "pnl" if "pnl" in keys else "backtest_equities"
     assets = [
         *build_tripwire_assets(profile, partitions_def, book=book),
