@@ -20,8 +20,16 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from quant_assets.backtest.metrics import drawdown
+from quant_assets.reporting.exposures import book_exposures
 
-__all__ = ["BLOTTER_COLUMNS", "blotter_positions", "blotter_schema", "emit_daily", "validate_blotter"]
+__all__ = [
+    "BLOTTER_COLUMNS",
+    "blotter_positions",
+    "blotter_schema",
+    "emit_daily",
+    "validate_blotter",
+    "validate_strategies",
+]
 
 BLOTTER_COLUMNS = ("symbol", "target_w", "horizon_days", "expected_alpha_bps", "conf", "tp_bps", "sl_bps")
 SCORECARD = (
@@ -201,7 +209,8 @@ def emit_daily(
         ``{"feature", "contribution"}``) and ``factor_*`` exposures (see
         :func:`blotter_positions`).
     strategies : sequence of mapping
-        Options sleeve entries (§10.2); empty until that sleeve lands.
+        Options sleeve entries (the ``strategies`` of the §10.2 document, best first), each
+        validated against its schema; the top ``top_n`` are listed in the Markdown.
     metrics : mapping
         Scorecard figures (keys of the backtest metrics: ``net_pnl``, ``net_sharpe``, ...,
         optional ``dsr``, ``book_size``, ``equity`` NAV Series, ``costs`` dict,
@@ -230,6 +239,7 @@ def emit_daily(
         cfg = RiskConfig()
         risk = {"target_vol_ann": cfg.target_vol_ann, "gross_cap": cfg.gross_cap, "sector_caps": {}}
     universe = sorted(pos["symbol"].astype(str)) if universe is None else list(universe)
+    strategies = validate_strategies(strategies)
     payload = _payload(day, pos.sort_values("symbol", kind="stable"), universe, risk, strategies)
     validate_blotter(payload)
 
@@ -260,11 +270,11 @@ def _markdown(day, pos, strategies, metrics, risk, figures, top_n) -> str:
     for title, frame in ((f"Top {top_n} longs", longs), (f"Top {top_n} shorts", shorts)):
         lines += ["", f"## {title}", ""]
         lines += _table(frame, book) if len(frame) else ["none"]
-    factors = [c for c in pos.columns if str(c).startswith("factor_")]
-    lines += ["", "## Factor exposures (sum of weight x exposure)", ""]
-    if factors:
+    exposures = book_exposures(pos.set_index("symbol")["target_w"], pos.set_index("symbol"))
+    lines += ["", "## Factor exposures (sum of weight x exposure over the names with one)", ""]
+    if exposures:
         lines += ["| factor | exposure |", "|---|---|"]
-        lines += [f"| {c.removeprefix('factor_')} | {float((pos['target_w'] * pos[c]).sum()):+.4f} |" for c in factors]
+        lines += [f"| {name} | {_fmt(x, '{:+.4f}')} |" for name, x in exposures.items()]
     else:
         lines.append("no factor exposures supplied")
     if "sector" in pos:
@@ -274,10 +284,38 @@ def _markdown(day, pos, strategies, metrics, risk, figures, top_n) -> str:
     lines += ["", "## Scorecard", "", "| metric | value |", "|---|---|"]
     lines += [f"| {label} | {_fmt(metrics.get(key), pattern)} |" for key, label, pattern in SCORECARD]
     lines += ["", *[f"![{f}]({f})" for f in figures]] if figures else []
-    lines += [
-        "",
-        "## Options strategies",
-        "",
-        f"{len(strategies)} strategies" if strategies else "none: the options sleeve is not live",
-    ]
+    lines += ["", "## Options strategies", ""]
+    lines += _strategies_table(strategies, top_n) if strategies else ["none: the options sleeve is not live"]
     return "\n".join(lines) + "\n"
+
+
+def _strategies_table(strategies: Sequence[Mapping], top_n: int) -> list[str]:
+    """The first ``top_n`` strategies (the document lists them best first)."""
+    head = "| underlier | type | expiry | qty | target vega | expected PnL (bps) | conf | hedge |"
+    lines = [f"{len(strategies)} strategies; top {min(top_n, len(strategies))}:", "", head, "|" + "---|" * 8]
+    for d in list(strategies)[:top_n]:
+        rules = d.get("hedge_rules") or {}
+        hedge = f"{rules.get('rebalance', '')} / |Δ| > {rules.get('delta_threshold', '')}" if rules else ""
+        lines.append(
+            f"| {d['underlier']} | {d['type']} | {d['expiry']} | {int(d['qty']):+d} | {float(d['target_vega']):,.0f} | "
+            f"{float(d['expected_pnl_bps']):+.1f} | {float(d['conf']):.2f} | {hedge} |"
+        )
+    return lines
+
+
+def validate_strategies(strategies: Sequence[Mapping]) -> list[dict]:
+    """The strategies as plain JSON values, each validated against the §10.2 strategy schema."""
+    from quant_assets.options.strategies_json import STRATEGIES_JSON_SCHEMA
+
+    plain = json.loads(json.dumps(list(strategies), default=_plain))
+    item = STRATEGIES_JSON_SCHEMA["properties"]["strategies"]["items"]
+    jsonschema.Draft202012Validator({"type": "array", "items": item}).validate(plain)
+    return plain
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")

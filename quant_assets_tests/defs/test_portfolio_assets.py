@@ -24,12 +24,12 @@ from quant_assets.defs.models.resources import models_dir
 from quant_assets.defs.portfolio import checks
 from quant_assets.defs.portfolio.assets import COV_WINDOW, portfolio_configs
 from quant_assets.defs.portfolio.book_assets import CHECK_PNL, CHECK_POSITIONS
-from quant_assets.defs.portfolio.targets import build_targets, decision_dated
 from quant_assets.defs.resources import build_resources
 from quant_assets.market.ingest import stamp_lineage
 from quant_assets.market.store import ParquetStore
 from quant_assets.portfolio import RiskConfig
 from quant_assets.portfolio.book import CASH, pnl_breaks, position_breaks
+from quant_assets.portfolio.targets import build_targets, decision_dated
 from quant_assets.reporting import validate_blotter
 
 PROFILE = "tiny"
@@ -200,6 +200,13 @@ def test_every_blotter_written_validates_and_the_last_has_plots(chain):
     md = (reports / KEYS[-1] / "blotter.md").read_text()
     assert "## Top 20 longs" in md and "## Scorecard" in md and "![equity_drawdown.png]" in md
     assert (reports / KEYS[-1] / "equity_drawdown.png").is_file()
+    assert (reports / KEYS[-1] / "costs_psr.png").is_file()
+    exposures = md.split("## Factor exposures")[1].split("## Scorecard")[0]
+    for factor in ("market_beta", "momentum", "value", "size"):
+        assert f"| {factor} |" in exposures
+    beta = float(exposures.split("| market_beta |")[1].split("|")[0])  # 60 sessions of returns by the last day
+    assert np.isfinite(beta)
+    assert "| DSR | n/a |" not in md
     assert not (reports / KEYS[-2] / "equity_drawdown.png").exists()
     meta = _meta(chain["results"][-1], "daily_blotter")
     assert meta["asof"] == KEYS[-1] and meta["blotter_md"] == str(reports / KEYS[-1] / "blotter.md")

@@ -25,7 +25,9 @@ logged trial, the selection's PBO) and an equity/drawdown/cost plot are its meta
 ``daily_blotter`` is partitioned by session (layer ``reports``, by ``asof``): for each session
 it calls :func:`quant_assets.reporting.emit_daily` and writes ``blotter.json`` and ``blotter.md``
 under ``data/<profile>/reports/<asof>/`` (every session of the run, positions or none); the
-scorecard is the backtest's through the close before ``asof``. The plots are drawn for the last
+scorecard is the backtest's through the close before ``asof``, with its PSR/DSR trend over the
+logged trials; factor exposures come from the session's ``equity_features`` and 60 sessions of
+returns (:func:`quant_assets.reporting.daily.session_blotter`). The plots are drawn for the last
 session of a run only (a backfill over years would otherwise draw hundreds). The stored frame is
 the blotter's position rows.
 
@@ -51,11 +53,11 @@ from quant_assets.defs.market.schedules import MARKET_FRESHNESS
 from quant_assets.defs.models.resources import MODEL_IO_MANAGER
 from quant_assets.defs.portfolio.book_assets import build_book_assets
 from quant_assets.defs.portfolio.checks import BACKTEST_CHECKS, blotter_checks, target_checks
-from quant_assets.defs.portfolio.scorecard import equity_frame, go_no_go, go_no_go_markdown, scorecard
-from quant_assets.defs.portfolio.targets import build_targets, decision_dated, empty_targets
 from quant_assets.models import SelectionConfig
 from quant_assets.portfolio import RiskConfig
-from quant_assets.reporting import blotter_positions, emit_daily
+from quant_assets.portfolio.targets import build_targets, decision_dated, empty_targets, trailing_returns
+from quant_assets.reporting.daily import session_blotter
+from quant_assets.reporting.scorecard import equity_frame, go_no_go, go_no_go_markdown, scorecard
 
 GROUP = "portfolio"
 COV_WINDOW = 60
@@ -256,6 +258,9 @@ def build_portfolio_assets(profile: Profile, partitions_def: dg.PartitionsDefini
             "equity_scores": dg.AssetIn(),
             "universe": dg.AssetIn(),
             "backtest_equities": dg.AssetIn(),
+            "equity_features": dg.AssetIn(),
+            "adjusted_prices": dg.AssetIn(partition_mapping=history),
+            "trials_log": dg.AssetIn(),
         },
     )
     def daily_blotter(
@@ -264,20 +269,29 @@ def build_portfolio_assets(profile: Profile, partitions_def: dg.PartitionsDefini
         equity_scores: pd.DataFrame,
         universe: pd.DataFrame,
         backtest_equities: pd.DataFrame,
+        equity_features: pd.DataFrame,
+        adjusted_prices: pd.DataFrame,
+        trials_log: pd.DataFrame,
     ):
         """The day's picks (blueprint §10.1 JSON, validated) and Markdown page under data/<profile>/reports/<asof>/."""
         sessions = window_sessions(context)
+        returns = trailing_returns(adjusted_prices)
         rows, meta = [], {}
         for n, session in enumerate(sessions, 1):
-            md, payload, positions = _emit(
+            md, payload, positions = session_blotter(
                 session,
                 target_portfolio,
                 equity_scores,
                 universe,
                 backtest_equities,
-                risk,
-                bt,
-                reports() / f"{session:%Y-%m-%d}",
+                risk=risk,
+                initial_capital=bt.initial_capital,
+                periods_per_year=bt.periods_per_year,
+                features=equity_features,
+                returns=returns[returns.index < session].tail(COV_WINDOW),
+                trials=trials_log,
+                strategies=[],
+                out_dir=reports() / f"{session:%Y-%m-%d}",
                 plots=n == len(sessions),
             )
             rows.append(positions.assign(asof=session))
@@ -296,46 +310,6 @@ def build_portfolio_assets(profile: Profile, partitions_def: dg.PartitionsDefini
 
     book = build_book_assets(partitions_def, bt, stamp, GROUP, ALLOW_MISSING)
     return [target_portfolio, backtest_asset, daily_blotter, *book]
-
-
-def _emit(
-    session, targets, scores, universe, equity, risk: RiskConfig, bt: BacktestConfig, out_dir: Path, *, plots: bool
-):
-    """Write one session's blotter; returns (markdown, JSON payload, position rows)."""
-    day_t = targets[targets["date"] == session]
-    day_s = scores[scores["asof"] == session]
-    w = day_t.set_index("symbol")["target_w"].astype(float)
-    extra = day_t.set_index("symbol")[["sector", "daily_vol"]]
-    joined = day_s.set_index("symbol").drop(columns=["sector", "daily_vol"], errors="ignore").join(extra)
-    positions = blotter_positions(w, joined.reset_index(), risk.horizon_days) if len(w) else _no_positions()
-    curve = equity[equity["date"] < session]
-    metrics = {"book_size": bt.initial_capital}
-    if len(curve):
-        metrics.update(scorecard(curve, bt.initial_capital, bt.periods_per_year))
-        if not plots:
-            metrics.pop("costs")
-        else:
-            metrics["equity"] = curve.set_index("date")["nav"]
-    members = universe.loc[universe["date"] == session, "symbol"].astype(str)
-    sectors = sorted({s for s in day_t["sector"].dropna()})
-    risk_doc = {
-        "target_vol_ann": risk.target_vol_ann,
-        "gross_cap": risk.gross_cap,
-        "sector_caps": {s: risk.cap_for_sector(s) for s in sectors},
-    }
-    md, payload = emit_daily(session, positions, [], metrics, risk=risk_doc, universe=sorted(members), out_dir=out_dir)
-    return md, payload, positions
-
-
-def _no_positions() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "symbol": pd.Series([], dtype=object),
-            "target_w": pd.Series([], dtype=float),
-            "horizon_days": pd.Series([], dtype="int64"),
-            **{c: pd.Series([], dtype=float) for c in ("expected_alpha_bps", "conf", "tp_bps", "sl_bps")},
-        }
-    )
 
 
 def _empty_equity() -> pd.DataFrame:

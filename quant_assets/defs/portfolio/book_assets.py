@@ -34,7 +34,7 @@ from quant_assets.defs.lib.session_asset import session_asset
 from quant_assets.defs.market.schedules import MARKET_FRESHNESS
 from quant_assets.portfolio.book import fill_orders, pnl_breaks, position_breaks, replay_sessions, run_sessions
 
-__all__ = ["CHECK_PNL", "CHECK_POSITIONS", "build_book_assets"]
+__all__ = ["CHECK_PNL", "CHECK_POSITIONS", "build_book_assets", "traded_targets"]
 
 CHECK_POSITIONS = "positions_follow_fills"
 CHECK_PNL = "pnl_reconciles"
@@ -59,6 +59,15 @@ def _fees_differ(pnl: pd.DataFrame, fills: pd.DataFrame) -> pd.DataFrame:
     bad = ~np.isclose(pnl["fee"].to_numpy(), fees, rtol=1e-9, atol=1e-9)
     what = "fee = fills' fees"
     return pd.DataFrame({"date": pnl["date"][bad], "what": what, "lhs": pnl["fee"][bad], "rhs": fees[bad]})
+
+
+def traded_targets(target_portfolio: pd.DataFrame) -> pd.DataFrame:
+    """The targets the book trades toward: the one place ``positions``, ``orders`` and ``pnl`` read them.
+
+    A halt (no new orders) belongs here, so the book, its orders and its PnL stay consistent:
+    a session without targets holds the book.
+    """
+    return target_portfolio
 
 
 def _checks() -> list[FrameCheck]:
@@ -131,7 +140,8 @@ def build_book_assets(
         positions: pd.DataFrame,
     ):
         """The paper book after each close: yesterday's book moved by corporate actions and the day's fills."""
-        out = run_sessions(positions, target_portfolio, adjusted_prices, symbols, window_sessions(context), bt)
+        targets = traded_targets(target_portfolio)
+        out = run_sessions(positions, targets, adjusted_prices, symbols, window_sessions(context), bt)
         last = out["pnl"].iloc[-1]
         meta = {"started_flat": bool(out["started_flat"]), "nav": float(last["nav"]), "cash": float(last["cash"])}
         return stamp(_lineage_free(schemas.Positions, out["positions"]), "positions", "date"), meta
@@ -145,9 +155,11 @@ def build_book_assets(
         positions: pd.DataFrame,
     ):
         """Orders sent at each open: the day's target shares minus yesterday's stored book after corporate actions."""
-        out = replay_sessions(positions, target_portfolio, adjusted_prices, symbols, window_sessions(context), bt)
+        targets = traded_targets(target_portfolio)
+        out = replay_sessions(positions, targets, adjusted_prices, symbols, window_sessions(context), bt)
         o = out["orders"]
-        meta = {"requested_notional": float(o["requested_notional"].sum()), "refused": int(len(out["events"]))}
+        refused = int(out["events"]["event"].str.startswith("refused").sum())
+        meta = {"requested_notional": float(o["requested_notional"].sum()), "refused_shorts": refused}
         return stamp(_lineage_free(schemas.Orders, o), "orders", "date"), meta
 
     @asset(schemas.Fills, ins={"orders": dg.AssetIn(), "adjusted_prices": dg.AssetIn(partition_mapping=history)})
@@ -177,7 +189,8 @@ def build_book_assets(
         fills: pd.DataFrame,
     ):
         """The book's PnL of each session: gross, costs by kind (fee, spread, impact), borrow, net."""
-        out = replay_sessions(positions, target_portfolio, adjusted_prices, symbols, window_sessions(context), bt)
+        targets = traded_targets(target_portfolio)
+        out = replay_sessions(positions, targets, adjusted_prices, symbols, window_sessions(context), bt)
         p = out["pnl"]
         meta = {k: float(p[k].sum()) for k in ("net_pnl", "gross_pnl", "fee", "spread", "impact", "borrow")}
         return stamp(_lineage_free(schemas.Pnl, p), "pnl", "date"), meta

@@ -16,9 +16,18 @@ from scipy import stats
 
 from quant_assets.backtest import EQUITY_COLUMNS, drawdown, summarize
 from quant_assets.models import GateConfig, evaluate_gate
-from quant_assets.validation import deflated_sharpe_ratio, expected_max_sharpe
+from quant_assets.validation import deflated_sharpe_ratio, expected_max_sharpe, probabilistic_sharpe_ratio
 
-__all__ = ["ORDER_TOTALS", "equity_frame", "go_no_go", "go_no_go_markdown", "scorecard"]
+__all__ = [
+    "ORDER_TOTALS",
+    "curve_dsr",
+    "equity_frame",
+    "go_no_go",
+    "go_no_go_markdown",
+    "scorecard",
+    "sharpe_trend",
+    "trial_stats",
+]
 
 ORDER_TOTALS = ("requested_notional", "filled_notional", "modeled_impact")
 """Per-session sums of the order log kept beside the equity curve (modeled vs realized impact)."""
@@ -60,20 +69,12 @@ def go_no_go(
     maximum of every logged trial, the trials' annualized Sharpes restated per session; without
     logged trials it is the PSR against zero.
     """
-    nav = pd.concat([pd.Series([initial_capital]), frame["nav"]], ignore_index=True)
-    r = nav.pct_change().iloc[1:].to_numpy()
-    n, sd = r.size, float(r.std(ddof=1)) if r.size > 1 else 0.0
+    r = _returns(frame, initial_capital)
+    sd = float(r.std(ddof=1)) if r.size > 1 else 0.0
     sr = float(r.mean() / sd) if sd > 0 else 0.0
-    sharpes = pd.to_numeric(trials.get("sharpe_ann", pd.Series(dtype=float)), errors="coerce").dropna()
-    sharpes = sharpes.to_numpy() / math.sqrt(periods_per_year)
-    n_trials = max(int(sharpes.size), 1)
-    var_trials = float(np.var(sharpes, ddof=1)) if sharpes.size > 1 else 0.0
+    n_trials, var_trials, n_logged = trial_stats(trials, periods_per_year)
     sr0 = float(expected_max_sharpe(n_trials, var_trials))
-    if n > 3 and sd > 0:
-        skew, kurt = float(stats.skew(r)), float(stats.kurtosis(r, fisher=False))
-        dsr = float(deflated_sharpe_ratio(sr, n, skew, kurt, n_trials, var_trials))
-    else:
-        dsr = math.nan
+    dsr = curve_dsr(frame, initial_capital, trials, periods_per_year)
     pbo = float(selection["pbo"].iloc[0]) if len(selection) and pd.notna(selection["pbo"].iloc[0]) else math.nan
     figures = {
         "sharpe": float(metrics["net_sharpe"]),
@@ -82,7 +83,7 @@ def go_no_go(
         "dsr": dsr,
         "sharpe_obs": sr,
         "expected_max_sharpe_obs": sr0,
-        "n_trials": int(sharpes.size),
+        "n_trials": n_logged,
     }
     verdict = evaluate_gate(
         sharpe=figures["sharpe"],
@@ -94,6 +95,68 @@ def go_no_go(
         config=gate,
     )
     return {**figures, "passed": bool(verdict.passed), "reasons": "; ".join(verdict.reasons), "checks": verdict.checks}
+
+
+def _returns(frame: pd.DataFrame, initial_capital: float) -> np.ndarray:
+    nav = pd.concat([pd.Series([initial_capital]), frame["nav"]], ignore_index=True)
+    return nav.pct_change().iloc[1:].to_numpy()
+
+
+def trial_stats(trials: pd.DataFrame, periods_per_year: int = 252) -> tuple[int, float, int]:
+    """``(N, V, logged)``: trials counted by the DSR (at least 1), variance of their per-session Sharpes, trials logged.
+
+    The trials' annualized Sharpes (``sharpe_ann``) are restated per session.
+    """
+    sharpes = pd.to_numeric(trials.get("sharpe_ann", pd.Series(dtype=float)), errors="coerce").dropna()
+    sharpes = sharpes.to_numpy() / math.sqrt(periods_per_year)
+    var = float(np.var(sharpes, ddof=1)) if sharpes.size > 1 else 0.0
+    return max(int(sharpes.size), 1), var, int(sharpes.size)
+
+
+def curve_dsr(
+    frame: pd.DataFrame, initial_capital: float, trials: pd.DataFrame | None = None, periods_per_year: int = 252
+) -> float:
+    """DSR of the curve's daily net returns against the logged trials (NaN with fewer than 4 sessions)."""
+    r = _returns(frame, initial_capital)
+    sd = float(r.std(ddof=1)) if r.size > 1 else 0.0
+    if r.size <= 3 or sd <= 0:
+        return math.nan
+    n_trials, var_trials, _ = trial_stats(trials if trials is not None else pd.DataFrame(), periods_per_year)
+    skew, kurt = float(stats.skew(r)), float(stats.kurtosis(r, fisher=False))
+    return float(deflated_sharpe_ratio(float(r.mean() / sd), r.size, skew, kurt, n_trials, var_trials))
+
+
+def sharpe_trend(
+    frame: pd.DataFrame,
+    initial_capital: float,
+    trials: pd.DataFrame | None = None,
+    periods_per_year: int = 252,
+    min_obs: int = 20,
+) -> pd.DataFrame:
+    """PSR (true Sharpe > 0) and DSR of the curve through each session, from ``min_obs`` sessions on.
+
+    Expanding windows of the daily net returns; the core
+    :func:`~quant_assets.validation.probabilistic_sharpe_ratio` (Bailey and López de Prado 2012)
+    and :func:`~quant_assets.validation.deflated_sharpe_ratio` (2014) against the logged trials
+    (:func:`trial_stats`; none: the DSR is the PSR). Returns ``date, psr, dsr``.
+    """
+    r = _returns(frame, initial_capital)
+    n_trials, var_trials, _ = trial_stats(trials if trials is not None else pd.DataFrame(), periods_per_year)
+    rows = []
+    for k in range(max(min_obs, 4), r.size + 1):
+        x = r[:k]
+        sd = float(x.std(ddof=1))
+        if sd <= 0:
+            continue
+        sr, skew, kurt = float(x.mean() / sd), float(stats.skew(x)), float(stats.kurtosis(x, fisher=False))
+        rows.append(
+            (
+                frame["date"].iloc[k - 1],
+                float(probabilistic_sharpe_ratio(sr, k, skew, kurt)),
+                float(deflated_sharpe_ratio(sr, k, skew, kurt, n_trials, var_trials)),
+            )
+        )
+    return pd.DataFrame(rows, columns=["date", "psr", "dsr"])
 
 
 GO_NO_GO_ROWS = (

@@ -1,4 +1,4 @@
-"""The portfolio assets' frame work, without orchestration: per-session builder inputs and targets.
+"""Per-session builder inputs and targets over a window of sessions (the frame work of ``target_portfolio``).
 
 ``session_inputs`` joins one session's scores with the symbols master (sector, hard-to-borrow,
 borrow fee) and the trailing market statistics known at the close before (dollar ADV, daily
