@@ -89,8 +89,18 @@ EARNINGS_CAP = 63
 MOM_WINDOWS = (21, 63, 126, 252)
 
 
-_MOMENT_STATS = {20: ("std", "downside", "quarticity"), 60: ("std", "downside", "skew", "kurt")}
-"""The trailing moments each window's features read (only those are computed and kept)."""
+_MOMENTS_READ = {
+    **{f"tsmom_{k}": ("std", 60) for k in MOM_WINDOWS},
+    "rvol_20": ("std", 20),
+    "rvol_60": ("std", 60),
+    "dvol_20": ("downside", 20),
+    "dvol_60": ("downside", 60),
+    "rquart_20": ("quarticity", 20),
+    "skew_60": ("skew", 60),
+    "kurt_60": ("kurt", 60),
+}
+"""Feature -> the trailing moment (statistic, window) it reads: only the moments of the features
+computed are computed, once per window."""
 
 
 class _Ctx:
@@ -100,10 +110,15 @@ class _Ctx:
     would recompute the same values).
     """
 
-    def __init__(self, market: MarketFrames) -> None:
+    def __init__(self, market: MarketFrames, names=None) -> None:
         self.market = market
         self.w = market.wide
         self._cache: dict = {}
+        self._moments: dict[int, set[str]] = {}
+        for name in names or FEATURES:
+            if name in _MOMENTS_READ:
+                stat, window = _MOMENTS_READ[name]
+                self._moments.setdefault(window, set()).add(stat)
 
     def get(self, key: str, fn: Callable[[], np.ndarray]):
         if key not in self._cache:
@@ -122,7 +137,7 @@ class _Ctx:
         return self.get("lr", lambda: np.log1p(np.maximum(self.w.ret, -0.999999)))
 
     def moment(self, stat: str, window: int) -> np.ndarray:
-        stats = _MOMENT_STATS.get(window, STATS)
+        stats = tuple(sorted(self._moments.get(window, ()))) or STATS
         return self.get(f"moments{window}", lambda: rolling_moments(self.r, window, max(2, window // 2), stats))[stat]
 
     @property
@@ -231,7 +246,9 @@ def _xsmom(window: int) -> Callable[[_Ctx], np.ndarray]:
     return lambda ctx: lagged_sum(ctx.lr, 0, window)
 
 
-def _moment(stat: str, window: int, transform=None) -> Callable[[_Ctx], np.ndarray]:
+def _moment(name: str, transform=None) -> Callable[[_Ctx], np.ndarray]:
+    stat, window = _MOMENTS_READ[name]
+
     def fn(ctx: _Ctx) -> np.ndarray:
         x = ctx.moment(stat, window)
         return transform(x) if transform else x
@@ -246,15 +263,15 @@ FEATURES: dict[str, tuple[str, Callable[[_Ctx], np.ndarray]]] = {
     "strev_5": (XS, lambda ctx: -lagged_sum(ctx.lr, 0, 5)),
     "bp": (XS, _book_to_price),
     "ep": (XS, _earnings_yield),
-    "rvol_20": (XS, _moment("std", 20)),
-    "rvol_60": (XS, _moment("std", 60)),
-    "dvol_20": (XS, _moment("downside", 20)),
-    "dvol_60": (XS, _moment("downside", 60)),
-    "rquart_20": (XS, _moment("quarticity", 20, _log_pos)),
+    "rvol_20": (XS, _moment("rvol_20")),
+    "rvol_60": (XS, _moment("rvol_60")),
+    "dvol_20": (XS, _moment("dvol_20")),
+    "dvol_60": (XS, _moment("dvol_60")),
+    "rquart_20": (XS, _moment("rquart_20", _log_pos)),
     "amihud_20": (XS, _amihud),
     "turnover_20": (XS, _turnover),
-    "skew_60": (XS, _moment("skew", 60)),
-    "kurt_60": (XS, _moment("kurt", 60)),
+    "skew_60": (XS, _moment("skew_60")),
+    "kurt_60": (XS, _moment("kurt_60")),
     "beta_mkt_60": (XS, lambda ctx: rolling_beta(ctx.r, ctx.market_return, 60, 30)),
     "beta_rate_60": (XS, lambda ctx: rolling_beta(ctx.r, _rate_changes(ctx), 60, 30)),
     "dispersion_20": (TS, _dispersion),
@@ -287,8 +304,9 @@ FEATURE_COLUMNS = tuple(feature_columns())
 
 def raw_feature_matrices(market: MarketFrames, names=None) -> dict[str, np.ndarray]:
     """Unstandardized ``(T, N)`` matrices on the *data date* (row ``s`` uses data through ``s``)."""
-    ctx = _Ctx(market)
-    return {n: FEATURES[n][1](ctx) for n in (names or FEATURES)}
+    names = list(names or FEATURES)
+    ctx = _Ctx(market, names)
+    return {n: FEATURES[n][1](ctx) for n in names}
 
 
 def _earnings_matrices(market: MarketFrames) -> tuple[np.ndarray, np.ndarray]:
