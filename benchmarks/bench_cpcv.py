@@ -12,6 +12,15 @@ Reports, side by side in one process:
 
 Run: ``python benchmarks/bench_cpcv.py [n_dates n_names n_features]``
 
+``python benchmarks/bench_cpcv.py --profile full [share]`` runs the same measurement on a
+profile's research panel instead: its synthetic market, top-N universe, feature panel and
+labels (``quant_assets.features``, ``quant_assets.labels``, joined by
+``quant_assets.models.research_panel``, 5-session excess-return target, purging on the label's
+last exit), LightGBM with the project's candidate parameters on every feature column (NaN
+left to LightGBM), the profile's CPCV layout (8 folds, 2 test folds, 10-session embargo).
+``share`` < 1 keeps that share of the symbols (every session kept, so the embargo keeps its
+meaning), to bound the run time on a loaded machine; the row count used is printed.
+
 ``python benchmarks/bench_cpcv.py --purging`` instead checks the splitter's
 purging and embargo split by split, on one row per session with labels ending
 ``h`` sessions later, against a brute-force AFML reference (López de Prado
@@ -134,16 +143,42 @@ def report_purging() -> None:
         print("vs skfolio: not installed, skipped")
 
 
-def main() -> None:
-    if sys.argv[1:2] == ["--purging"]:
-        report_purging()
-        return
-    n_dates, n_names, n_feat = (int(a) for a in sys.argv[1:4]) if len(sys.argv) >= 4 else (500, 200, 20)
-    X, y, t = make_panel(n_dates, n_names, n_feat)
-    print(f"panel {n_dates} dates x {n_names} names x {n_feat} features ({t.size:,} rows), {os.cpu_count()} CPUs")
+def profile_panel(profile_name: str, share: float = 1.0):
+    """``(X, y, asof, label_end, lgbm, cpcv settings)`` of a profile's research panel (see the docstring)."""
+    from quant_assets.calendars import sessions_in_range
+    from quant_assets.config import load_profile
+    from quant_assets.features import FEATURE_COLUMNS, build_feature_panel
+    from quant_assets.labels import LabelConfig, build_label_panel
+    from quant_assets.market.synthetic import MarketConfig, SyntheticMarket
+    from quant_assets.models import SelectionConfig, build_candidates, research_panel
+    from quant_assets.research import MarketFrames, build_universe
+
+    profile = load_profile(profile_name)
+    cfg = MarketConfig.from_dict(profile.market)
+    frames = MarketFrames.from_synthetic(SyntheticMarket(cfg, sessions_in_range(cfg.start, cfg.end)))
+    sessions = frames.wide.sessions
+    uni = build_universe(frames, sessions, profile.research["universe"]["top_n"])
+    if share < 1:
+        symbols = np.unique(uni["symbol"])
+        keep = np.random.default_rng(0).choice(symbols, max(2, int(round(share * symbols.size))), replace=False)
+        uni = uni[uni["symbol"].isin(keep)]
+    features = build_feature_panel(frames, sessions, universe=uni, dtype=np.float32)
+    labels = build_label_panel(frames, sessions, LabelConfig.from_dict(profile.research.get("labels")), universe=uni)
+    del frames, uni
+    sel = SelectionConfig.from_dict(profile.models)
+    panel = research_panel(features, labels, horizon=sel.horizon)
+    del features, labels
+    lgbm = build_candidates(list(FEATURE_COLUMNS), sel.candidates)["lightgbm"]
+    X = panel[list(lgbm.features)].to_numpy(dtype=np.float32)
+    y = panel[sel.target].to_numpy(dtype=np.float64)
+    return X, y, panel["asof"].to_numpy(), panel["label_end"].to_numpy(), lgbm.estimator, sel
+
+
+def compare_jobs(X, y, t, embargo: int, **kwargs) -> dict:
+    """``run_cpcv`` with n_jobs = 1 then 2: wall time, share outside fitting, speed-up, identical paths."""
     runs = {}
     for n_jobs in (1, 2):
-        out = run_cpcv(X, y, t, 5, label_end=t + 5, n_jobs=n_jobs)
+        out = run_cpcv(X, y, t, embargo, n_jobs=n_jobs, **kwargs)
         runs[n_jobs] = out
         tm = out["timing"]
         outside = 1.0 - tm["fit_seconds"] / tm["wall_seconds"]
@@ -163,6 +198,44 @@ def main() -> None:
         f"for scale, a pure-CPU task reaches x{machine_parallel_speedup():.2f} with 2 jobs "
         f"on this machine now (load average {os.getloadavg()[0]:.1f})"
     )
+    return runs
+
+
+def report_profile(profile_name: str, share: float) -> None:
+    t0 = time.perf_counter()
+    X, y, t, end, lgbm, sel = profile_panel(profile_name, share)
+    print(
+        f"profile {profile_name}: {np.unique(t).size} sessions, {X.shape[0]:,} rows x {X.shape[1]} features "
+        f"(symbol share {share:g}; market, features, labels built in {time.perf_counter() - t0:.0f} s), "
+        f"{os.cpu_count()} CPUs\nLightGBM {lgbm.get_params()['n_estimators']} trees, "
+        f"{lgbm.get_params()['num_leaves']} leaves; CPCV N={sel.n_folds}, k={sel.n_test_folds}, "
+        f"embargo {sel.embargo_days} sessions"
+    )
+    runs = compare_jobs(
+        X,
+        y,
+        t,
+        sel.embargo_days,
+        label_end=end,
+        candidates={"lightgbm": lgbm},
+        n_folds=sel.n_folds,
+        n_test_folds=sel.n_test_folds,
+    )
+    m = runs[1]["metrics"]
+    print(f"lightgbm: mean rank IC {m['rank_ic'].mean():.4f} over {len(m)} split-folds")
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--purging"]:
+        report_purging()
+        return
+    if sys.argv[1:2] == ["--profile"]:
+        report_profile(sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 1.0)
+        return
+    n_dates, n_names, n_feat = (int(a) for a in sys.argv[1:4]) if len(sys.argv) >= 4 else (500, 200, 20)
+    X, y, t = make_panel(n_dates, n_names, n_feat)
+    print(f"panel {n_dates} dates x {n_names} names x {n_feat} features ({t.size:,} rows), {os.cpu_count()} CPUs")
+    runs = compare_jobs(X, y, t, 5, label_end=t + 5)
     out = runs[1]
     summary = out["metrics"].groupby("candidate")[["ic", "rank_ic", "mse"]].mean()
     print(summary.to_string(float_format=lambda v: f"{v:.4f}"))
