@@ -39,6 +39,7 @@ __all__ = [
     "derisk_scale",
     "evaluate_tripwires",
     "guard_targets",
+    "halt_targets",
     "kill_history",
     "kill_state",
     "trip_kill",
@@ -276,3 +277,14 @@ def guard_targets(targets: pd.DataFrame, state: KillState, scale: float = 1.0) -
     if scale == 1.0:
         return targets
     return targets.assign(target_w=targets["target_w"].astype(float) * float(scale))
+
+
+def halt_targets(targets: pd.DataFrame, state: KillState, date_col: str = "date") -> pd.DataFrame:
+    """The targets a daily book may still trade: while killed, none dated after the kill's session.
+
+    A book that holds its positions on a session without targets then sends no new order from
+    the session after the kill until the switch is cleared.
+    """
+    if not state.killed or state.session is None:
+        return targets
+    return targets[pd.to_datetime(targets[date_col]) <= pd.Timestamp(state.session)]

@@ -260,6 +260,8 @@ def _markdown(day, pos, strategies, metrics, risk, figures, top_n) -> str:
     longs = pos[pos["target_w"] > 0].sort_values(["target_w", "symbol"], ascending=[False, True]).head(top_n)
     shorts = pos[pos["target_w"] < 0].sort_values(["target_w", "symbol"]).head(top_n)
     lines = [f"# Daily equities blotter — {day}", ""]
+    if metrics.get("kill_switch"):  # quant_assets.monitoring.tripwires.KillState.line()
+        lines += [f"> **{metrics['kill_switch']}**", ""]
     lines.append(
         f"{int((pos['target_w'] > 0).sum())} longs, {int((pos['target_w'] < 0).sum())} shorts; "
         f"gross {pos['target_w'].abs().sum():.3f}, net {pos['target_w'].sum():+.3f} of book"

@@ -198,3 +198,27 @@ def test_kill_command_clears_with_name_and_reason(tmp_path, monkeypatch, capsys)
     assert kill.main(["trip", "--profile", "tiny", "--by", "dan", "--reason", "broker outage"]) == 0
     state = kill_state(root)
     assert state.killed and state.source == "person" and "dan" in state.reason
+
+
+def test_a_tripped_switch_heads_the_blotter(tmp_path):
+    from quant_assets.reporting.blotter import BLOTTER_COLUMNS, emit_daily
+
+    positions = pd.DataFrame({c: pd.Series(dtype=float) for c in BLOTTER_COLUMNS}).assign(
+        symbol=pd.Series(dtype=object), horizon_days=pd.Series(dtype="int64")
+    )
+    state = trip_kill(tmp_path, "2024-02-01", "drawdown 16.0% > cap 15.0%")
+    md, payload = emit_daily("2024-02-02", positions, [], {"kill_switch": state.line()})
+    assert md.splitlines()[2] == f"> **{state.line()}**" and "KILL SWITCH TRIPPED on 2024-02-01" in md
+    assert "kill_switch" not in payload  # the §10.1 document is unchanged
+    md, _ = emit_daily("2024-02-02", positions, [], {})
+    assert "KILL" not in md
+
+
+def test_halt_targets_drops_every_decision_after_the_kill_session(tmp_path):
+    from quant_assets.monitoring.tripwires import halt_targets
+
+    t = pd.DataFrame({"date": pd.bdate_range("2024-01-02", periods=5), "symbol": "A", "target_w": 0.1})
+    assert len(halt_targets(t, kill_state(tmp_path))) == 5
+    state = trip_kill(tmp_path, "2024-01-04", "x")
+    assert halt_targets(t, state)["date"].max() == pd.Timestamp("2024-01-04")
+    assert len(halt_targets(t, clear_kill(tmp_path, "amy", "reviewed"))) == 5

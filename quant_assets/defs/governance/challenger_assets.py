@@ -138,7 +138,8 @@ def build_challenger_assets(profile: Profile, partitions_def: dg.PartitionsDefin
         meta = {"as_of": str(pd.Timestamp(as_of).date()), "budget": search.budget}
         if why_not:
             context.log.warning(f"challenger not trained: {why_not}")
-            return _empty(schemas.ModelSelection), {**meta, "verdict": f"not run: {why_not}"}
+            empty = stamp_rows(_empty(schemas.ModelSelection), GROUP, "challenger_selection", "as_of", fingerprint)
+            return empty, {**meta, "verdict": f"not run: {why_not}"}
         tracking = getattr(context.resources, RESEARCH_TRACKING)
         log = tracking.trials_log()
         period = f"{pd.Timestamp(as_of):%Y%m%d}"
