@@ -5,7 +5,7 @@ Pure domain code (NumPy, pandas); orders go through :func:`quant_assets.executio
 
 from quant_assets.backtest.config import BacktestConfig
 from quant_assets.backtest.engine import EQUITY_COLUMNS, BacktestResult, run_backtest, run_id
-from quant_assets.backtest.lots import FifoLots
+from quant_assets.backtest.lots import FifoBook, FifoLots
 from quant_assets.backtest.market import MarketPanel, delisting_return
 from quant_assets.backtest.metrics import capacity, drawdown, summarize
 
@@ -13,6 +13,7 @@ __all__ = [
     "EQUITY_COLUMNS",
     "BacktestConfig",
     "BacktestResult",
+    "FifoBook",
     "FifoLots",
     "MarketPanel",
     "capacity",

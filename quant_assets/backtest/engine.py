@@ -6,8 +6,8 @@ Each session ``t``, in this order:
    credited to longs and debited to shorts; then splits scale share counts, lots and pending
    targets by the ratio.
 2. **Orders.** Targets decided at the close of ``t - 1 - latency`` become active; every active
-   target with a bar today sends ``target shares - position`` to
-   :func:`quant_assets.execution.simulate` at today's open (MKT or LMT, fees, half-spread,
+   target with a bar today sends ``target shares - position`` to the execution simulator at
+   today's open (MKT or LMT, fees, half-spread,
    square-root impact, participation cap). What does not fill carries to the next session
    against the same target until a newer target replaces it. Short sales are refused (the
    short part of the order) when shorting is off or, for hard-to-borrow names, when they would
@@ -19,31 +19,40 @@ Each session ``t``, in this order:
 5. **Decisions.** Targets dated ``t`` (the whole book: names left out go to zero) become share
    targets at ``target_w x NAV / close``.
 
-Identical inputs give identical outputs: every loop runs in sorted order and the run id hashes
-the data and the configuration.
+The book is held as arrays indexed by symbol (shares, active targets, FIFO lots in a
+:class:`~quant_assets.backtest.lots.FifoBook`): each step is a handful of array operations over
+the names, and a session's orders are filled by one vectorized call
+(:func:`~quant_assets.execution.session.session_fills`, the computation of
+:func:`~quant_assets.execution.simulate_session`; ``vectorized_fills=False`` sends them through
+:func:`~quant_assets.execution.simulate` instead, the same fills).
+
+Identical inputs give identical outputs: names are processed in sorted order and the run id
+hashes the data and the configuration.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from quant_assets.backtest.config import BacktestConfig
-from quant_assets.backtest.lots import FifoLots
+from quant_assets.backtest.lots import FifoBook
 from quant_assets.backtest.market import MarketPanel
 from quant_assets.backtest.metrics import summarize
-from quant_assets.execution import simulate, simulate_session
-from quant_assets.execution.simulator import FILL_COLUMNS
+from quant_assets.backtest.records import Records
+from quant_assets.backtest.targets import TargetPanel
+from quant_assets.execution import simulate
+from quant_assets.execution.session import SessionFills, session_fills
 
-__all__ = ["BacktestResult", "run_backtest", "run_id"]
+__all__ = ["EQUITY_COLUMNS", "BacktestResult", "run_backtest", "run_id"]
 
-TARGET_COLUMNS = ("date", "symbol", "target_w")
 EQUITY_COLUMNS = (
     "date",
     "nav",
@@ -62,11 +71,25 @@ EQUITY_COLUMNS = (
 
 
 def _frame_digest(df: pd.DataFrame | None) -> str:
+    """``sha256`` of a frame's column names and values, column by column.
+
+    Numeric, boolean and datetime columns hash their bytes; other columns hash their factorized
+    codes and the ``repr`` of their distinct values.
+    """
     if df is None:
         return "none"
-    d = df.reindex(sorted(df.columns), axis=1)
-    h = hashlib.sha256(json.dumps([str(c) for c in d.columns]).encode())
-    h.update(pd.util.hash_pandas_object(d, index=False).to_numpy().tobytes())
+    columns = sorted(df.columns, key=str)
+    h = hashlib.sha256(json.dumps([str(c) for c in columns]).encode())
+    h.update(str(len(df)).encode())
+    for c in columns:
+        values = df[c].to_numpy()
+        if values.dtype.kind in "biufcmM":
+            h.update(values.dtype.str.encode())
+            h.update(np.ascontiguousarray(values).tobytes())
+        else:
+            codes, uniques = pd.factorize(df[c])
+            h.update(codes.astype(np.int64).tobytes())
+            h.update(json.dumps([repr(u) for u in uniques]).encode())
     return h.hexdigest()
 
 
@@ -81,16 +104,43 @@ def run_id(targets: pd.DataFrame, prices: pd.DataFrame, symbols: pd.DataFrame | 
 
 @dataclass
 class BacktestResult:
-    """Everything a run produced; ``report_json`` is byte-identical for identical inputs."""
+    """Everything a run produced; ``report_json`` is byte-identical for identical inputs.
+
+    ``equity`` and ``metrics`` are built by the run; the logs (``orders``, ``fills``,
+    ``positions``, ``events``) are kept as arrays and framed on first access.
+    """
 
     run_id: str
     config: dict
     equity: pd.DataFrame
-    positions: pd.DataFrame
-    fills: pd.DataFrame
-    orders: pd.DataFrame
-    events: pd.DataFrame
-    metrics: dict = field(default_factory=dict)
+    metrics: dict
+    logs: Callable[[], tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]] = field(
+        repr=False, compare=False
+    )
+
+    @cached_property
+    def _frames(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        return self.logs()
+
+    @property
+    def orders(self) -> pd.DataFrame:
+        """One row per order sent: requested, filled, unfilled, modeled impact, notionals."""
+        return self._frames[0]
+
+    @property
+    def fills(self) -> pd.DataFrame:
+        """One row per fill (the simulator's fill columns) with its realized FIFO PnL."""
+        return self._frames[1]
+
+    @property
+    def positions(self) -> pd.DataFrame:
+        """One row per held name and session: shares, close, market value, weight, cost basis."""
+        return self._frames[2]
+
+    @property
+    def events(self) -> pd.DataFrame:
+        """Dividends, splits, delistings and refused short sales."""
+        return self._frames[3]
 
     def report_json(self) -> str:
         """Run id, configuration and metrics as canonical JSON."""
@@ -100,20 +150,6 @@ class BacktestResult:
             indent=2,
             default=str,
         )
-
-
-@dataclass
-class _Book:
-    cash: float
-    shares: np.ndarray
-    lots: dict[int, FifoLots] = field(default_factory=dict)
-    active: dict[int, list] = field(default_factory=dict)  # sym -> [target_shares, type, limit]
-    pending: dict[int, list] = field(default_factory=dict)  # session -> [(sym, target, type, limit)]
-
-    def fill(self, j: int, qty: float, price: float, fee: float) -> float:
-        self.shares[j] += qty
-        self.cash -= qty * price + fee
-        return self.lots.setdefault(j, FifoLots()).trade(qty, price)
 
 
 def run_backtest(
@@ -142,264 +178,250 @@ def run_backtest(
     BacktestResult
     """
     cfg = BacktestConfig.coerce(config)
-    missing = [c for c in TARGET_COLUMNS if c not in targets]
-    if missing:
-        raise ValueError(f"targets is missing columns {missing}")
     panel = MarketPanel.build(prices, symbols, cfg)
+    decided = TargetPanel.build(targets, panel)
     rid = run_id(targets, prices, symbols, cfg)
-    tg = targets.assign(date=pd.to_datetime(targets["date"]), symbol=targets["symbol"].astype(str))
-    unknown = sorted(set(tg["symbol"]) - set(panel.symbols))
-    if unknown:
-        raise ValueError(f"targets name symbols without prices: {unknown[:5]}")
-    tg = tg.sort_values(["date", "symbol"], kind="stable")
-    by_date = {d: g for d, g in tg.groupby("date", sort=True)}
-    return _Run(panel, cfg, by_date, rid).go()
+    return _Run(panel, decided, cfg, rid).go()
+
+
+@dataclass
+class _Intents:
+    """Share targets by name (``on``: the name has one), with order type and limit price."""
+
+    on: NDArray[np.bool_]
+    shares: NDArray[np.float64]
+    limit_order: NDArray[np.bool_]
+    limit_price: NDArray[np.float64]
+
+    @classmethod
+    def none(cls, n: int) -> _Intents:
+        return cls(np.zeros(n, bool), np.zeros(n), np.zeros(n, bool), np.full(n, np.nan))
+
+    def replace_with(self, new: _Intents) -> None:
+        """Names targeted by ``new`` take its targets."""
+        m = new.on
+        self.on |= m
+        self.shares[m] = new.shares[m]
+        self.limit_order[m] = new.limit_order[m]
+        self.limit_price[m] = new.limit_price[m]
 
 
 class _Run:
-    def __init__(self, panel: MarketPanel, cfg: BacktestConfig, by_date: dict, rid: str) -> None:
-        self.p, self.cfg, self.by_date, self.rid = panel, cfg, by_date, rid
+    def __init__(self, panel: MarketPanel, decided: TargetPanel, cfg: BacktestConfig, rid: str) -> None:
+        n = len(panel.symbols)
+        self.p, self.tp, self.cfg, self.rid = panel, decided, cfg, rid
         self.cm = cfg.cost_model
-        self.unit_borrow = dataclasses.replace(self.cm, borrow_bps=1.0)  # 1 bp a year, scaled per name
-        self.book = _Book(cfg.initial_capital, np.zeros(len(panel.symbols)))
-        self.sym_pos = {s: j for j, s in enumerate(panel.symbols)}
-        self.equity: list[dict] = []
-        self.positions: list[pd.DataFrame] = []
-        self.fills: list[pd.DataFrame] = []
-        self.orders: list[pd.DataFrame] = []
-        self.events: list[tuple] = []
-        self.last_close = np.full(len(panel.symbols), np.nan)
-        self.delisted = np.zeros(len(panel.symbols), bool)
+        self.cash = float(cfg.initial_capital)
+        self.shares = np.zeros(n)
+        self.lots = FifoBook(n)
+        self.active = _Intents.none(n)
+        self.pending: dict[int, _Intents] = {}  # session -> targets that become active at its open
+        self.last_close = np.full(n, np.nan)
+        self.delisted = np.zeros(n, bool)
+        self.volume = np.nan_to_num(panel.volume)  # a session without a bar trades nothing
+        self.may_refuse = ~np.full(len(panel.sessions), cfg.allow_short) | panel.htb.any(axis=1)
+        self.eq = {c: np.zeros(len(panel.sessions)) for c in EQUITY_COLUMNS[1:]}
+        self.rec = Records(panel.sessions, panel.symbols)
 
     def go(self) -> BacktestResult:
         prev_date = None
         for i, date in enumerate(self.p.sessions):
-            row = dict.fromkeys(EQUITY_COLUMNS, 0.0)
-            row["date"] = date
-            self._corporate_actions(i, date, row)
-            self._trade(i, date, row)
-            self._delistings(i, date)
-            self._close(i, date, prev_date, row)
-            self._decide(i, date, row["nav"])
+            self._corporate_actions(i)
+            self._trade(i)
+            self._delistings(i)
+            self._close(i, 1 if prev_date is None else (date - prev_date).days)
+            self._decide(i)
             prev_date = date
         return self._result()
 
-    # -------------------------------------------------------------------- session steps
-    def _corporate_actions(self, i: int, date, row: dict) -> None:
-        b, p = self.book, self.p
-        held = np.flatnonzero(b.shares != 0)
-        for j in held[p.dividend[i, held] > 0]:
-            amount = b.shares[j] * p.dividend[i, j]
-            b.cash += amount
-            row["dividends"] += amount
-            self.events.append((date, p.symbols[j], "dividend", float(b.shares[j]), float(amount)))
-        for j in np.flatnonzero(p.split_ratio[i] != 1.0):
-            k = p.split_ratio[i, j]
-            if b.shares[j] != 0:
-                self.events.append((date, p.symbols[j], "split", float(b.shares[j] * k), float(k)))
-                b.shares[j] *= k
-                b.lots[j].split(k)
-            if j in b.active:
-                b.active[j][0] *= k
-            for intents in b.pending.values():
-                for intent in intents:
-                    if intent[0] == j:
-                        intent[1] *= k
+    def _result(self) -> BacktestResult:
+        """Costs of every order and fill in one call each, the per-session sums, the frames and metrics."""
+        p, cm, eq = self.p, self.cm, self.eq
+        o, f = self.rec.columns("orders"), self.rec.columns("fills")
+        day, js = o["day"], o["symbol"]
+        modeled = _array(cm.impact_cost(o["requested"], o["price"], p.adv[day, js], p.daily_vol[day, js]))
+        hit = o["filled"] > 0
+        day, js, qty, ref = day[hit], js[hit], o["filled"][hit], o["price"][hit]
+        sign = np.where(o["buy"][hit], 1.0, -1.0)
+        spread = _array(cm.spread_cost(qty, ref * self.cfg.spread_bps * 1e-4))
+        impact = _array(cm.impact_cost(qty, ref, p.adv[day, js], p.daily_vol[day, js]))
+        n = len(p.sessions)
+        eq["spread"] = np.bincount(day, spread, n)
+        eq["impact"] = np.bincount(day, impact, n)
+        eq["impact_realized"] = np.bincount(day, sign * (f["price"] - ref) * qty - spread, n)
+        eq["traded_notional"] = np.bincount(day, qty * ref, n)
+        equity = pd.DataFrame({"date": p.sessions, **eq}, columns=list(EQUITY_COLUMNS))
+        totals = pd.DataFrame(
+            {
+                "modeled_impact": np.bincount(o["day"], modeled, n),
+                "requested_notional": np.bincount(o["day"], o["requested"] * o["price"], n),
+                "filled_notional": np.bincount(o["day"], o["filled"] * o["price"], n),
+            }
+        )
+        metrics = summarize(equity, totals, self.cfg.initial_capital, self.cfg.periods_per_year)
+        metrics["run_id"] = self.rid
+        rec = self.rec
+        return BacktestResult(
+            self.rid, self.cfg.to_dict(), equity, metrics, lambda: rec.frames(modeled, spread, impact)
+        )
 
-    def _trade(self, i: int, date, row: dict) -> None:
-        b, p, cfg = self.book, self.p, self.cfg
-        for j, target, otype, limit in b.pending.pop(i, []):
-            b.active[j] = [target, otype, limit]
-        recs = []
-        for j in sorted(b.active):
-            if not np.isfinite(p.open[i, j]):
-                continue
-            target, otype, limit = b.active[j]
-            qty = target - b.shares[j]
-            if abs(qty) <= cfg.min_trade_shares:
-                continue
-            if qty < 0:
-                allowed = self._sellable(i, j)
-                if -qty > allowed + cfg.min_trade_shares:
-                    reason = "refused_htb" if cfg.allow_short else "refused_short"
-                    self.events.append((date, p.symbols[j], reason, float(qty), float(-qty - allowed)))
-                    b.active[j][0] = b.shares[j] - allowed  # the refused part is dropped, not retried
-                    qty = -allowed
-                    if allowed <= cfg.min_trade_shares:
-                        continue
-            recs.append((j, qty, otype, limit))
-        if not recs:
+    # -------------------------------------------------------------------- session steps
+    def _corporate_actions(self, i: int) -> None:
+        p, shares = self.p, self.shares
+        paid = np.flatnonzero((shares != 0) & (p.dividend[i] > 0))
+        if paid.size:
+            amount = shares[paid] * p.dividend[i, paid]
+            self.cash += float(amount.sum())
+            self.eq["dividends"][i] = float(amount.sum())
+            self.rec.event(i, paid, "dividend", shares[paid], amount)
+        split = np.flatnonzero(p.split_ratio[i] != 1.0)
+        if split.size:
+            k = p.split_ratio[i, split]
+            held = shares[split] != 0
+            self.rec.event(i, split[held], "split", shares[split[held]] * k[held], k[held])
+            shares[split] *= k
+            self.lots.split(split[held], k[held])
+            self.active.shares[split] *= k
+            for intents in self.pending.values():
+                intents.shares[split] *= k
+
+    def _trade(self, i: int) -> None:
+        p, cfg, act = self.p, self.cfg, self.active
+        if i in self.pending:
+            act.replace_with(self.pending.pop(i))
+        js = np.flatnonzero(act.on & np.isfinite(p.open[i]))
+        qty = act.shares[js] - self.shares[js]
+        keep = np.abs(qty) > cfg.min_trade_shares
+        js, qty = js[keep], qty[keep]
+        if self.may_refuse[i] and (qty < 0).any():
+            js, qty = self._refuse_shorts(i, js, qty)
+        if not js.size:
             return
-        js = np.array([r[0] for r in recs])
-        qty = np.array([r[1] for r in recs])
-        sym = p.symbols[js].to_numpy()
+        buy, size, opn = qty > 0, np.abs(qty), p.open[i, js]
+        adv, vol = p.adv[i, js], p.daily_vol[i, js]
+        spread = opn * cfg.spread_bps * 1e-4
+        volume = self.volume[i, js]
+        lmt, limit = act.limit_order[js], act.limit_price[js]
+        if cfg.vectorized_fills:
+            f = session_fills(size, buy, lmt, limit, opn, spread, volume, adv, vol, self.cm)
+        else:
+            f = self._simulate(i, js, size, buy, lmt, limit, opn, spread, volume, adv, vol)
+        self.rec.order(i, js, buy, lmt, limit, size, f.filled, opn)
+        hit = f.filled > 0
+        if hit.any():
+            self._book_fills(i, js[hit], np.where(buy[hit], 1.0, -1.0), f.filled[hit], f.price[hit], opn[hit])
+
+    def _refuse_shorts(self, i: int, js: NDArray[np.intp], qty: NDArray[np.float64]):
+        """Cut sales to what may be sold without a forbidden short: all, or down to flat (HTB / no shorting)."""
+        cfg, held = self.cfg, self.shares[js]
+        free = np.full(js.size, cfg.allow_short) & ~self.p.htb[i, js]
+        allowed = np.where(free, np.inf, np.maximum(held, 0.0))
+        refused = (qty < 0) & (-qty > allowed + cfg.min_trade_shares)
+        if not refused.any():
+            return js, qty
+        r = js[refused]
+        reason = "refused_htb" if cfg.allow_short else "refused_short"
+        self.rec.event(i, r, reason, qty[refused], -qty[refused] - allowed[refused])
+        self.active.shares[r] = held[refused] - allowed[refused]  # the refused part is dropped, not retried
+        qty = np.where(refused, -allowed, qty)
+        keep = ~(refused & (allowed <= cfg.min_trade_shares))
+        return js[keep], qty[keep]
+
+    def _simulate(self, i, js, size, buy, lmt, limit, opn, spread, volume, adv, vol) -> SessionFills:
+        """The session's orders through :func:`~quant_assets.execution.simulate`, as per-order arrays."""
+        date = self.p.sessions[i]
+        sym = self.p.symbols[js].to_numpy()
         orders = pd.DataFrame(
             {
-                "order_id": [f"{date:%Y%m%d}:{s}" for s in sym],
+                "order_id": np.arange(js.size),
                 "symbol": sym,
-                "side": np.where(qty > 0, "buy", "sell"),
-                "quantity": np.abs(qty),
-                "type": [r[2] for r in recs],
-                "limit_price": [r[3] for r in recs],
+                "side": np.where(buy, "buy", "sell"),
+                "quantity": size,
+                "type": np.where(lmt, "LMT", "MKT"),
+                "limit_price": np.where(lmt, limit, np.nan),
                 "submit_time": date,
             }
         )
-        opn = p.open[i, js]
-        md = pd.DataFrame(
-            {
-                "bar_time": date,
-                "symbol": sym,
-                "price": opn,
-                "spread": opn * cfg.spread_bps * 1e-4,
-                "volume": np.nan_to_num(p.volume[i, js]),
-                "adv": p.adv[i, js],
-                "volatility": p.daily_vol[i, js],
-            }
-        )
-        fills, report = (simulate_session if cfg.vectorized_fills else simulate)(orders, self.cm, md)
-        modeled = self.cm.impact_cost(np.abs(qty), opn, p.adv[i, js], p.daily_vol[i, js])
-        self._book_fills(date, fills, row)
-        report = report.assign(
-            date=date,
-            modeled_impact=np.atleast_1d(modeled),
-            requested_notional=np.abs(qty) * opn,
-            filled_notional=report["filled"] * opn,
-        )
-        self.orders.append(report)
+        md = pd.DataFrame({"bar_time": date, "symbol": sym, "price": opn, "spread": spread, "volume": volume})
+        md = md.assign(adv=adv, volatility=vol)
+        fills, _ = simulate(orders, self.cm, md)
+        out = SessionFills(np.zeros(js.size), np.zeros(js.size))
+        at = fills["order_id"].to_numpy(np.intp)
+        out.filled[at] = fills["quantity"].to_numpy(np.float64)
+        out.price[at] = fills["price"].to_numpy(np.float64)
+        return out
 
-    def _sellable(self, i: int, j: int) -> float:
-        """Shares that may be sold without a forbidden short: all, or down to flat (HTB / no shorting)."""
-        if self.cfg.allow_short and not self.p.htb[i, j]:
-            return np.inf
-        return max(float(self.book.shares[j]), 0.0)
+    def _book_fills(self, i: int, js, sign, filled, price, ref) -> None:
+        """Shares, cash (fill price and fee) and lots; spread and impact are priced at the end of the run."""
+        q = sign * filled
+        fee = _array(self.cm.fee(filled, ref))
+        self.shares[js] += q
+        self.cash -= float(np.sum(q * price + fee))
+        self.eq["fee"][i] = float(fee.sum())
+        self.rec.fill(i, js, price, fee, self.lots.trade(js, q, price))
 
-    def _book_fills(self, date, fills: pd.DataFrame, row: dict) -> None:
-        if fills.empty:
+    def _delistings(self, i: int) -> None:
+        p = self.p
+        gone = np.flatnonzero(np.isfinite(p.delisting_return[i]))
+        if not gone.size:
             return
-        b = self.book
-        sign = np.where(fills["side"].to_numpy() == "buy", 1.0, -1.0)
-        q = fills["quantity"].to_numpy() * sign
-        price = fills["price"].to_numpy()
-        fee = fills["fee"].to_numpy()
-        realized = [
-            b.fill(self.sym_pos[s], float(qq), float(pp), float(ff))
-            for s, qq, pp, ff in zip(fills["symbol"], q, price, fee, strict=True)
-        ]
-        ref = fills["reference_price"].to_numpy()
-        impact_realized = sign * (price - ref) * np.abs(q) - fills["spread_cost"].to_numpy()
-        row["fee"] += float(fee.sum())
-        row["spread"] += float(fills["spread_cost"].sum())
-        row["impact"] += float(fills["impact_cost"].sum())
-        row["impact_realized"] += float(impact_realized.sum())
-        row["traded_notional"] += float(np.abs(q * ref).sum())
-        self.fills.append(fills.assign(date=date, realized_pnl=realized))
+        self.delisted[gone] = True
+        self.active.on[gone] = False
+        for intents in self.pending.values():
+            intents.on[gone] = False
+        held = gone[self.shares[gone] != 0]
+        if held.size:
+            value = p.close[i, held] * (1.0 + p.delisting_return[i, held])
+            shares = self.shares[held].copy()
+            realized = self.lots.close_all(held, value)
+            self.cash += float(np.sum(shares * value))
+            self.shares[held] = 0.0
+            self.rec.event(i, held, "delisting", shares, realized)
 
-    def _delistings(self, i: int, date) -> None:
-        b, p = self.book, self.p
-        for j in np.flatnonzero(np.isfinite(p.delisting_return[i])):
-            self.delisted[j] = True
-            b.active.pop(j, None)
-            for intents in b.pending.values():
-                intents[:] = [x for x in intents if x[0] != j]
-            if b.shares[j] == 0:
-                continue
-            value = p.close[i, j] * (1.0 + p.delisting_return[i, j])
-            shares = float(b.shares[j])
-            realized = b.lots[j].close_all(value)
-            b.cash += shares * value
-            b.shares[j] = 0.0
-            self.events.append((date, p.symbols[j], "delisting", shares, float(realized)))
-
-    def _close(self, i: int, date, prev_date, row: dict) -> None:
-        b, p = self.book, self.p
+    def _close(self, i: int, days: int) -> None:
+        p, eq = self.p, self.eq
         bar = np.isfinite(p.close[i])
         self.last_close[bar] = p.close[i, bar]
-        held = np.flatnonzero(b.shares != 0)
-        mv = b.shares[held] * self.last_close[held]
+        held = np.flatnonzero(self.shares != 0)
+        mv = self.shares[held] * self.last_close[held]
         short = held[mv < 0]
         if short.size:
-            days = (date - prev_date).days if prev_date is not None else 1
-            notional = -b.shares[short] * self.last_close[short]
-            unit = float(self.unit_borrow.borrow_cost(1.0, days))  # times each name's fee in bps
-            row["borrow"] = float(np.sum(notional * p.borrow_bps[i, short]) * unit)
-            b.cash -= row["borrow"]
-        row["cash"] = b.cash
-        row["long_value"] = float(mv[mv > 0].sum())
-        row["short_value"] = float(mv[mv < 0].sum())
-        row["nav"] = b.cash + float(mv.sum())
-        prev_nav = self.equity[-1]["nav"] if self.equity else self.cfg.initial_capital
-        row["net_pnl"] = row["nav"] - prev_nav
-        self.equity.append(row)
+            notional = -self.shares[short] * self.last_close[short]
+            per_bp = 1e-4 * days / self.cm.days_per_year  # CostModel.borrow_cost of 1 at 1 bp, times each fee
+            eq["borrow"][i] = float(np.sum(notional * p.borrow_bps[i, short]) * per_bp)
+            self.cash -= eq["borrow"][i]
+        nav = self.cash + float(mv.sum())
+        eq["cash"][i] = self.cash
+        eq["long_value"][i] = float(mv[mv > 0].sum())
+        eq["short_value"][i] = float(mv[mv < 0].sum())
+        eq["net_pnl"][i] = nav - (eq["nav"][i - 1] if i else self.cfg.initial_capital)
+        eq["nav"][i] = nav
         if held.size:
-            self.positions.append(
-                pd.DataFrame(
-                    {
-                        "date": date,
-                        "symbol": p.symbols[held].to_numpy(),
-                        "shares": b.shares[held],
-                        "close": self.last_close[held],
-                        "market_value": mv,
-                        "weight": mv / row["nav"],
-                        "cost_basis": [b.lots[j].cost_basis for j in held],
-                    }
-                )
-            )
+            self.rec.position(i, held, self.shares[held], self.last_close[held], mv, nav, self.lots.cost_basis(held))
 
-    def _decide(self, i: int, date, nav: float) -> None:
-        b, p, cfg = self.book, self.p, self.cfg
-        decided = self.by_date.get(date)
-        if decided is None:
+    def _decide(self, i: int) -> None:
+        tp, cfg = self.tp, self.cfg
+        if not tp.decided[i]:
             return
-        w = dict(zip(decided["symbol"], decided["target_w"].astype(float), strict=True))
-        types = decided["order_type"] if "order_type" in decided else pd.Series(cfg.order_type, index=decided.index)
-        limits = decided["limit_price"] if "limit_price" in decided else pd.Series(np.nan, index=decided.index)
-        spec = {s: (t, float(lp)) for s, t, lp in zip(decided["symbol"], types, limits, strict=True)}
-        names = set(w) | {p.symbols[j] for j in np.flatnonzero(b.shares != 0)} | {p.symbols[j] for j in b.active}
-        intents = []
-        for s in sorted(names):
-            j = self.sym_pos[s]
-            close = self.last_close[j]
-            if not np.isfinite(close) or self.delisted[j]:
-                continue
-            target = w.get(s, 0.0) * nav / close
-            otype, limit = spec.get(s, (cfg.order_type, np.nan))
-            if otype == "LMT" and not np.isfinite(limit):
-                side = 1.0 if target > b.shares[j] else -1.0
-                limit = close * (1.0 - side * cfg.limit_offset_bps * 1e-4)
-            intents.append([j, target, otype, limit if otype == "LMT" else np.nan])
-        b.pending.setdefault(i + 1 + int(cfg.latency_sessions), []).extend(intents)
-
-    # -------------------------------------------------------------------- output
-    def _result(self) -> BacktestResult:
-        equity = pd.DataFrame(self.equity, columns=list(EQUITY_COLUMNS))
-        positions = _concat(
-            self.positions, ["date", "symbol", "shares", "close", "market_value", "weight", "cost_basis"]
-        )
-        fills = _concat(self.fills, ["date", *FILL_COLUMNS, "realized_pnl"])
-        orders = _concat(
-            self.orders,
-            [
-                "date",
-                "order_id",
-                "symbol",
-                "side",
-                "type",
-                "limit_price",
-                "requested",
-                "filled",
-                "unfilled",
-                "modeled_impact",
-                "requested_notional",
-                "filled_notional",
-            ],
-        )
-        events = pd.DataFrame(self.events, columns=["date", "symbol", "event", "shares", "amount"])
-        metrics = summarize(equity, orders, self.cfg.initial_capital, self.cfg.periods_per_year)
-        metrics["run_id"] = self.rid
-        return BacktestResult(self.rid, self.cfg.to_dict(), equity, positions, fills, orders, events, metrics)
+        given, close = tp.given[i], self.last_close
+        on = (given | (self.shares != 0) | self.active.on) & np.isfinite(close) & ~self.delisted
+        with np.errstate(divide="ignore", invalid="ignore"):
+            target = np.where(on, np.where(given, tp.weight[i], 0.0) * self.eq["nav"][i] / close, 0.0)
+        lmt = np.full(on.size, cfg.order_type == "LMT")
+        if tp.limit_order is not None:
+            lmt = np.where(given, tp.limit_order[i], lmt)
+        limit = np.full(on.size, np.nan) if tp.limit_price is None else np.where(given, tp.limit_price[i], np.nan)
+        unpriced = lmt & ~np.isfinite(limit)
+        if unpriced.any():
+            side = np.where(target > self.shares, 1.0, -1.0)
+            limit = np.where(unpriced, close * (1.0 - side * cfg.limit_offset_bps * 1e-4), limit)
+        new = _Intents(on, target, lmt & on, np.where(lmt & on, limit, np.nan))
+        at = i + 1 + int(cfg.latency_sessions)
+        if at in self.pending:
+            self.pending[at].replace_with(new)
+        else:
+            self.pending[at] = new
 
 
-def _concat(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
-    if not parts:
-        return pd.DataFrame({c: pd.Series(dtype=float) for c in columns})
-    return pd.concat(parts, ignore_index=True).loc[:, columns]
+def _array(values) -> NDArray[np.float64]:
+    return np.atleast_1d(np.asarray(values, dtype=np.float64))

@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from quant_assets.backtest.config import BacktestConfig
 
-__all__ = ["PRICE_COLUMNS", "MarketPanel", "delisting_return"]
+__all__ = ["PRICE_COLUMNS", "MarketPanel", "delisting_return", "session_codes", "symbol_codes"]
 
 PRICE_COLUMNS = ("date", "symbol", "open", "close", "volume", "split_ratio", "dividend", "is_delisting")
 
@@ -32,6 +32,26 @@ def delisting_return(prices: pd.DataFrame) -> NDArray[np.float64]:
         prev = k * close / (1.0 + rp)
         delta = (1.0 + rt) / (1.0 + rp + prices["dividend"].to_numpy(np.float64) / prev) - 1.0
     return np.where(flag, np.where(np.isfinite(delta), delta, 0.0), np.nan)
+
+
+def session_codes(dates: pd.Series, name: str) -> tuple[NDArray[np.intp], pd.DatetimeIndex]:
+    """Each row's position among the sorted distinct sessions of ``dates``, and those sessions."""
+    codes, uniques = pd.factorize(dates)
+    if (codes < 0).any():
+        raise ValueError(f"{name}.date has missing values")
+    when = pd.DatetimeIndex(pd.to_datetime(uniques))
+    sessions = pd.DatetimeIndex(when.unique().sort_values(), name=None)
+    return sessions.get_indexer(when)[codes], sessions
+
+
+def symbol_codes(symbols: pd.Series, name: str) -> tuple[NDArray[np.intp], pd.Index]:
+    """Each row's position among the sorted distinct symbols (as text) of ``symbols``, and those symbols."""
+    codes, uniques = pd.factorize(symbols)
+    if (codes < 0).any():
+        raise ValueError(f"{name}.symbol has missing values")
+    text = pd.Index(uniques).astype(str)
+    names = pd.Index(sorted(set(text)))
+    return names.get_indexer(text)[codes], names
 
 
 @dataclass(frozen=True)
@@ -65,29 +85,35 @@ class MarketPanel:
         missing = [c for c in PRICE_COLUMNS if c not in prices]
         if missing:
             raise ValueError(f"prices is missing columns {missing}")
-        px = prices.assign(date=pd.to_datetime(prices["date"]), symbol=prices["symbol"].astype(str))
-        if px.duplicated(["date", "symbol"]).any():
+        di, sessions = session_codes(prices["date"], "prices")
+        si, names = symbol_codes(prices["symbol"], "prices")
+        cell = di * len(names) + si
+        row_of = np.full(len(sessions) * len(names), -1, np.int64)
+        row_of[cell] = np.arange(cell.size)
+        if (row_of[cell] != np.arange(cell.size)).any():
             raise ValueError("prices has duplicate (date, symbol) rows")
-        px = px.assign(_dl=delisting_return(px))
-        sessions = pd.DatetimeIndex(sorted(px["date"].unique()))
-        names = pd.Index(sorted(px["symbol"].unique()))
 
-        def wide(col: str, fill: float = np.nan) -> NDArray[np.float64]:
-            m = px.pivot(index="date", columns="symbol", values=col).reindex(index=sessions, columns=names)
-            return m.to_numpy(np.float64) if np.isnan(fill) else m.fillna(fill).to_numpy(np.float64)
+        def wide(values: NDArray[np.float64], fill: float = np.nan) -> NDArray[np.float64]:
+            out = np.full(len(sessions) * len(names), fill)
+            out[cell] = values if np.isnan(fill) else np.where(np.isnan(values), fill, values)
+            return out.reshape(len(sessions), len(names))
 
-        close = wide("close")
-        volume = wide("volume")
+        def col(name: str) -> NDArray[np.float64]:
+            return prices[name].to_numpy(np.float64)
+
+        close = wide(col("close"))
+        volume = wide(col("volume"))
         adv = pd.DataFrame(volume).rolling(cfg.adv_window, min_periods=1).mean().shift(1).to_numpy()
         adv = np.where(np.isfinite(adv) & (adv > 0), adv, np.maximum(np.nan_to_num(volume), 1.0))
         prev = pd.DataFrame(close).ffill().shift(1).to_numpy()
-        split, div = wide("split_ratio", 1.0), wide("dividend", 0.0)
+        split, div = wide(col("split_ratio"), 1.0), wide(col("dividend"), 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             ret = (split * close + div) / prev - 1.0
         vol = pd.DataFrame(ret).rolling(cfg.vol_window, min_periods=2).std(ddof=1).shift(1).to_numpy()
         vol = np.where(np.isfinite(vol) & (vol > 0), vol, cfg.default_daily_vol)
         htb, fee = cls._borrow(symbols_master, sessions, names, cfg)
-        return cls(sessions, names, wide("open"), close, volume, adv, vol, split, div, wide("_dl"), htb, fee)
+        dl = wide(delisting_return(prices))
+        return cls(sessions, names, wide(col("open")), close, volume, adv, vol, split, div, dl, htb, fee)
 
     @staticmethod
     def _borrow(master: pd.DataFrame | None, sessions: pd.DatetimeIndex, names: pd.Index, cfg: BacktestConfig):
