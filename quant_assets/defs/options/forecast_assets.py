@@ -31,6 +31,7 @@ from quant_assets.defs.lib.runtime import stamp_rows, window_sessions
 from quant_assets.defs.lib.session_asset import checked_body, session_asset
 from quant_assets.defs.lib.types import dagster_type
 from quant_assets.defs.market.schedules import MARKET_FRESHNESS
+from quant_assets.defs.models.assets import SELECTION_FRESHNESS
 from quant_assets.defs.models.resources import MODEL_IO_MANAGER, RESEARCH_TRACKING, models_dir
 from quant_assets.models.trials import TrialsLog
 from quant_assets.options.forecast import (
@@ -233,6 +234,7 @@ def build_forecast_assets(profile: Profile, partitions_def: dg.PartitionsDefinit
         backfill_policy=dg.BackfillPolicy.single_run(),
         metadata={"layer": "models", "dagster/column_schema": dagster_type(schemas.VolModel).metadata["schema"]},
         kinds={"parquet", "pandas"},
+        freshness_policy=SELECTION_FRESHNESS,
         ins={
             name: dg.AssetIn(partition_mapping=dg.AllPartitionMapping(), metadata={"allow_missing_partitions": True})
             for name in ("vol_features", "vol_labels")
