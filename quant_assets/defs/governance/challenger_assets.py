@@ -11,8 +11,9 @@ of the multiplicity log ``data/<profile>/models/trials.jsonl``, losers archived 
 ``shadow_positions`` and ``shadow_pnl`` are partitioned by session (layer ``governance``): the
 paper books of the registered ``challenger`` and ``champion`` (:func:`quant_assets.models.challenger.shadow_book`,
 the decile long/short tranches the selection judges by, net of fee, half-spread and impact with
-cost inputs from curated prices). ``shadow_pnl`` of ``t`` holds the tranches whose return
-becomes known at ``t`` (``equity_labels`` is partitioned by that date).
+cost inputs from curated prices). ``shadow_pnl`` of ``t`` holds the tranches whose labels
+become known at ``t`` (``equity_labels`` is partitioned by that date); it reads the labels of the
+``horizon`` sessions before too, so that a tranche's cost is that of replacing the one before it.
 
 ``promotion_decisions`` (unpartitioned) is the append-only log of decisions: once the
 challenger has shadow-traded ``governance.challenger.shadow_weeks`` weeks (or at once when its
@@ -29,7 +30,7 @@ import pandas as pd
 from quant_assets import schemas
 from quant_assets.config import Profile
 from quant_assets.defs.governance.tripwire_assets import GROUP, governance_block
-from quant_assets.defs.lib.runtime import stamp_rows, transform_id
+from quant_assets.defs.lib.runtime import stamp_rows, transform_id, window_sessions
 from quant_assets.defs.lib.session_asset import checked_body, session_asset
 from quant_assets.defs.lib.types import dagster_type
 from quant_assets.defs.models.assets import ALLOW_MISSING, _selection_frame, readiness, training_as_of
@@ -68,7 +69,11 @@ def _costs(adjusted_prices: pd.DataFrame, spread_bps: float) -> pd.DataFrame | N
     if adjusted_prices.empty:
         return None
     no_symbols = pd.DataFrame(
-        {"date": pd.to_datetime([]), "symbol": pd.Series([], dtype=object), "shares_outstanding": pd.Series([], float)}
+        {
+            "date": pd.to_datetime([]),
+            "symbol": pd.Series([], dtype=object),
+            "shares_outstanding": pd.Series([], dtype=float),
+        }
     )
     market = MarketFrames(adjusted_prices, pd.DataFrame(), pd.DataFrame(), no_symbols, pd.DataFrame())
     return cost_inputs_from_wide(market.wide, spread_bps)
@@ -115,6 +120,8 @@ def build_challenger_assets(profile: Profile, partitions_def: dg.PartitionsDefin
     search = SearchConfig.from_dict(block.get("search"))
     shadow = ChallengerConfig.from_dict(block.get("challenger"))
     latest_allowed = training_as_of(profile, partitions_def, cfg)
+    # Sessions from a tranche's entry to the session all its labels are known (the longest horizon).
+    label_span = int(max((profile.research.get("labels") or {}).get("horizons") or [cfg.horizon]))
     fingerprint = profile.fingerprint()
 
     def governance_dir():
@@ -209,8 +216,8 @@ def build_challenger_assets(profile: Profile, partitions_def: dg.PartitionsDefin
         partitions_def=partitions_def,
         date_col="known_date",
         ins={
-            "equity_features": _window(3 * cfg.horizon),
-            "equity_labels": dg.AssetIn(),
+            "equity_features": _window(label_span + 2 * cfg.horizon),
+            "equity_labels": _window(cfg.horizon),
             "adjusted_prices": _window(70),
             "challenger_selection": dg.AssetIn(),
         },
@@ -225,8 +232,10 @@ def build_challenger_assets(profile: Profile, partitions_def: dg.PartitionsDefin
     ):
         """Realized paper PnL, net of costs, of the tranches whose return is known at each session."""
         parts = []
+        sessions = window_sessions(context)
         if len(equity_features) and len(equity_labels):
             known = equity_labels[["entry_date", "symbol", "known_date"]].rename(columns={"entry_date": "asof"})
+            known = known[known["known_date"].isin(sessions)]
             first = pd.Timestamp(equity_features["asof"].min())
             costs = _costs(adjusted_prices, cfg.spread_bps)
             entries = known.groupby("asof")["known_date"].max()
@@ -294,12 +303,14 @@ def _decide(
     tracking = getattr(context.resources, RESEARCH_TRACKING)
     tracker = tracking.tracker()
     champion_version = tracker.alias_version("champion")
+    trained = pd.Timestamp(row["as_of"])
 
     def book(name: str, v: str | None) -> ShadowBook | None:
         if v is None or shadow_pnl.empty:
             return None if v is None else ShadowBook(name, pd.DataFrame(), pd.DataFrame(
                 {"asof": pd.Series(dtype="datetime64[ns]"), "gross_return": [], "net_return": []}))
         p = shadow_pnl[(shadow_pnl["book"] == name) & (shadow_pnl["model_version"].astype(str) == v)]
+        p = p[p["asof"] >= trained]  # out of sample only: tranches entered from the training date on
         return ShadowBook(name, pd.DataFrame(), p.loc[:, ["asof", "gross_return", "cost", "net_return"]])
 
     gate = GateVerdict(
