@@ -4,8 +4,9 @@
 the run, the equities sleeve is judged on ``backtest_equities`` through that close
 (:func:`quant_assets.reporting.scorecard.go_no_go`: net Sharpe and drawdown of the backtest,
 PBO of the selection, DSR over every logged trial); the options vol and spread sleeves on the
-per-sleeve figures of ``options_backtest`` when the graph has that asset (else NO-GO, "not
-evaluated", with the reason). A stored partition is never rewritten by a later session: the
+per-sleeve figures of the latest ``options_backtest`` (its ``figures`` metadata: DSR and PBO over
+its policy trial grid, net vega against the policy cap) when the graph has that asset (else
+NO-GO, "not evaluated", with the reason). A stored partition is never rewritten by a later session: the
 partitions are the append-only history of the verdicts.
 
 ``go_no_go_scorecard`` is unpartitioned: every stored ``go_no_go`` partition, with the change of
@@ -40,6 +41,20 @@ from quant_assets.monitoring.go_no_go import (
 __all__ = ["build_scorecard_assets"]
 
 
+def _options_figures(context) -> pd.DataFrame | None:
+    """The per-sleeve Go/No-Go figures of the latest ``options_backtest`` (its ``figures`` metadata), if any.
+
+    They are computed there over the policy's trial grid (DSR and PBO need every trial's PnL,
+    which the stored daily frame does not carry), so they are read back rather than recomputed.
+    """
+    event = context.instance.get_latest_materialization_event(dg.AssetKey("options_backtest"))
+    meta = event.asset_materialization.metadata if event is not None and event.asset_materialization else {}
+    figures = meta.get("figures")
+    if figures is None:
+        return None
+    return pd.DataFrame([{"sleeve": sleeve, **(f or {})} for sleeve, f in figures.value.items()])
+
+
 def build_scorecard_assets(
     profile: Profile, partitions_def: dg.PartitionsDefinition, *, options: bool = False
 ) -> list[dg.AssetsDefinition]:
@@ -52,6 +67,7 @@ def build_scorecard_assets(
         ins["options_backtest"] = dg.AssetIn()
 
     def body(context, backtest_equities, model_selection, trials_log, options_backtest=None):
+        options_figures = _options_figures(context) if options_backtest is not None else None
         rows = []
         for asof in window_sessions(context):
             rows.append(
@@ -59,7 +75,7 @@ def build_scorecard_assets(
                     asof, backtest_equities, model_selection, trials_log, gate, bt.initial_capital, bt.periods_per_year
                 )
             )
-            rows += options_rows(asof, options_backtest)
+            rows += options_rows(asof, options_figures)
         out = pd.DataFrame(rows)
         last = out[out["asof"] == out["asof"].max()]
         meta = {
