@@ -23,13 +23,29 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 
 __all__ = [
+    "ABLATION_PREFIX",
     "FAMILY_PATTERNS",
     "CandidateSpec",
     "FeatureModel",
     "RankScore",
     "build_candidates",
     "feature_families",
+    "is_ablation",
 ]
+
+#: Name prefix of the family ablations of ridge (``ridge_minus_<family>``).
+ABLATION_PREFIX = "ridge_minus_"
+
+
+def is_ablation(name: str) -> bool:
+    """Whether a candidate name is a family ablation: a logged diagnostic, not a model to select.
+
+    Examples
+    --------
+    >>> is_ablation("ridge_minus_value"), is_ablation("ridge")
+    (True, False)
+    """
+    return name.startswith(ABLATION_PREFIX)
 
 #: Feature family by name pattern (first match wins); a column matching none is "other".
 FAMILY_PATTERNS: dict[str, str] = {
@@ -211,7 +227,10 @@ def build_candidates(feature_cols: Sequence[str], spec: CandidateSpec | None = N
     Baselines: ``baseline_momentum`` (cross-sectional 12-1 momentum rank), ``baseline_value``
     (equal-weight value ranks), ``baseline_blend`` (both, equal weight). ``ridge`` fits the
     excess-return target, ``logistic`` the triple-barrier label, ``lightgbm`` the excess-return
-    target with monotone constraints by family. ``ridge_minus_<family>`` drops one family.
+    target with monotone constraints by family. ``ridge_minus_<family>`` drops one family:
+    the ablations measure what each family adds and are logged as trials (they count in the
+    DSR's multiplicity), but they are near-copies of ``ridge`` and not contenders (see
+    :func:`is_ablation` and :func:`~quant_assets.models.selection.select_model`).
     """
     from lightgbm import LGBMRegressor
     from sklearn.linear_model import LogisticRegression, Ridge
@@ -264,5 +283,5 @@ def build_candidates(feature_cols: Sequence[str], spec: CandidateSpec | None = N
     if spec.ablation and len(fams) > 1:
         for fam, fcols in fams.items():
             keep = [c for c in cols if c not in fcols]
-            out[f"ridge_minus_{fam}"] = ridge(keep)
+            out[f"{ABLATION_PREFIX}{fam}"] = ridge(keep)
     return out

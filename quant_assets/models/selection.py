@@ -7,12 +7,18 @@ hold-out away, and evaluates every candidate of :func:`~quant_assets.models.cand
 with :func:`~quant_assets.validation.run_cpcv` (purging on the label's last exit, embargo in
 sessions) on the net tranche returns of :class:`~quant_assets.models.portfolio.DecileLongShort`.
 
-Assessment of the selection (the candidate with the best mean path Sharpe):
+Assessment of the selection (the contender with the best mean path Sharpe; contenders are the
+candidates except the family ablations of ridge, which are evaluated and logged as trials but
+are near-copies of ``ridge``, not alternative models):
 
-* PBO across the candidates (Bailey, Borwein, López de Prado and Zhu 2017), from ``run_cpcv``;
+* PBO across the contenders (Bailey, Borwein, López de Prado and Zhu 2017) on the same CPCV
+  path returns. Near-duplicate variants would make the in-sample winner's out-of-sample rank a
+  coin toss among equals and push PBO towards 1/2 even where the edge is real; they still count
+  as trials in the DSR;
 * the expected maximum Sharpe of all trials so far and the DSR (Bailey and López de Prado
-  2014) with the real trial count and Sharpe dispersion of the multiplicity log, and with the
-  number of independent observations ``T / horizon`` (tranches overlap ``horizon`` sessions);
+  2014) with the real trial count of the multiplicity log, the number of independent
+  observations ``T / horizon`` (tranches overlap ``horizon`` sessions) and, as the variance of
+  zero-skill Sharpe estimates, their sampling variance ``1 / (T / horizon - 1)``;
 * walk-forward (expanding window) of the selected candidate as a realism check (reported,
   not gated);
 * the gate (:func:`~quant_assets.models.gate.evaluate_gate`).
@@ -34,7 +40,7 @@ from sklearn.base import clone
 
 from quant_assets.config.fields import reject_unknown_fields
 from quant_assets.execution import DEFAULT_IMPACT_Y, CostModel
-from quant_assets.models.candidates import CandidateSpec, build_candidates
+from quant_assets.models.candidates import CandidateSpec, build_candidates, is_ablation
 from quant_assets.models.gate import GateConfig, GateVerdict, evaluate_gate
 from quant_assets.models.holdout import DarkHoldout, SealedFrame, seal
 from quant_assets.models.portfolio import (
@@ -46,7 +52,12 @@ from quant_assets.models.portfolio import (
 )
 from quant_assets.models.scoring import ScoringModel
 from quant_assets.models.trials import TrialsLog
-from quant_assets.validation import deflated_sharpe_ratio, expected_max_sharpe, run_cpcv
+from quant_assets.validation import (
+    deflated_sharpe_ratio,
+    expected_max_sharpe,
+    probability_of_backtest_overfitting,
+    run_cpcv,
+)
 
 __all__ = ["SelectionConfig", "SelectionResult", "research_panel", "select_model"]
 
@@ -144,20 +155,21 @@ def research_panel(
 ) -> pd.DataFrame:
     """Features at ``asof = t`` joined with labels entered at ``t``, usable as of ``as_of``.
 
-    A row is kept only if its triple-barrier exit and its ``horizon`` exit are both before
-    ``as_of`` (all rows if ``as_of`` is None) and its ``xret_<horizon>`` is known. Adds
-    ``label_end`` (the later exit, what purging uses) and, when given, the cost inputs of ``costs``
-    (``date, symbol, price, spread, adv_dollar, daily_vol``) at the entry session.
+    A row is kept only if the targets the candidates fit are known before ``as_of`` (all rows
+    if ``as_of`` is None): its ``xret_<horizon>`` (exit ``exit_date_<horizon>``, entry +
+    ``horizon`` - 1) and its triple-barrier label (``exit_date``, the classifier's target). Adds
+    ``label_end``, the later of those two exits: what the as-of cut, purging and the embargo use.
+    The label panel's ``known_date`` (the latest exit of *every* horizon, e.g. the 20-session one)
+    is deliberately not used: a 5-session model purged by a 20-session exit loses three weeks of
+    training data around every test fold for nothing. Adds, when given, the cost inputs of
+    ``costs`` (``date, symbol, price, spread, adv_dollar, daily_vol``) at the entry session.
     """
     target, exit_h = f"xret_{horizon}", f"exit_date_{horizon}"
     lab = labels.rename(columns={"entry_date": "asof"})
     panel = features.merge(lab, on=["asof", "symbol"], how="inner", validate="one_to_one")
     panel = panel[np.isfinite(panel[target].to_numpy(dtype=np.float64))]
     end = pd.to_datetime(panel[exit_h]) if exit_h in panel.columns else pd.to_datetime(panel["exit_date"])
-    label_end = np.maximum(pd.to_datetime(panel["exit_date"]).fillna(end), end)
-    if "known_date" in panel.columns:  # when the label's last piece is known, if later than its exit
-        label_end = np.maximum(label_end, pd.to_datetime(panel["known_date"]).fillna(label_end))
-    panel = panel.assign(label_end=label_end)
+    panel = panel.assign(label_end=np.maximum(pd.to_datetime(panel["exit_date"]).fillna(end), end))
     if as_of is not None:
         panel = panel[panel["label_end"] < pd.Timestamp(as_of)]
     if costs is not None:
@@ -179,6 +191,20 @@ def _moments(frame: pd.DataFrame) -> tuple[float, float]:
         float(np.mean(stats.skew(x, axis=0, bias=True))),
         float(np.mean(stats.kurtosis(x, axis=0, fisher=False, bias=True))),
     )
+
+
+def _contest(out: Mapping[str, Any], contenders: list[str], pbo_blocks: int) -> dict[str, Any]:
+    """Selection (best mean path Sharpe) and PBO restricted to ``contenders`` of a ``run_cpcv`` output."""
+    mean = out["path_sharpe"].mean(axis=1).reindex(contenders)
+    selected = str(mean.idxmax()) if mean.notna().any() else contenders[0]
+    if len(contenders) < 2:
+        return {"selected": selected, "pbo": None, "pbo_value": float("nan"), "pbo_reason": "PBO needs 2 contenders"}
+    avg = pd.DataFrame({n: out["path_returns"][n].mean(axis=1) for n in contenders})
+    try:
+        res = probability_of_backtest_overfitting(avg, n_blocks=pbo_blocks)
+    except ValueError as exc:
+        return {"selected": selected, "pbo": None, "pbo_value": float("nan"), "pbo_reason": str(exc)}
+    return {"selected": selected, "pbo": res, "pbo_value": float(res.pbo), "pbo_reason": None}
 
 
 def _walk_forward(
@@ -297,6 +323,8 @@ def select_model(
     names = list(cands)
     ann = math.sqrt(SESSIONS_PER_YEAR / cfg.horizon)
     sharpe_obs = out["path_sharpe"].mean(axis=1)
+    contenders = [n for n in names if not is_ablation(n)] or names
+    out = {**out, **_contest(out, contenders, cfg.pbo_blocks)}
     by_cand = out["metrics"].groupby("candidate")
     rows = []
     for n in names:
@@ -313,17 +341,23 @@ def select_model(
                 "rank_ic": float(by_cand.get_group(n)["rank_ic"].mean()),
                 "ic": float(by_cand.get_group(n)["ic"].mean()),
                 "n_features": len(getattr(cands[n], "features", ())),
+                "contender": n in contenders,
             }
         )
     table = pd.DataFrame(rows).set_index("candidate")
     selected = out["selected"]
     table["selected"] = table.index == selected
 
-    # DSR with every trial so far: count and Sharpe dispersion from the log plus this run.
-    n_trials, var_trials = log.sharpe_stats(table["sharpe_obs"].tolist())
+    # DSR with every trial so far (the count from the log plus this run). The null is "no trial
+    # has skill": the Sharpe estimates then scatter with the sampling variance of a zero Sharpe,
+    # 1 / (T - 1) over T independent observations (Lo 2002; Mertens 2002 at SR = 0). The spread
+    # of the trials' own Sharpe ratios is reported but not used: on a market with an edge it
+    # measures how different the candidates are (a poor baseline widens it), not luck.
+    n_trials, var_observed = log.sharpe_stats(table["sharpe_obs"].tolist())
     sr = float(table.loc[selected, "sharpe_obs"])
     n_sessions = int(np.unique(panel["asof"]).size)
     n_obs = max(n_sessions / cfg.horizon, 2.0)
+    var_trials = 1.0 / (n_obs - 1.0)
     skew, kurt = _moments(out["path_returns"][selected])
     sr0 = float(expected_max_sharpe(n_trials, var_trials))
     ok = np.isfinite([sr, skew, kurt]).all()
@@ -339,6 +373,7 @@ def select_model(
         "expected_max_sharpe_ann": sr0 * ann,
         "n_trials": float(n_trials),
         "var_trials": var_trials,
+        "var_trials_observed": var_observed,
         "n_obs_effective": n_obs,
         "skew": skew,
         "kurtosis": kurt,
