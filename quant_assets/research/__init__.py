@@ -24,9 +24,10 @@ knowledge date changes nothing before it)::
 * Scores for session ``t`` are formed before the open of ``t`` from data known at the close of
   ``t-1``; trades happen during ``t``.
 * A label measures what happens from the open of ``t`` on and becomes usable for training only
-  after its exit is known: a model trained as of ``d`` sees only rows with
-  ``known_date < d`` (hence ``exit_date < d``). ``equity_labels`` is partitioned by
-  ``known_date``, so the partitions before ``d`` are exactly that training set.
+  after its exit is known: a model trained as of ``d`` sees only rows whose fitted targets
+  exited before ``d`` (``exit_date`` and ``exit_date_<h>`` of its horizon; purging and the
+  embargo use the same exits). ``equity_labels`` is partitioned by ``known_date`` (every
+  target known), so the partitions before ``d`` hold a subset of that training set.
 
 Modules: :mod:`~quant_assets.research.frames` (:class:`MarketFrames`: the inputs, from the
 store or an in-memory synthetic market), :mod:`~quant_assets.research.universe`,

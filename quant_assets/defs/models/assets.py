@@ -8,9 +8,10 @@ is one decision over the whole history, not a per-session fact. ``model_selectio
 stored partition of ``equity_features``, ``equity_labels`` and ``adjusted_prices`` (an
 ``AllPartitionMapping``; partitions not yet materialized are skipped, and counted in the
 metadata) and trains **as of** ``d`` = the profile's last session, or the first session of the
-dark hold-out when one is configured: only label rows with ``known_date < d`` (so every exit
-before ``d``; ``equity_labels`` is partitioned by ``known_date``, so these are exactly the
-partitions before ``d``) and none of the hold-out. The three are stored by
+dark hold-out when one is configured: only label rows whose fitted targets (the
+``horizon``-session excess return and the triple-barrier label) exited before ``d``
+(:func:`~quant_assets.models.research_panel`; a row's ``known_date`` partition may be later, when
+its 20-session target is) and none of the hold-out. The three are stored by
 :class:`~quant_assets.defs.models.resources.ModelFrameIOManager` (atomic Parquet under
 ``data/<profile>/models``); the scorer, the plots and the path returns live in MLflow.
 
