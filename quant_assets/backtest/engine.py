@@ -216,10 +216,17 @@ class _Run:
         self.lots = FifoBook(n)
         self.active = _Intents.none(n)
         self.pending: dict[int, _Intents] = {}  # session -> targets that become active at its open
-        self.last_close = np.full(n, np.nan)
         self.delisted = np.zeros(n, bool)
+        # per-session inputs computed once: last close (marks), tradable bars, days with events
+        self.marks = pd.DataFrame(panel.close).ffill().to_numpy()
+        self.has_open = np.isfinite(panel.open)
         self.volume = np.nan_to_num(panel.volume)  # a session without a bar trades nothing
         self.may_refuse = ~np.full(len(panel.sessions), cfg.allow_short) | panel.htb.any(axis=1)
+        self.event_day = {
+            "dividend": (panel.dividend > 0).any(axis=1),
+            "split": (panel.split_ratio != 1.0).any(axis=1),
+            "delisting": np.isfinite(panel.delisting_return).any(axis=1),
+        }
         self.eq = {c: np.zeros(len(panel.sessions)) for c in EQUITY_COLUMNS[1:]}
         self.rec = Records(panel.sessions, panel.symbols)
 
@@ -268,14 +275,14 @@ class _Run:
     # -------------------------------------------------------------------- session steps
     def _corporate_actions(self, i: int) -> None:
         p, shares = self.p, self.shares
-        paid = np.flatnonzero((shares != 0) & (p.dividend[i] > 0))
-        if paid.size:
+        paid = np.flatnonzero((shares != 0) & (p.dividend[i] > 0)) if self.event_day["dividend"][i] else ()
+        if len(paid):
             amount = shares[paid] * p.dividend[i, paid]
             self.cash += float(amount.sum())
             self.eq["dividends"][i] = float(amount.sum())
             self.rec.event(i, paid, "dividend", shares[paid], amount)
-        split = np.flatnonzero(p.split_ratio[i] != 1.0)
-        if split.size:
+        split = np.flatnonzero(p.split_ratio[i] != 1.0) if self.event_day["split"][i] else ()
+        if len(split):
             k = p.split_ratio[i, split]
             held = shares[split] != 0
             self.rec.event(i, split[held], "split", shares[split[held]] * k[held], k[held])
@@ -289,7 +296,7 @@ class _Run:
         p, cfg, act = self.p, self.cfg, self.active
         if i in self.pending:
             act.replace_with(self.pending.pop(i))
-        js = np.flatnonzero(act.on & np.isfinite(p.open[i]))
+        js = np.flatnonzero(act.on & self.has_open[i])
         qty = act.shares[js] - self.shares[js]
         keep = np.abs(qty) > cfg.min_trade_shares
         js, qty = js[keep], qty[keep]
@@ -358,13 +365,13 @@ class _Run:
         self.shares[js] += q
         self.cash -= float(np.sum(q * price + fee))
         self.eq["fee"][i] = float(fee.sum())
-        self.rec.fill(i, js, price, fee, self.lots.trade(js, q, price))
+        self.rec.fill(price, fee, self.lots.trade(js, q, price))
 
     def _delistings(self, i: int) -> None:
         p = self.p
-        gone = np.flatnonzero(np.isfinite(p.delisting_return[i]))
-        if not gone.size:
+        if not self.event_day["delisting"][i]:
             return
+        gone = np.flatnonzero(np.isfinite(p.delisting_return[i]))
         self.delisted[gone] = True
         self.active.on[gone] = False
         for intents in self.pending.values():
@@ -379,14 +386,12 @@ class _Run:
             self.rec.event(i, held, "delisting", shares, realized)
 
     def _close(self, i: int, days: int) -> None:
-        p, eq = self.p, self.eq
-        bar = np.isfinite(p.close[i])
-        self.last_close[bar] = p.close[i, bar]
+        p, eq, marks = self.p, self.eq, self.marks[i]
         held = np.flatnonzero(self.shares != 0)
-        mv = self.shares[held] * self.last_close[held]
+        mv = self.shares[held] * marks[held]
         short = held[mv < 0]
         if short.size:
-            notional = -self.shares[short] * self.last_close[short]
+            notional = -self.shares[short] * marks[short]
             per_bp = 1e-4 * days / self.cm.days_per_year  # CostModel.borrow_cost of 1 at 1 bp, times each fee
             eq["borrow"][i] = float(np.sum(notional * p.borrow_bps[i, short]) * per_bp)
             self.cash -= eq["borrow"][i]
@@ -397,13 +402,13 @@ class _Run:
         eq["net_pnl"][i] = nav - (eq["nav"][i - 1] if i else self.cfg.initial_capital)
         eq["nav"][i] = nav
         if held.size:
-            self.rec.position(i, held, self.shares[held], self.last_close[held], mv, nav, self.lots.cost_basis(held))
+            self.rec.position(i, held, self.shares[held], marks[held], mv, nav, self.lots.cost_basis(held))
 
     def _decide(self, i: int) -> None:
         tp, cfg = self.tp, self.cfg
         if not tp.decided[i]:
             return
-        given, close = tp.given[i], self.last_close
+        given, close = tp.given[i], self.marks[i]
         on = (given | (self.shares != 0) | self.active.on) & np.isfinite(close) & ~self.delisted
         with np.errstate(divide="ignore", invalid="ignore"):
             target = np.where(on, np.where(given, tp.weight[i], 0.0) * self.eq["nav"][i] / close, 0.0)

@@ -31,7 +31,7 @@ _SIDE = np.array(["sell", "buy"], dtype=object)
 _TYPE = np.array(["MKT", "LMT"], dtype=object)
 _FIELDS = {
     "orders": ("day", "symbol", "buy", "limit_order", "limit_price", "requested", "filled", "price"),
-    "fills": ("day", "symbol", "price", "fee", "realized_pnl"),
+    "fills": ("price", "fee", "realized_pnl"),  # the rest is its order's
     "positions": ("day", "symbol", "shares", "close", "market_value", "weight", "cost_basis"),
     "events": ("day", "symbol", "event", "shares", "amount"),
 }
@@ -48,14 +48,15 @@ class Records:
         self.sessions = sessions
         self.symbols = np.asarray(symbols, dtype=object)
         self._parts: dict[str, list[tuple]] = {name: [] for name in _FIELDS}
+        self._done: dict[tuple[str, int], dict[str, np.ndarray]] = {}
 
     def order(self, i, js, buy, limit_order, limit_price, requested, filled, price) -> None:
         """Orders sent at session ``i`` (``price``: the bar's, the reference of their fills)."""
         self._parts["orders"].append((i, js, buy, limit_order, limit_price, requested, filled, price))
 
-    def fill(self, i, js, price, fee, realized) -> None:
-        """Fills of session ``i`` (its orders with ``filled > 0``): fill price, fee, realized PnL."""
-        self._parts["fills"].append((i, js, price, fee, realized))
+    def fill(self, price, fee, realized) -> None:
+        """Fills of the session's orders with ``filled > 0``, in order: fill price, fee, realized PnL."""
+        self._parts["fills"].append((price, fee, realized))
 
     def position(self, i, js, shares, close, value, nav, cost_basis) -> None:
         self._parts["positions"].append((i, js, shares, close, value, value / nav, cost_basis))
@@ -67,11 +68,19 @@ class Records:
     def columns(self, name: str) -> dict[str, np.ndarray]:
         """The log's fields over the run (``day``: session index, ``symbol``: symbol index)."""
         parts, fields = self._parts[name], _FIELDS[name]
+        key = (name, len(parts))
+        if key not in self._done:
+            self._done[key] = self._concatenate(parts, fields)
+        return self._done[key]
+
+    @staticmethod
+    def _concatenate(parts: list[tuple], fields: tuple[str, ...]) -> dict[str, np.ndarray]:
         if not parts:
             return {f: np.zeros(0, np.intp if f in ("day", "symbol") else np.float64) for f in fields}
-        day = np.repeat(np.array([p[0] for p in parts], np.intp), [len(p[1]) for p in parts])
-        rest = (np.concatenate([p[k] for p in parts]) for k in range(1, len(fields)))
-        return dict(zip(fields, (day, *rest), strict=True))
+        out = {f: np.concatenate([p[k] for p in parts]) for k, f in enumerate(fields) if f != "day"}
+        if fields[0] == "day":
+            out["day"] = np.repeat(np.array([p[0] for p in parts], np.intp), [len(p[1]) for p in parts])
+        return out
 
     def frames(self, modeled_impact: np.ndarray, spread_cost: np.ndarray, impact_cost: np.ndarray):
         """``(orders, fills, positions, events)`` frames; costs per order and per fill, computed by the caller."""
