@@ -508,33 +508,35 @@ def position_breaks(
     previous = previous if len(previous) else positions.iloc[:0]
     pos = pd.concat([previous, positions], ignore_index=True)
     pos = pos[pos["symbol"] != CASH].assign(date=lambda d: pd.to_datetime(d["date"]))
-    shares = pos.pivot_table(index="date", columns="symbol", values="shares", aggfunc="sum")
     dates = pd.DatetimeIndex(sorted(pd.to_datetime(positions["date"]).unique()))
-    all_dates = pd.DatetimeIndex(sorted(set(dates) | set(pd.to_datetime(previous["date"]).unique())))
-    shares = shares.reindex(all_dates).fillna(0.0)
+    all_dates = dates.union(pd.DatetimeIndex(pd.to_datetime(previous["date"]).unique()))
+    sign = np.where(fills["side"] == "buy", 1.0, -1.0)
+    traded = fills.assign(q=sign * fills["quantity"], date=pd.to_datetime(fills["date"])).pivot_table(
+        index="date", columns="symbol", values="q", aggfunc="sum"
+    )
+    shares = pos.pivot_table(index="date", columns="symbol", values="shares", aggfunc="sum")
+    names = shares.columns.union(traded.columns)
+    shares = shares.reindex(index=all_dates, columns=names).fillna(0.0)
     px = prices.assign(date=pd.to_datetime(prices["date"]))
     ratio = px.pivot_table(index="date", columns="symbol", values="split_ratio", aggfunc="last")
-    delist = px[px["is_delisting"].astype(bool)].groupby(["date", "symbol"]).size()
-    sign = np.where(fills["side"] == "buy", 1.0, -1.0)
-    traded = (
-        fills.assign(q=sign * fills["quantity"], date=pd.to_datetime(fills["date"]))
-        .pivot_table(index="date", columns="symbol", values="q", aggfunc="sum")
-        .reindex(dates)
-        .fillna(0.0)
+    ratio = ratio.reindex(index=all_dates, columns=names).fillna(1.0)
+    flag = px.assign(flag=px["is_delisting"].astype(float))
+    delisted = flag.pivot_table(index="date", columns="symbol", values="flag", aggfunc="max")
+    delisted = delisted.reindex(index=all_dates, columns=names).fillna(0.0) > 0
+    expected = shares.shift(1).fillna(0.0) * ratio + traded.reindex(index=all_dates, columns=names).fillna(0.0)
+    expected = expected.mask(delisted, 0.0).loc[dates]
+    stored = shares.loc[dates]
+    bad = (expected - stored).abs() > tol * np.maximum(1.0, expected.abs())
+    rows = bad.stack()
+    rows = rows[rows].index
+    return pd.DataFrame(
+        {
+            "date": rows.get_level_values(0),
+            "symbol": rows.get_level_values(1),
+            "expected": [expected.at[d, s] for d, s in rows],
+            "stored": [stored.at[d, s] for d, s in rows],
+        }
     )
-    names = shares.columns.union(traded.columns)
-    shares = shares.reindex(columns=names, fill_value=0.0)
-    rows = []
-    for d in dates:
-        k = all_dates.get_loc(d)
-        prev = shares.iloc[k - 1] if k > 0 else pd.Series(0.0, index=names)
-        split = ratio.reindex(index=[d], columns=names).iloc[0].fillna(1.0) if d in ratio.index else 1.0
-        expected = prev * split + traded.reindex(columns=names, fill_value=0.0).loc[d]
-        for s in names:
-            e = 0.0 if (d, s) in delist.index else float(expected[s])
-            if abs(e - float(shares.loc[d, s])) > tol * max(1.0, abs(e)):
-                rows.append((d, s, e, float(shares.loc[d, s])))
-    return pd.DataFrame(rows, columns=["date", "symbol", "expected", "stored"])
 
 
 def pnl_breaks(positions: pd.DataFrame, pnl: pd.DataFrame, rtol: float = 1e-9) -> pd.DataFrame:
