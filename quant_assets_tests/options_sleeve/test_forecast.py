@@ -16,6 +16,7 @@ from quant_assets.options.forecast import (
     forecast_frame,
     select_vol_model,
     vol_panel,
+    walk_forward_forecasts,
 )
 
 SESSIONS = sessions_in_range("2023-01-03", "2023-12-29")
@@ -119,3 +120,20 @@ def test_forecast_rows_fit_the_agreed_schema():
 
     stamped = stamp_lineage(out, known_at="asof", source_uri="quant_assets://options/vol_forecasts", transform_id="t")
     schemas.VolForecastSchema.validate(stamped)
+
+
+def test_walk_forward_forecasts_use_only_labels_known_before_each_refit():
+    feats, labels = panel(n=140)
+    cfg = VolForecastConfig(horizon=5)
+    base = walk_forward_forecasts(feats, labels, cfg, candidate="ridge", refit_every=20, min_sessions=40)
+    assert len(base) and (base["model_as_of"] <= base["asof"]).all()
+    assert base["asof"].min() >= SESSIONS[40]
+    cut = SESSIONS[100]
+    moved = labels.copy()
+    late = moved["known_date"] >= cut
+    moved.loc[late, ["straddle_pnl_bps_5", "iv_change_5"]] *= -3.0
+    again = walk_forward_forecasts(feats, moved, cfg, candidate="ridge", refit_every=20, min_sessions=40)
+    early = base["model_as_of"] <= cut
+    pd.testing.assert_frame_equal(base[early], again[early])
+    col = "forecast_straddle_pnl_bps"
+    assert not np.allclose(base.loc[~early, col], again.loc[~early, col])  # later refits do see them

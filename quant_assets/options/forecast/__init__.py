@@ -17,6 +17,7 @@ from quant_assets.options.forecast.selection import (
     vol_candidates,
     vol_panel,
 )
+from quant_assets.options.forecast.walk_forward import walk_forward_forecasts
 
 __all__ = [
     "FORECAST_COLUMNS",
@@ -29,4 +30,5 @@ __all__ = [
     "select_vol_model",
     "vol_candidates",
     "vol_panel",
+    "walk_forward_forecasts",
 ]
