@@ -245,13 +245,14 @@ class _Run:
         """Costs of every order and fill in one call each, the per-session sums, the frames and metrics."""
         p, cm, eq = self.p, self.cm, self.eq
         o, f = self.rec.columns("orders"), self.rec.columns("fills")
-        day, js = o["day"], o["symbol"]
-        modeled = _array(cm.impact_cost(o["requested"], o["price"], p.adv[day, js], p.daily_vol[day, js]))
+        at = o["day"] * len(p.symbols) + o["symbol"]
+        adv, vol = p.adv.ravel()[at], p.daily_vol.ravel()[at]
+        modeled = _array(cm.impact_cost(o["requested"], o["price"], adv, vol))
         hit = o["filled"] > 0
-        day, js, qty, ref = day[hit], js[hit], o["filled"][hit], o["price"][hit]
+        day, qty, ref = o["day"][hit], o["filled"][hit], o["price"][hit]
         sign = np.where(o["buy"][hit], 1.0, -1.0)
         spread = _array(cm.spread_cost(qty, ref * self.cfg.spread_bps * 1e-4))
-        impact = _array(cm.impact_cost(qty, ref, p.adv[day, js], p.daily_vol[day, js]))
+        impact = _array(cm.impact_cost(qty, ref, adv[hit], vol[hit]))
         n = len(p.sessions)
         eq["spread"] = np.bincount(day, spread, n)
         eq["impact"] = np.bincount(day, impact, n)
