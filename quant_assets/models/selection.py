@@ -161,7 +161,8 @@ def research_panel(
     ``label_end``, the later of those two exits: what the as-of cut, purging and the embargo use.
     The label panel's ``known_date`` (the latest exit of *every* horizon, e.g. the 20-session one)
     is deliberately not used: a 5-session model purged by a 20-session exit loses three weeks of
-    training data around every test fold for nothing. Adds, when given, the cost inputs of
+    training data around every test fold for nothing; instead, the targets of longer horizons not
+    known before ``as_of`` (and ``known_date``) are blanked (NaN, NaT). Adds, when given, the cost inputs of
     ``costs`` (``date, symbol, price, spread, adv_dollar, daily_vol``) at the entry session.
     """
     target, exit_h = f"xret_{horizon}", f"exit_date_{horizon}"
@@ -171,7 +172,14 @@ def research_panel(
     end = pd.to_datetime(panel[exit_h]) if exit_h in panel.columns else pd.to_datetime(panel["exit_date"])
     panel = panel.assign(label_end=np.maximum(pd.to_datetime(panel["exit_date"]).fillna(end), end))
     if as_of is not None:
-        panel = panel[panel["label_end"] < pd.Timestamp(as_of)]
+        as_of = pd.Timestamp(as_of)
+        panel = panel[panel["label_end"] < as_of].copy()
+        # Longer horizons' targets (and the label's known date) not known before as_of are blanked.
+        for col in [c for c in panel.columns if c.startswith("exit_date_") or c == "known_date"]:
+            late = (pd.to_datetime(panel[col]) >= as_of).to_numpy()
+            h = col.removeprefix("exit_date_")
+            panel.loc[late, [c for c in (f"ret_fwd_{h}", f"xret_{h}") if c in panel.columns]] = np.nan
+            panel.loc[late, col] = pd.NaT
     if costs is not None:
         panel = panel.merge(costs.rename(columns={"date": "asof"}), on=["asof", "symbol"], how="left")
     return panel.sort_values(["asof", "symbol"], kind="mergesort").reset_index(drop=True)
