@@ -745,6 +745,70 @@ VolForecastSchema = VolForecasts
 """The name the options strategies know the ``vol_forecasts`` schema by."""
 
 
+class OptionsStrategies(Lineage):
+    """The day's top options strategies (blueprint §10.2 rows), best first, with net Greeks and costs.
+
+    Greeks in USD units: ``net_delta`` shares, ``net_gamma`` shares per USD, ``net_vega`` and
+    ``target_vega`` USD per 1.00 of vol, ``net_theta`` USD per calendar day. ``book_net_vega``,
+    ``vega_cap`` and ``gamma_cap`` (fractions of the book) repeat the document's ``risk`` block.
+    """
+
+    asof: Series[pd.Timestamp] = pa.Field(description="Session: forecasts before its open, surfaces at its close")
+    rank: Series[int] = pa.Field(ge=1, le=10)
+    sleeve: Series[str] = pa.Field(isin=["vol", "spread"])
+    underlier: Series[str]
+    type: Series[str] = pa.Field(
+        isin=["delta_hedged_straddle", "delta_hedged_strangle", "vertical", "calendar", "diagonal"]
+    )
+    expiry: Series[pd.Timestamp] = pa.Field(description="Nearest leg's expiry")
+    qty: Series[int] = pa.Field(description="Units of the structure, contracts per leg ratio (negative: sold)")
+    target_vega: Series[float]
+    expected_pnl_bps: Series[float] = pa.Field(description="Expected PnL after round-trip costs, bps of premium")
+    expected_pnl_usd: Series[float] = pa.Field(gt=0)
+    conf: Series[float] = pa.Field(ge=0.0, le=1.0)
+    hedge_rebalance: Series[str] = pa.Field(isin=["daily", "threshold", "daily_or_threshold"])
+    hedge_delta_threshold: Series[float] = pa.Field(ge=0)
+    net_delta: Series[float]
+    net_gamma: Series[float]
+    net_vega: Series[float]
+    net_theta: Series[float]
+    worst_case_slippage_bps: Series[float] = pa.Field(ge=0, description="Round-trip costs, bps of premium")
+    assignment_risk: Series[bool] = pa.Field(description="A short call may be assigned before an ex-dividend date")
+    legs: Series[str] = pa.Field(description="JSON list of legs: expiry, strike, is_call, ratio")
+    book_net_vega: Series[float]
+    vega_cap: Series[float] = pa.Field(ge=0)
+    gamma_cap: Series[float] = pa.Field(ge=0)
+
+    class Config:
+        unique = ["asof", "rank"]
+
+
+class OptionsBacktest(Lineage):
+    """Daily PnL of each options sleeve, USD, with its Greeks attribution (buckets sum to ``total``)."""
+
+    date: Series[pd.Timestamp]
+    sleeve: Series[str] = pa.Field(isin=["vol", "spread"])
+    total: Series[float] = pa.Field(description="Gross PnL: delta + gamma + theta + vega + residual")
+    delta: Series[float]
+    gamma: Series[float]
+    theta: Series[float]
+    vega: Series[float]
+    residual: Series[float]
+    costs: Series[float] = pa.Field(ge=0, description="Option fills, fees, impact and hedge trading")
+    net: Series[float] = pa.Field(description="total - costs")
+    net_vega: Series[float] = pa.Field(description="Net vega held from the close, USD per 1.00 of vol")
+    net_gamma: Series[float]
+    positions: Series[float] = pa.Field(ge=0)
+
+    class Config:
+        unique = ["date", "sleeve"]
+
+    @frame_rule("delta", "gamma", "theta", "vega", "residual", "total")
+    def buckets_sum_to_total(cls, df: pd.DataFrame) -> Series[bool]:
+        parts = df[["delta", "gamma", "theta", "vega", "residual"]].sum(axis=1)
+        return (parts - df["total"]).abs() <= 1e-6 * (1.0 + df["total"].abs())
+
+
 # ================================================================== portfolio (equities sleeve)
 # Daily targets, the backtest of the stored targets and the daily blotter
 # (quant_assets.portfolio, quant_assets.backtest, quant_assets.reporting, quant_assets.defs.portfolio).

@@ -95,6 +95,8 @@ EXPECTED_ASSETS: dict[str, ExpectedAsset] = {
     "vol_labels": ExpectedAsset("options", "labels", schemas.VolLabels),
     "vol_model": ExpectedAsset("options", "models", schemas.VolModel, partitioned=False),
     "vol_forecasts": ExpectedAsset("options", "scores", schemas.VolForecasts),
+    "options_strategies": ExpectedAsset("options", "reports", schemas.OptionsStrategies),
+    "options_backtest": ExpectedAsset("options", "models", schemas.OptionsBacktest, partitioned=False),
     "model_selection": ExpectedAsset("models", "models", schemas.ModelSelection, partitioned=False),
     "trials_log": ExpectedAsset("models", "models", schemas.TrialsLog, partitioned=False),
     "champion_model": ExpectedAsset("models", "models", schemas.ChampionModel, partitioned=False),

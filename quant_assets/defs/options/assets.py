@@ -14,6 +14,7 @@ from quant_assets.defs.lib.runtime import png_markdown, stamp_rows, window_sessi
 from quant_assets.defs.lib.session_asset import session_asset
 from quant_assets.defs.market.schedules import MARKET_FRESHNESS
 from quant_assets.defs.options.forecast_assets import build_forecast_assets
+from quant_assets.defs.options.strategy_assets import build_strategy_assets
 from quant_assets.options.surfaces import POINT_COLUMNS, SLICE_COLUMNS, fit_slices, surface_points
 from quant_assets.options.surfaces.smile_plot import smile_png
 
@@ -91,7 +92,12 @@ def build_options_assets(profile: Profile, partitions_def: dg.PartitionsDefiniti
         out = stamp_rows(out, "options", "vol_surfaces", "date", fingerprint)
         return out, meta
 
-    return [vol_surface_quotes, vol_surfaces, *build_forecast_assets(profile, partitions_def)]
+    return [
+        vol_surface_quotes,
+        vol_surfaces,
+        *build_forecast_assets(profile, partitions_def),
+        *build_strategy_assets(profile, partitions_def),
+    ]
 
 
 def _slices_empty() -> pd.DataFrame:

@@ -1,8 +1,8 @@
 """Options backtest with daily re-hedging and Greeks attribution per sleeve.
 
 Each session ``d`` (a close), for every underlier without an open position in a sleeve, the
-signal known at the close before (``vol_forecasts`` of ``d - 1`` for the vol sleeve; the latest
-``equity_scores`` dated ``<= d``, formed before the open, for the spread sleeve) is turned into a
+signal formed before the open of ``d`` (``vol_forecasts`` of ``d`` for the vol sleeve; the
+latest ``equity_scores`` dated ``<= d`` for the spread sleeve) is turned into a
 structure by the same candidate functions as the daily ``options_strategies``
 (:func:`~quant_assets.options.strategies.vol_sleeve.vol_candidate`,
 :func:`~quant_assets.options.strategies.spread_sleeve.spread_candidate`) and opened at the
@@ -24,6 +24,7 @@ hedge half-spread; ``net = total - costs``.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -211,10 +212,8 @@ def run_options_backtest(
         book = {"vega": sum(t.vega for t in live), "gamma": sum(t.gamma_s2 for t in live)}
         cands = []
         for name in panel.underliers:
-            if fc and open_until.get(("vol", name), -1) <= i and (sessions[i - 1], name) in fc:
-                c = vol_candidate(
-                    pd.Series(fc[(sessions[i - 1], name)]), panel, date, policy, _day_quotes(qidx, date, name)
-                )
+            if fc and open_until.get(("vol", name), -1) <= i and (date, name) in fc:
+                c = vol_candidate(pd.Series(fc[(date, name)]), panel, date, policy, _day_quotes(qidx, date, name))
                 if c is not None:
                     cands.append(("vol", c, policy.holding_sessions))
             if sc is not None and open_until.get(("spread", name), -1) <= i:
@@ -263,5 +262,6 @@ def _trade_frame(panel, trades) -> pd.DataFrame:
             "exit": panel.sessions[[t.exit for t in trades]],
             "qty": np.array([t.qty for t in trades], dtype=np.int64),
             "entry_vega": [t.vega for t in trades],
+            "legs": [json.dumps(t.legs.records()) for t in trades],
         }
     )

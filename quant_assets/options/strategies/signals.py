@@ -8,7 +8,8 @@ underlier realizes :math:`\sigma_r`, the gamma PnL :math:`\tfrac12\Gamma S^2(\si
 premium's trailing ratio as its expectation: realized variance over the last ``window``
 sessions (log returns through the close, x252) over the mean 30-day ATM implied variance
 quoted ``horizon`` sessions before each of those returns. Negative when implied has been rich
-(sell), positive when cheap (buy).
+(sell), positive when cheap (buy). As the model forecasts, the row of session ``asof`` is formed
+before its open: from data through the close of the session before.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def vrp_forecasts(
     iv2 = iv2.reindex(index=px.index, columns=px.columns)
     rv = np.log(px).diff().pow(2).rolling(window, min_periods=min_periods).mean() * 252.0
     implied = iv2.shift(horizon).rolling(window, min_periods=min_periods).mean()
-    ratio = (rv / implied).stack().rename("ratio").reset_index()
+    ratio = (rv / implied).shift(1).stack().rename("ratio").reset_index()  # known before the open
     ratio = ratio[np.isfinite(ratio["ratio"])]
     bps = 1e4 * 0.5 * (ratio["ratio"] - 1.0)
     return pd.DataFrame(
