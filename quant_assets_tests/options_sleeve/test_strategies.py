@@ -194,6 +194,7 @@ def test_the_document_is_the_blueprint_shape_and_keeps_the_top_ten():
     }
     empty = document_from_rows(rows.iloc[:0], ASOF, pol)
     assert empty["strategies"] == [] and empty["risk"]["net_vega"] == 0.0
+    assert document_from_rows(pd.DataFrame(), ASOF, pol)["strategies"] == []
 
 
 def test_short_calls_before_an_ex_dividend_are_flagged():

@@ -191,7 +191,10 @@ def build_strategies(
 
 
 def document_from_rows(rows: pd.DataFrame, asof, policy: StrategyPolicy) -> dict:
-    """The validated §10.2 document of one session's rows (empty strategies when there are none)."""
+    """The validated §10.2 document of one session's rows (empty strategies when there are none,
+    also for a frame without columns: a missing upstream partition)."""
+    if "asof" not in rows.columns:
+        rows = empty_strategies()
     day = rows[pd.DatetimeIndex(rows["asof"]) == pd.Timestamp(asof)].sort_values("rank")
     docs = pd.DataFrame(
         {
