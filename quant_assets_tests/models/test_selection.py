@@ -103,3 +103,17 @@ def test_dark_holdout_rows_never_reach_selection(planted):
     res = select_model(f, lab, cfg, walk_forward=False)
     assert res.cpcv["path_returns"][res.selected].index.max() < cut
     assert res.holdout is not None and len(res.holdout) > 0
+
+
+def test_dsr_deflates_by_the_sampling_variance_of_zero_skill_sharpes_not_the_candidates_spread(planted):
+    """A poor candidate widens the spread of the trials' Sharpe ratios; luck is measured by 1 / (T - 1)."""
+    from quant_assets.validation import expected_max_sharpe
+
+    f, lab = planted
+    res = select_model(f, lab, FAST, walk_forward=False)
+    d = res.dsr
+    assert d["var_trials"] == pytest.approx(1.0 / (d["n_obs_effective"] - 1.0))
+    assert d["expected_max_sharpe_obs"] == pytest.approx(expected_max_sharpe(d["n_trials"], d["var_trials"]))
+    # On this panel the candidates differ for real (value and volatility predict nothing): their spread is
+    # larger than the sampling variance and would have set the bar at the spread of skill, not of luck.
+    assert d["var_trials_observed"] > d["var_trials"]
