@@ -212,16 +212,19 @@ def _delta_25(surf: _Surfaces, codes: np.ndarray, t: float) -> tuple[np.ndarray,
     call = np.asarray(bs_greeks(fwd, strikes, t, rate, rate, vol, True).delta, float).reshape(n, g)
     put = np.asarray(bs_greeks(fwd, strikes, t, rate, rate, vol, False).delta, float).reshape(n, g)
     vol = vol.reshape(n, g)
-    out = np.full((2, n), np.nan)
-    for i in range(n):
-        ok = np.isfinite(vol[i]) & np.isfinite(call[i]) & np.isfinite(put[i])
-        v, dc, dp = vol[i, ok], call[i, ok], put[i, ok]
-        # Both deltas fall as k rises: interpolate the vol on the increasing -delta.
-        if dc.size and dc.min() < 0.25 < dc.max():
-            out[0, i] = np.interp(-0.25, -dc, v)
-        if dp.size and dp.min() < -0.25 < dp.max():
-            out[1, i] = np.interp(0.25, -dp, v)
-    return out[0], out[1]
+    ok = np.isfinite(vol) & np.isfinite(call) & np.isfinite(put)
+    return _crossing(np.where(ok, call, np.nan), vol, 0.25), _crossing(np.where(ok, put, np.nan), vol, -0.25)
+
+
+def _crossing(delta: np.ndarray, vol: np.ndarray, level: float) -> np.ndarray:
+    """Per row: the vol where ``delta`` (falling along the row) first crosses ``level``, linear in between."""
+    step = (delta[:, :-1] >= level) & (delta[:, 1:] < level)
+    has = step.any(axis=1)
+    j = step.argmax(axis=1)
+    r = np.arange(delta.shape[0])
+    d0, d1, v0, v1 = delta[r, j], delta[r, j + 1], vol[r, j], vol[r, j + 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(has, v0 + (d0 - level) / (d0 - d1) * (v1 - v0), np.nan)
 
 
 def surface_summary(slices: pd.DataFrame, config: VolFeatureConfig | None = None) -> pd.DataFrame:
