@@ -104,7 +104,8 @@ class Records:
                 "modeled_impact": modeled_impact,
                 "requested_notional": o["requested"] * o["price"],
                 "filled_notional": o["filled"] * o["price"],
-            }
+            },
+            copy=False,  # fresh arrays: one block per column, no consolidating copy
         )
         hit = o["filled"] > 0
         if not hit.any():
@@ -123,7 +124,8 @@ class Records:
                 "spread_cost": spread_cost,
                 "impact_cost": impact_cost,
                 "realized_pnl": f["realized_pnl"],
-            }
+            },
+            copy=False,
         )
         return orders, fills, self._positions(), self._events()
 
@@ -131,8 +133,9 @@ class Records:
         c = self.columns("positions")
         if not c["day"].size:
             return _empty(POSITION_FRAME_COLUMNS)
-        values = {k: c[k] for k in POSITION_FRAME_COLUMNS[2:]}
-        return pd.DataFrame({"date": self.sessions[c["day"]], "symbol": self.symbols[c["symbol"]], **values})
+        values = {"date": self.sessions[c["day"]], "symbol": self.symbols[c["symbol"]]}
+        values.update((k, c[k]) for k in POSITION_FRAME_COLUMNS[2:])
+        return pd.DataFrame(values, copy=False)
 
     def _events(self) -> pd.DataFrame:
         c = self.columns("events")
@@ -145,7 +148,8 @@ class Records:
                 "event": c["event"],
                 "shares": c["shares"].astype(np.float64),
                 "amount": c["amount"].astype(np.float64),
-            }
+            },
+            copy=False,
         )
 
 
