@@ -1048,3 +1048,52 @@ class PromotionDecisions(Lineage):
     n_trials: Series[float] = pa.Field(nullable=True, ge=0.0, description="Trials behind the challenger's DSR")
     pbo: Series[float] = pa.Field(nullable=True)
     dsr: Series[float] = pa.Field(nullable=True)
+
+
+# ================================================================== operations (runbook, drift)
+# The 07:00 data-freshness verification and the daily drift/health metrics (quant_assets.monitoring).
+
+
+class DataFreshness(Lineage):
+    """One row per feed and session: was the feed's previous session stored when the day started?"""
+
+    date: Series[pd.Timestamp] = pa.Field(description="Session whose morning run verified the feeds")
+    feed: Series[str] = pa.Field(description="Asset key of the feed")
+    expected: Series[pd.Timestamp] = pa.Field(nullable=True, description="Session that must be stored (NaT: none)")
+    last_stored: Series[pd.Timestamp] = pa.Field(nullable=True, description="Latest stored session up to date")
+    fresh: Series[bool]
+
+    class Config:
+        unique = ["date", "feed"]
+
+
+class DriftMetrics(Lineage):
+    """Drift and health of the live system after the close of ``date`` (blueprint §11)."""
+
+    date: Series[pd.Timestamp] = pa.Field(description="Session, after its close")
+    n_features: Series[int] = pa.Field(ge=0, description="Features compared with the reference window")
+    psi_mean: Series[float] = pa.Field(nullable=True, ge=0.0, description="Mean PSI over the features")
+    psi_median: Series[float] = pa.Field(nullable=True, ge=0.0, description="Median PSI: the drift threshold's test")
+    psi_max: Series[float] = pa.Field(nullable=True, ge=0.0)
+    psi_max_feature: Series[str] = pa.Field(description="Feature with the largest PSI ('' when none)")
+    kl_mean: Series[float] = pa.Field(nullable=True, ge=0.0, description="Mean KL(live || reference), nats")
+    brier: Series[float] = pa.Field(nullable=True, ge=0.0, le=1.0, description="Scores whose targets became known")
+    log_loss: Series[float] = pa.Field(nullable=True, ge=0.0, description="Nats")
+    n_calibration: Series[int] = pa.Field(ge=0)
+    ir_month: Series[float] = pa.Field(nullable=True, description="Annualised IR of the month to date")
+    tuw_current: Series[int] = pa.Field(ge=0, description="Sessions under water now")
+    tuw_longest: Series[int] = pa.Field(ge=0, description="Longest spell under water in the window, sessions")
+    beta_market: Series[float] = pa.Field(nullable=True, description="OLS beta of book returns on the EW market")
+    net_delta: Series[float] = pa.Field(nullable=True, description="Options book, per 1 underlier move")
+    net_gamma: Series[float] = pa.Field(nullable=True)
+    net_vega: Series[float] = pa.Field(nullable=True, description="Per vol point")
+    net_theta: Series[float] = pa.Field(nullable=True, description="Per day")
+    impact_ratio: Series[float] = pa.Field(nullable=True, description="Realized / modeled impact of the day")
+    impact_residual_bps: Series[float] = pa.Field(nullable=True, description="Mean (realized - modeled) per notional")
+    change_points: Series[int] = pa.Field(ge=0, description="Change points in the live net PnL window")
+    last_change_point: Series[pd.Timestamp] = pa.Field(nullable=True)
+    breach: Series[bool] = pa.Field(description="A configured threshold is crossed")
+    breach_reason: Series[str] = pa.Field(description="Why, '; '-separated ('' when none)")
+
+    class Config:
+        unique = ["date"]

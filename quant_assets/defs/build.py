@@ -1,4 +1,4 @@
-"""Build the graph for a profile: the one function that assembles assets, checks, jobs, resources."""
+"""Build the graph for a profile: the one function assembling assets, checks, jobs, schedules, sensors, resources."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import warnings
 import dagster as dg
 
 from quant_assets.config import Profile, load_profile
+from quant_assets.defs.governance import build_governance
 from quant_assets.defs.lib.partitions import session_partitions
 from quant_assets.defs.market.assets import build_market_assets
 from quant_assets.defs.market.checks import build_market_checks
-from quant_assets.defs.market.schedules import build_market_schedule
 from quant_assets.defs.models.assets import build_model_assets
+from quant_assets.defs.operations import build_operations
+from quant_assets.defs.operations.runbook import with_runbook_freshness
 from quant_assets.defs.options.assets import build_options_assets
 from quant_assets.defs.portfolio.assets import build_portfolio_assets
 from quant_assets.defs.reference.assets import build_reference_assets
@@ -45,11 +47,17 @@ def build_definitions(profile: Profile | str) -> dg.Definitions:
         assets += build_model_assets(profile, partitions)
         assets += build_options_assets(profile, partitions)
         assets += build_portfolio_assets(profile, partitions)
-        job, schedule = build_market_schedule(partitions)
-        return dg.Definitions(
-            assets=assets,
+        governance, jobs = build_governance(profile, partitions, upstream=[k for a in assets for k in a.keys])
+        assets += governance
+        operations, runbook_jobs, schedules, sensors = build_operations(
+            profile, partitions, assets, job_names=[job.name for job in jobs]
+        )
+        defs = dg.Definitions(
+            assets=[*assets, *operations],
             asset_checks=build_market_checks(partitions),
-            jobs=[job],
-            schedules=[schedule],
+            jobs=[*runbook_jobs, *jobs],
+            schedules=schedules,
+            sensors=sensors,
             resources=build_resources(profile),
         )
+        return with_runbook_freshness(defs)

@@ -36,11 +36,12 @@ __all__ = ["DriftConfig", "breaches", "session_health"]
 class DriftConfig:
     """The profile's ``operations.drift`` block.
 
-    ``reference_sessions`` sessions ending ``reference_lag`` sessions before ``t`` stand for
-    the training window (what a model refit ``reference_lag`` sessions ago was trained on).
-    A row breaches when the mean PSI over ``features`` (all non-flag features when empty)
-    exceeds ``psi_threshold``, the Brier score exceeds ``brier_threshold``, or the live PnL
-    has a change point within the last ``change_point_sessions`` sessions (0: off).
+    ``reference_sessions`` sessions ending ``reference_lag`` sessions before ``t`` stand for the
+    training window (what a model refit ``reference_lag`` sessions ago was trained on). A row
+    breaches when the median PSI over ``features`` (all non-flag features when empty; the median, so
+    one degenerate discrete feature does not decide) exceeds ``psi_threshold``, the Brier score
+    exceeds ``brier_threshold``, or the live PnL has a change point within the last
+    ``change_point_sessions`` sessions (0: off).
     """
 
     psi_threshold: float = 0.25
@@ -48,6 +49,8 @@ class DriftConfig:
     change_point_sessions: int = 0
     reference_sessions: int = 40
     reference_lag: int = 21
+    min_reference_sessions: int = 10
+    """Fewer stored reference sessions than this: no drift is computed (NaN), none is reported."""
     n_bins: int = N_BINS
     pnl_sessions: int = 126
     features: tuple[str, ...] = ()
@@ -135,6 +138,7 @@ def session_health(
         drift = feature_drift(features_ref, features_live, names, n_bins=bins).dropna(subset=["psi"])
     row["n_features"] = int(len(drift))
     row["psi_mean"] = float(drift["psi"].mean()) if len(drift) else math.nan
+    row["psi_median"] = float(drift["psi"].median()) if len(drift) else math.nan
     row["psi_max"] = float(drift["psi"].max()) if len(drift) else math.nan
     row["psi_max_feature"] = str(drift.loc[drift["psi"].idxmax(), "feature"]) if len(drift) else ""
     row["kl_mean"] = float(drift["kl"].mean()) if len(drift) else math.nan
@@ -152,9 +156,9 @@ def session_health(
 def breaches(row: dict, cfg: DriftConfig) -> list[str]:
     """The thresholds ``row`` crosses, each as a sentence naming the number and the bar."""
     out = []
-    if row.get("psi_mean", math.nan) > cfg.psi_threshold:
+    if row.get("psi_median", math.nan) > cfg.psi_threshold:
         out.append(
-            f"feature drift: mean PSI {row['psi_mean']:.3f} > {cfg.psi_threshold:g} "
+            f"feature drift: median PSI {row['psi_median']:.3f} > {cfg.psi_threshold:g} "
             f"(worst {row.get('psi_max_feature')} at {row.get('psi_max', math.nan):.3f})"
         )
     if row.get("brier", math.nan) > cfg.brier_threshold:

@@ -115,4 +115,6 @@ EXPECTED_ASSETS: dict[str, ExpectedAsset] = {
     "shadow_positions": ExpectedAsset("governance", "governance", schemas.ShadowPositions),
     "shadow_pnl": ExpectedAsset("governance", "governance", schemas.ShadowPnl),
     "promotion_decisions": ExpectedAsset("governance", "models", schemas.PromotionDecisions, partitioned=False),
+    "data_freshness": ExpectedAsset("operations", "monitoring", schemas.DataFreshness),
+    "drift_metrics": ExpectedAsset("operations", "monitoring", schemas.DriftMetrics),
 }

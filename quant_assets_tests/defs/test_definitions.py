@@ -103,9 +103,9 @@ def test_no_asset_reads_the_oracle(graph):
 @pytest.mark.parametrize(
     "when, expected",
     [
-        ("2024-03-15 18:30", "2024-03-15"),  # an ordinary Friday session
-        ("2024-03-29 18:30", None),  # Good Friday: not a session
-        ("2024-11-29 18:30", "outside"),  # a session, but beyond the tiny profile's range
+        ("2024-03-15 16:30", "2024-03-15"),  # an ordinary Friday session, half an hour after the close
+        ("2024-03-29 16:30", None),  # Good Friday: not a session
+        ("2024-11-29 13:30", "outside"),  # a session, but beyond the tiny profile's range
     ],
 )
 def test_daily_schedule_requests_the_session_partition_or_skips(when, expected):

@@ -123,7 +123,12 @@ def test_episode_fires_once_per_breach_episode_and_ignores_replays():
 
 def _features(rng, n, shift=0.0):
     return pd.DataFrame(
-        {"feature_mom": rng.normal(shift, 1, n), "feature_mom_missing": 0.0, "feature_val": rng.normal(0, 1, n)}
+        {
+            "feature_mom": rng.normal(shift, 1, n),
+            "feature_mom_missing": 0.0,
+            "feature_val": rng.normal(0, 1, n),
+            "feature_qual": rng.normal(0, 1, n),
+        }
     )
 
 
@@ -132,11 +137,14 @@ def test_session_health_row_and_breach_sentences():
     cfg = DriftConfig(psi_threshold=0.25)
     t = pd.Timestamp("2024-03-01")
     calm = session_health(t, features_ref=_features(rng, 600), features_live=_features(rng, 100), cfg=cfg)
-    assert calm["n_features"] == 2 and calm["psi_mean"] < 0.25 and breaches(calm, cfg) == []
+    assert calm["n_features"] == 3 and calm["psi_median"] < 0.25 and breaches(calm, cfg) == []
     assert math.isnan(calm["brier"]) and math.isnan(calm["ir_month"]) and math.isnan(calm["net_delta"])
     hot = session_health(t, features_ref=_features(rng, 600), features_live=_features(rng, 100, 3.0), cfg=cfg)
+    assert breaches(hot, cfg) == []  # one of three features moved: the median PSI stays low
+    shifted = _features(rng, 100, 3.0).assign(feature_val=lambda d: d["feature_val"] + 3.0)
+    hot = session_health(t, features_ref=_features(rng, 600), features_live=shifted, cfg=cfg)
     (reason,) = breaches(hot, cfg)
-    assert reason.startswith("feature drift: mean PSI") and "feature_mom" in reason
+    assert reason.startswith("feature drift: median PSI") and "feature_" in reason
 
 
 def test_session_health_reads_calibration_and_the_book():
