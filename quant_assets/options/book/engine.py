@@ -7,7 +7,8 @@ structure by the same candidate functions as the daily ``options_strategies``
 (:func:`~quant_assets.options.strategies.vol_sleeve.vol_candidate`,
 :func:`~quant_assets.options.strategies.spread_sleeve.spread_candidate`) and opened at the
 close of ``d`` when its expected PnL after round-trip costs is positive, scaled so that the
-book's net vega and gamma (at entry) stay within the policy caps. It is held
+book's net vega and gamma (at entry) stay within the policy caps; a side of the book within a
+tenth of a strategy's vega of its cap takes no new vol position that day. It is held
 ``holding_sessions`` (vol) or ``spread_horizon_sessions`` (spread) sessions, never into its
 nearest expiry, then closed.
 
@@ -160,6 +161,13 @@ def _mark(panel: SurfacePanel, qidx, policy: StrategyPolicy, t: _Trade) -> np.nd
     return rows
 
 
+def _vega_room(book: dict, forecast: dict, policy: StrategyPolicy) -> bool:
+    """Whether the book's net vega leaves room for a tenth of a strategy on the forecast's side
+    (a full book skips evaluating the candidate: it could not be opened)."""
+    side = np.sign(forecast["forecast_straddle_pnl_bps"])
+    return policy.vega_limit - side * book["vega"] >= 0.1 * policy.vega_per_strategy * policy.book_size
+
+
 def _signals(vol_forecasts, equity_scores):
     fc = {}
     if vol_forecasts is not None and len(vol_forecasts):
@@ -212,8 +220,9 @@ def run_options_backtest(
         book = {"vega": sum(t.vega for t in live), "gamma": sum(t.gamma_s2 for t in live)}
         cands = []
         for name in panel.underliers:
-            if fc and open_until.get(("vol", name), -1) <= i and (date, name) in fc:
-                c = vol_candidate(pd.Series(fc[(date, name)]), panel, date, policy, _day_quotes(qidx, date, name))
+            f = fc.get((date, name)) if open_until.get(("vol", name), -1) <= i else None
+            if f is not None and _vega_room(book, f, policy):
+                c = vol_candidate(pd.Series(f), panel, date, policy, _day_quotes(qidx, date, name))
                 if c is not None:
                     cands.append(("vol", c, policy.holding_sessions))
             if sc is not None and open_until.get(("spread", name), -1) <= i:
