@@ -35,6 +35,7 @@ def session_blotter(
     returns: pd.DataFrame | None = None,
     trials: pd.DataFrame | None = None,
     strategies: Sequence[Mapping] = (),
+    kill_switch: str = "",
     out_dir: Path | None = None,
     plots: bool = False,
 ) -> tuple[str, dict, pd.DataFrame]:
@@ -42,7 +43,8 @@ def session_blotter(
 
     ``risk`` is the :class:`~quant_assets.portfolio.RiskConfig`; ``features`` the session's
     equity features; ``returns`` sessions x symbols total returns before the session (market
-    beta); ``trials`` the trials log (DSR); ``strategies`` the §10.2 strategies of the session.
+    beta); ``trials`` the trials log (DSR); ``strategies`` the §10.2 strategies of the session;
+    ``kill_switch`` the kill switch's state line (:meth:`~quant_assets.monitoring.tripwires.KillState.line`).
     """
     day_t = targets[targets["date"] == session]
     day_s = scores[scores["asof"] == session]
@@ -57,6 +59,8 @@ def session_blotter(
         positions = empty_positions()
     curve = equity[equity["date"] < session]
     metrics: dict = {"book_size": initial_capital}
+    if kill_switch:  # the kill switch's state line heads the page
+        metrics["kill_switch"] = kill_switch
     if len(curve):
         metrics.update(scorecard(curve, initial_capital, periods_per_year))
         metrics["dsr"] = curve_dsr(curve, initial_capital, trials, periods_per_year)

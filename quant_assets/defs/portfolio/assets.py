@@ -54,6 +54,7 @@ from quant_assets.defs.models.resources import MODEL_IO_MANAGER
 from quant_assets.defs.portfolio.book_assets import build_book_assets
 from quant_assets.defs.portfolio.checks import BACKTEST_CHECKS, blotter_checks, target_checks
 from quant_assets.models import SelectionConfig
+from quant_assets.monitoring.tripwires import kill_state
 from quant_assets.portfolio import RiskConfig
 from quant_assets.portfolio.targets import build_targets, decision_dated, empty_targets, trailing_returns
 from quant_assets.reporting.daily import session_blotter
@@ -291,6 +292,7 @@ def build_portfolio_assets(profile: Profile, partitions_def: dg.PartitionsDefini
                 returns=returns[returns.index < session].tail(COV_WINDOW),
                 trials=trials_log,
                 strategies=[],
+                kill_switch=kill_state(profile.data_dir).line(),
                 out_dir=reports() / f"{session:%Y-%m-%d}",
                 plots=n == len(sessions),
             )
@@ -308,7 +310,7 @@ def build_portfolio_assets(profile: Profile, partitions_def: dg.PartitionsDefini
         out = pd.concat(rows, ignore_index=True).loc[:, cols].astype({"horizon_days": "int64"})
         return stamp(out, "daily_blotter", "asof"), meta
 
-    book = build_book_assets(partitions_def, bt, stamp, GROUP, ALLOW_MISSING)
+    book = build_book_assets(partitions_def, bt, stamp, GROUP, ALLOW_MISSING, kill_root=lambda: profile.data_dir)
     return [target_portfolio, backtest_asset, daily_blotter, *book]
 
 

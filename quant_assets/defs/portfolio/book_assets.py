@@ -21,6 +21,7 @@ cash flows, continuity across sessions, fees equal the fills' fees).
 """
 
 from collections.abc import Callable
+from pathlib import Path
 
 import dagster as dg
 import numpy as np
@@ -32,6 +33,7 @@ from quant_assets.defs.lib.frame_checks import FrameCheck, check_result
 from quant_assets.defs.lib.runtime import window_sessions
 from quant_assets.defs.lib.session_asset import session_asset
 from quant_assets.defs.market.schedules import MARKET_FRESHNESS
+from quant_assets.monitoring.tripwires import KillState, halt_targets, kill_state
 from quant_assets.portfolio.book import fill_orders, pnl_breaks, position_breaks, replay_sessions, run_sessions
 
 __all__ = ["CHECK_PNL", "CHECK_POSITIONS", "build_book_assets", "traded_targets"]
@@ -61,13 +63,14 @@ def _fees_differ(pnl: pd.DataFrame, fills: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"date": pnl["date"][bad], "what": what, "lhs": pnl["fee"][bad], "rhs": fees[bad]})
 
 
-def traded_targets(target_portfolio: pd.DataFrame) -> pd.DataFrame:
+def traded_targets(target_portfolio: pd.DataFrame, kill: KillState | None = None) -> pd.DataFrame:
     """The targets the book trades toward: the one place ``positions``, ``orders`` and ``pnl`` read them.
 
     A halt (no new orders) belongs here, so the book, its orders and its PnL stay consistent:
-    a session without targets holds the book.
+    a session without targets holds the book. While the kill switch ``kill`` is tripped, no target
+    dated after its session is traded (:func:`quant_assets.monitoring.tripwires.halt_targets`).
     """
-    return target_portfolio
+    return target_portfolio if kill is None else halt_targets(target_portfolio, kill)
 
 
 def _checks() -> list[FrameCheck]:
@@ -104,8 +107,12 @@ def build_book_assets(
     stamp: Callable[[pd.DataFrame, str, str], pd.DataFrame],
     group: str,
     allow_missing: str,
+    kill_root: Callable[[], Path] | None = None,
 ) -> list[dg.AssetsDefinition]:
-    """``positions``, ``orders``, ``fills`` and ``pnl`` (``stamp(frame, name, known_at)``: lineage)."""
+    """``positions``, ``orders``, ``fills`` and ``pnl`` (``stamp(frame, name, known_at)``: lineage).
+
+    ``kill_root()``: the data directory holding the kill switch (read when each asset runs).
+    """
     lookback = max(bt.adv_window, bt.vol_window) + 1
     stored = {"metadata": {allow_missing: True}}
     previous = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1, allow_nonexistent_upstream_partitions=True)
@@ -140,7 +147,7 @@ def build_book_assets(
         positions: pd.DataFrame,
     ):
         """The paper book after each close: yesterday's book moved by corporate actions and the day's fills."""
-        targets = traded_targets(target_portfolio)
+        targets = traded_targets(target_portfolio, kill_state(kill_root()) if kill_root else None)
         out = run_sessions(positions, targets, adjusted_prices, symbols, window_sessions(context), bt)
         last = out["pnl"].iloc[-1]
         meta = {"started_flat": bool(out["started_flat"]), "nav": float(last["nav"]), "cash": float(last["cash"])}
@@ -155,7 +162,7 @@ def build_book_assets(
         positions: pd.DataFrame,
     ):
         """Orders sent at each open: the day's target shares minus yesterday's stored book after corporate actions."""
-        targets = traded_targets(target_portfolio)
+        targets = traded_targets(target_portfolio, kill_state(kill_root()) if kill_root else None)
         out = replay_sessions(positions, targets, adjusted_prices, symbols, window_sessions(context), bt)
         o = out["orders"]
         refused = int(out["events"]["event"].str.startswith("refused").sum())
@@ -189,7 +196,7 @@ def build_book_assets(
         fills: pd.DataFrame,
     ):
         """The book's PnL of each session: gross, costs by kind (fee, spread, impact), borrow, net."""
-        targets = traded_targets(target_portfolio)
+        targets = traded_targets(target_portfolio, kill_state(kill_root()) if kill_root else None)
         out = replay_sessions(positions, targets, adjusted_prices, symbols, window_sessions(context), bt)
         p = out["pnl"]
         meta = {k: float(p[k].sum()) for k in ("net_pnl", "gross_pnl", "fee", "spread", "impact", "borrow")}
