@@ -166,8 +166,14 @@ def test_session_health_reads_calibration_and_the_book():
     labels = pd.DataFrame({"entry_date": pd.Timestamp("2024-02-01"), "symbol": ["A", "B"], "xret_5": [0.02, 0.01]})
     market = pd.Series(0.001, index=dates)
     row = session_health(
-        t, features_ref=pd.DataFrame(), features_live=pd.DataFrame(), cfg=DriftConfig(), scores=scores,
-        labels=labels, pnl=pnl, market=market,
+        t,
+        features_ref=pd.DataFrame(),
+        features_live=pd.DataFrame(),
+        cfg=DriftConfig(),
+        scores=scores,
+        labels=labels,
+        pnl=pnl,
+        market=market,
     )
     assert row["brier"] == 0.5 and row["n_calibration"] == 2  # A right (0), B wrong (1)
     assert row["impact_ratio"] == 1.5 and row["impact_residual_bps"] == pytest.approx(0.5)

@@ -13,7 +13,6 @@ drift sensor reads them from the materialization's ``breaches`` metadata (JSON `
 [reasons]}``) to ask for a challenger retrain.
 """
 
-
 import io
 from collections.abc import Collection
 

@@ -8,7 +8,6 @@ fails the asset with a message naming it; nothing is stored, so the later mornin
 them. The first session of the profile has no previous session to verify.
 """
 
-
 from collections.abc import Collection
 
 import dagster as dg
@@ -70,9 +69,7 @@ def build_freshness_asset(
     )
     def data_freshness(context: dg.AssetExecutionContext):
         """Every feed's previous session is stored before the day starts (else the day stops, naming the feed)."""
-        frames = [
-            _verify(context.instance, feeds, day, before[f"{day:%Y-%m-%d}"]) for day in window_sessions(context)
-        ]
+        frames = [_verify(context.instance, feeds, day, before[f"{day:%Y-%m-%d}"]) for day in window_sessions(context)]
         df = pd.concat(frames, ignore_index=True)
         stale = stale_feeds(df)
         if stale:

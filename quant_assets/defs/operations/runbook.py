@@ -245,7 +245,6 @@ def build_runbook(
     return jobs, schedules
 
 
-
 MORNING_FRESHNESS = dg.FreshnessPolicy.cron(
     deadline_cron="30 7 * * 1-5", lower_bound_delta=timedelta(hours=1), timezone=EXCHANGE_TZ
 )
