@@ -47,6 +47,16 @@ from quant_assets.backtest.lots import FifoBook
 from quant_assets.backtest.market import MarketPanel
 from quant_assets.backtest.metrics import summarize
 from quant_assets.backtest.records import Records
+from quant_assets.backtest.step import (
+    OrderMarket,
+    borrow_accrual,
+    delisting_values,
+    dividend_cash,
+    limit_prices,
+    refuse_shorts,
+    session_market,
+    simulator_inputs,
+)
 from quant_assets.backtest.targets import TargetPanel
 from quant_assets.execution import simulate
 from quant_assets.execution.session import SessionFills, session_fills
@@ -220,7 +230,6 @@ class _Run:
         # per-session inputs computed once: last close (marks), tradable bars, days with events
         self.marks = pd.DataFrame(panel.close).ffill().to_numpy()
         self.has_open = np.isfinite(panel.open)
-        self.volume = np.nan_to_num(panel.volume)  # a session without a bar trades nothing
         self.may_refuse = ~np.full(len(panel.sessions), cfg.allow_short) | panel.htb.any(axis=1)
         self.event_day = {
             "dividend": (panel.dividend > 0).any(axis=1),
@@ -276,9 +285,8 @@ class _Run:
     # -------------------------------------------------------------------- session steps
     def _corporate_actions(self, i: int) -> None:
         p, shares = self.p, self.shares
-        paid = np.flatnonzero((shares != 0) & (p.dividend[i] > 0)) if self.event_day["dividend"][i] else ()
+        paid, amount = dividend_cash(shares, p.dividend[i]) if self.event_day["dividend"][i] else ((), None)
         if len(paid):
-            amount = shares[paid] * p.dividend[i, paid]
             self.cash += float(amount.sum())
             self.eq["dividends"][i] = float(amount.sum())
             self.rec.event(i, paid, "dividend", shares[paid], amount)
@@ -305,53 +313,35 @@ class _Run:
             js, qty = self._refuse_shorts(i, js, qty)
         if not js.size:
             return
-        buy, size, opn = qty > 0, np.abs(qty), p.open[i, js]
-        adv, vol = p.adv[i, js], p.daily_vol[i, js]
-        spread = opn * cfg.spread_bps * 1e-4
-        volume = self.volume[i, js]
+        buy, size = qty > 0, np.abs(qty)
+        m = session_market(p, i, js, cfg.spread_bps)
         lmt, limit = act.limit_order[js], act.limit_price[js]
         if cfg.vectorized_fills:
-            f = session_fills(size, buy, lmt, limit, opn, spread, volume, adv, vol, self.cm)
+            f = session_fills(size, buy, lmt, limit, *m, self.cm)
         else:
-            f = self._simulate(i, js, size, buy, lmt, limit, opn, spread, volume, adv, vol)
-        self.rec.order(i, js, buy, lmt, limit, size, f.filled, opn)
+            f = self._simulate(i, js, size, buy, lmt, limit, m)
+        self.rec.order(i, js, buy, lmt, limit, size, f.filled, m.open)
         hit = f.filled > 0
         if hit.any():
-            self._book_fills(i, js[hit], np.where(buy[hit], 1.0, -1.0), f.filled[hit], f.price[hit], opn[hit])
+            self._book_fills(i, js[hit], np.where(buy[hit], 1.0, -1.0), f.filled[hit], f.price[hit], m.open[hit])
 
     def _refuse_shorts(self, i: int, js: NDArray[np.intp], qty: NDArray[np.float64]):
         """Cut sales to what may be sold without a forbidden short: all, or down to flat (HTB / no shorting)."""
         cfg, held = self.cfg, self.shares[js]
-        free = np.full(js.size, cfg.allow_short) & ~self.p.htb[i, js]
-        allowed = np.where(free, np.inf, np.maximum(held, 0.0))
-        refused = (qty < 0) & (-qty > allowed + cfg.min_trade_shares)
+        cut = refuse_shorts(qty, held, np.full(js.size, cfg.allow_short) & ~self.p.htb[i, js], cfg.min_trade_shares)
+        refused, allowed = cut.refused, cut.allowed
         if not refused.any():
             return js, qty
         r = js[refused]
         reason = "refused_htb" if cfg.allow_short else "refused_short"
         self.rec.event(i, r, reason, qty[refused], -qty[refused] - allowed[refused])
         self.active.shares[r] = held[refused] - allowed[refused]  # the refused part is dropped, not retried
-        qty = np.where(refused, -allowed, qty)
-        keep = ~(refused & (allowed <= cfg.min_trade_shares))
-        return js[keep], qty[keep]
+        return js[cut.keep], cut.qty[cut.keep]
 
-    def _simulate(self, i, js, size, buy, lmt, limit, opn, spread, volume, adv, vol) -> SessionFills:
+    def _simulate(self, i, js, size, buy, lmt, limit, m: OrderMarket) -> SessionFills:
         """The session's orders through :func:`~quant_assets.execution.simulate`, as per-order arrays."""
-        date = self.p.sessions[i]
         sym = self.p.symbols[js].to_numpy()
-        orders = pd.DataFrame(
-            {
-                "order_id": np.arange(js.size),
-                "symbol": sym,
-                "side": np.where(buy, "buy", "sell"),
-                "quantity": size,
-                "type": np.where(lmt, "LMT", "MKT"),
-                "limit_price": np.where(lmt, limit, np.nan),
-                "submit_time": date,
-            }
-        )
-        md = pd.DataFrame({"bar_time": date, "symbol": sym, "price": opn, "spread": spread, "volume": volume})
-        md = md.assign(adv=adv, volatility=vol)
+        orders, md = simulator_inputs(self.p.sessions[i], sym, np.arange(js.size), buy, size, lmt, limit, m)
         fills, _ = simulate(orders, self.cm, md)
         out = SessionFills(np.zeros(js.size), np.zeros(js.size))
         at = fills["order_id"].to_numpy(np.intp)
@@ -379,7 +369,7 @@ class _Run:
             intents.on[gone] = False
         held = gone[self.shares[gone] != 0]
         if held.size:
-            value = p.close[i, held] * (1.0 + p.delisting_return[i, held])
+            value = delisting_values(p.close[i, held], p.delisting_return[i, held])
             shares = self.shares[held].copy()
             realized = self.lots.close_all(held, value)
             self.cash += float(np.sum(shares * value))
@@ -393,8 +383,7 @@ class _Run:
         short = held[mv < 0]
         if short.size:
             notional = -self.shares[short] * marks[short]
-            per_bp = 1e-4 * days / self.cm.days_per_year  # CostModel.borrow_cost of 1 at 1 bp, times each fee
-            eq["borrow"][i] = float(np.sum(notional * p.borrow_bps[i, short]) * per_bp)
+            eq["borrow"][i] = borrow_accrual(notional, p.borrow_bps[i, short], days, self.cm)
             self.cash -= eq["borrow"][i]
         nav = self.cash + float(mv.sum())
         eq["cash"][i] = self.cash
@@ -419,8 +408,7 @@ class _Run:
         limit = np.full(on.size, np.nan) if tp.limit_price is None else np.where(given, tp.limit_price[i], np.nan)
         unpriced = lmt & ~np.isfinite(limit)
         if unpriced.any():
-            side = np.where(target > self.shares, 1.0, -1.0)
-            limit = np.where(unpriced, close * (1.0 - side * cfg.limit_offset_bps * 1e-4), limit)
+            limit = np.where(unpriced, limit_prices(close, target > self.shares, cfg.limit_offset_bps), limit)
         new = _Intents(on, target, lmt & on, np.where(lmt & on, limit, np.nan))
         at = i + 1 + int(cfg.latency_sessions)
         if at in self.pending:

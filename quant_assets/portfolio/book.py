@@ -35,6 +35,15 @@ import numpy as np
 import pandas as pd
 
 from quant_assets.backtest import BacktestConfig, FifoLots, MarketPanel
+from quant_assets.backtest.step import (
+    borrow_accrual,
+    delisting_values,
+    dividend_cash,
+    limit_prices,
+    refuse_shorts,
+    session_market,
+    simulator_inputs,
+)
 from quant_assets.execution import simulate, simulate_session
 from quant_assets.execution.simulator import FILL_COLUMNS
 
@@ -213,25 +222,12 @@ def advance_session(
     if book.date is not None and book.date >= date:
         raise ValueError(f"the book is dated {book.date.date()}, not before session {date.date()}")
     b = book.copy()
-    pos = {s: j for j, s in enumerate(panel.symbols)}
     row = dict.fromkeys(PNL_COLUMNS, 0.0)
     row.update(date=date, nav_prev=b.nav, cash_prev=b.cash)
     events: list[tuple] = []
     prev_close = _previous_close(panel, i, b)
 
-    for s in sorted(b.shares):  # 1. corporate actions at the open
-        j = pos[s]
-        if panel.dividend[i, j] > 0:
-            amount = b.shares[s] * panel.dividend[i, j]
-            b.cash += amount
-            row["dividends"] += amount
-            events.append((date, s, "dividend", b.shares[s], amount))
-        k = panel.split_ratio[i, j]
-        if k != 1.0:
-            b.shares[s] *= k
-            b.lots[s].split(k)
-            events.append((date, s, "split", b.shares[s], float(k)))
-
+    _corporate_actions(b, panel, i, events, row)  # 1.
     orders = _orders(b, panel, i, target_w, prev_close, row["nav_prev"], cfg, events)
     fills = fill_orders(orders, panel, i, cfg)  # 2. fills at the open
     _book_fills(b, fills, prev_close, row)
@@ -264,36 +260,37 @@ def _orders(b: Book, panel, i, target_w, prev_close, nav, cfg: BacktestConfig, e
     if unknown:
         raise ValueError(f"target_w names symbols outside the panel: {unknown[:5]}")
     date = panel.sessions[i]
-    pos = {s: j for j, s in enumerate(panel.symbols)}
-    recs = []
-    for s in sorted(set(w.index) | {s for s, q in b.shares.items() if q != 0}):
-        j = pos[s]
-        close = prev_close.get(s, np.nan)
-        if not np.isfinite(panel.open[i, j]) or not np.isfinite(close):
-            continue
-        k = panel.split_ratio[i, j]
-        held = b.shares.get(s, 0.0)
-        target = float(w.get(s, 0.0)) * nav / close * k
-        qty = target - held
-        if abs(qty) <= cfg.min_trade_shares:
-            continue
-        if qty < 0 and not (cfg.allow_short and not panel.htb[i, j]):
-            allowed = max(held, 0.0)
-            if -qty > allowed + cfg.min_trade_shares:
-                reason = "refused_htb" if cfg.allow_short else "refused_short"
-                events.append((date, s, reason, float(qty), float(-qty - allowed)))
-                qty = -allowed
-                if allowed <= cfg.min_trade_shares:
-                    continue
-        limit = np.nan
-        if cfg.order_type == "LMT":
-            limit = close * k * (1.0 - np.sign(qty) * cfg.limit_offset_bps * 1e-4)
-        recs.append((f"{date:%Y%m%d}:{s}", s, qty, cfg.order_type, limit, target))
-    if not recs:
+    names = np.array(sorted(set(w.index) | {s for s, q in b.shares.items() if q != 0}), dtype=object)
+    js = panel.symbols.get_indexer(names)
+    close = np.array([prev_close.get(s, np.nan) for s in names], dtype=np.float64)
+    ok = np.isfinite(panel.open[i, js]) & np.isfinite(close)
+    names, js, close = names[ok], js[ok], close[ok]
+    k = panel.split_ratio[i, js]
+    held = np.array([b.shares.get(s, 0.0) for s in names], dtype=np.float64)
+    target = w.reindex(names, fill_value=0.0).to_numpy(np.float64) * nav / close * k
+    qty = target - held
+    live = np.abs(qty) > cfg.min_trade_shares
+    names, js, close, k, held, target, qty = (a[live] for a in (names, js, close, k, held, target, qty))
+    cut = refuse_shorts(qty, held, np.full(js.size, cfg.allow_short) & ~panel.htb[i, js], cfg.min_trade_shares)
+    reason = "refused_htb" if cfg.allow_short else "refused_short"
+    for r in np.flatnonzero(cut.refused):
+        events.append((date, names[r], reason, float(qty[r]), float(-qty[r] - cut.allowed[r])))
+    names, js, close, k, target, qty = (a[cut.keep] for a in (names, js, close, k, target, cut.qty))
+    if not names.size:
         return _empty(ORDER_COLUMNS)
-    out = pd.DataFrame(recs, columns=["order_id", "symbol", "qty", "type", "limit_price", "target_shares"])
-    js = panel.symbols.get_indexer(out["symbol"])
-    qty, opn = out["qty"].to_numpy(np.float64), panel.open[i, js]
+    limit = np.full(names.size, np.nan)
+    if cfg.order_type == "LMT":
+        limit = limit_prices(close * k, qty > 0, cfg.limit_offset_bps)
+    out = pd.DataFrame(
+        {
+            "order_id": [f"{date:%Y%m%d}:{s}" for s in names],
+            "symbol": names,
+            "type": cfg.order_type,
+            "limit_price": limit,
+            "target_shares": target,
+        }
+    )
+    opn = panel.open[i, js]
     modeled = cfg.cost_model.impact_cost(np.abs(qty), opn, panel.adv[i, js], panel.daily_vol[i, js])
     out = out.assign(
         date=date,
@@ -327,25 +324,18 @@ def fill_orders(orders: pd.DataFrame, panel: MarketPanel, i: int, config: Backte
     if orders.empty:
         return _empty(FILL_FRAME_COLUMNS)
     date = panel.sessions[i]
-    js = panel.symbols.get_indexer(orders["symbol"].astype(str))
-    opn = panel.open[i, js]
-    sent = orders.loc[:, ["order_id", "symbol", "side", "type"]].assign(
-        quantity=orders["requested"].to_numpy(np.float64),
-        limit_price=orders["limit_price"].astype(float).to_numpy(),
-        submit_time=date,
+    symbols = orders["symbol"].astype(str).to_numpy()
+    sent, md = simulator_inputs(
+        date,
+        symbols,
+        orders["order_id"].to_numpy(),
+        orders["side"].to_numpy() == "buy",
+        orders["requested"].to_numpy(np.float64),
+        orders["type"].to_numpy() == "LMT",
+        orders["limit_price"].astype(float).to_numpy(),
+        session_market(panel, i, panel.symbols.get_indexer(symbols), cfg.spread_bps),
     )
-    md = pd.DataFrame(
-        {
-            "bar_time": date,
-            "symbol": orders["symbol"].to_numpy(),
-            "price": opn,
-            "spread": opn * cfg.spread_bps * 1e-4,
-            "volume": np.nan_to_num(panel.volume[i, js]),
-            "adv": panel.adv[i, js],
-            "volatility": panel.daily_vol[i, js],
-        }
-    )
-    fills, _ = (simulate_session if cfg.vectorized_fills else simulate)(sent.reset_index(drop=True), cfg.cost_model, md)
+    fills, _ = (simulate_session if cfg.vectorized_fills else simulate)(sent, cfg.cost_model, md)
     return fills.assign(date=date).loc[:, list(FILL_FRAME_COLUMNS)]
 
 
@@ -376,33 +366,56 @@ def _drop(b: Book, s: str) -> None:
     b.marks.pop(s, None)
 
 
+def _held(b: Book, panel: MarketPanel) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Held names (sorted), their panel columns and shares."""
+    names = sorted(b.shares)
+    return names, panel.symbols.get_indexer(names), np.array([b.shares[s] for s in names], dtype=np.float64)
+
+
+def _corporate_actions(b: Book, panel, i, events, row) -> None:
+    """Dividends going ex on session ``i`` (per pre-ex share), then splits of shares and lots."""
+    date = panel.sessions[i]
+    names, js, shares = _held(b, panel)
+    paid, amount = dividend_cash(shares, panel.dividend[i, js])
+    if paid.size:
+        b.cash += float(amount.sum())
+        row["dividends"] = float(amount.sum())
+        events += [(date, names[r], "dividend", shares[r], float(a)) for r, a in zip(paid, amount, strict=True)]
+    for r in np.flatnonzero(panel.split_ratio[i, js] != 1.0):
+        s, k = names[r], float(panel.split_ratio[i, js[r]])
+        b.shares[s] *= k
+        b.lots[s].split(k)
+        events.append((date, s, "split", b.shares[s], k))
+
+
 def _delist(b: Book, panel, i, events, row) -> None:
     date = panel.sessions[i]
-    for s in sorted(b.shares):
-        j = panel.symbols.get_loc(s)
-        delta = panel.delisting_return[i, j]
-        if not np.isfinite(delta):
-            continue
-        value = panel.close[i, j] * (1.0 + delta)
-        shares = b.shares[s]
-        realized = b.lots[s].close_all(value)
-        b.cash += shares * value
-        row["delisting_proceeds"] += shares * value
+    names, js, shares = _held(b, panel)
+    gone = np.flatnonzero(np.isfinite(panel.delisting_return[i, js]))
+    if not gone.size:
+        return
+    value = delisting_values(panel.close[i, js[gone]], panel.delisting_return[i, js[gone]])
+    proceeds = float(np.sum(shares[gone] * value))
+    b.cash += proceeds
+    row["delisting_proceeds"] += proceeds
+    for r, v in zip(gone, value, strict=True):
+        s = names[r]
+        realized = b.lots[s].close_all(float(v))
         row["realized_pnl"] += realized
-        events.append((date, s, "delisting", shares, float(realized)))
+        events.append((date, s, "delisting", shares[r], float(realized)))
         _drop(b, s)
 
 
 def _close(b: Book, panel, i, cfg: BacktestConfig, row) -> None:
     date = panel.sessions[i]
     days = (date - b.date).days if b.date is not None else 1
-    unit = float(dataclasses.replace(cfg.cost_model, borrow_bps=1.0).borrow_cost(1.0, days))
-    for s in sorted(b.shares):
-        j = panel.symbols.get_loc(s)
-        if np.isfinite(panel.close[i, j]):
-            b.marks[s] = float(panel.close[i, j])
-        if b.shares[s] < 0:
-            row["borrow"] += -b.shares[s] * b.marks[s] * panel.borrow_bps[i, j] * unit
+    names, js, shares = _held(b, panel)
+    for s, c in zip(names, panel.close[i, js], strict=True):
+        if np.isfinite(c):
+            b.marks[s] = float(c)
+    marks = np.array([b.marks[s] for s in names], dtype=np.float64)
+    short = shares < 0
+    row["borrow"] = borrow_accrual(-shares[short] * marks[short], panel.borrow_bps[i, js[short]], days, cfg.cost_model)
     b.cash -= row["borrow"]
 
 
