@@ -100,12 +100,21 @@ KEYS = session_partitions(load_profile(PROFILE)).get_partition_keys()
 
 
 def _assets():
-    stand_in = _stand_in_scores(session_partitions(load_profile(PROFILE)))
+    partitions = session_partitions(load_profile(PROFILE))
+    stand_in = _stand_in_scores(partitions)
+    # The options sleeve is not materialized here: the blotter reads its missing partitions as no strategies.
+    real = DEFS.resolve_assets_def("options_strategies")
+    options = dg.SourceAsset(
+        "options_strategies",
+        partitions_def=partitions,
+        io_manager_key="io_manager",
+        metadata=real.metadata_by_key[real.key],
+    )
     return [
         stand_in if a.key.to_user_string() == "equity_scores" else a
         for a in DEFS.assets
         if a.key.to_user_string() in CHAIN
-    ]
+    ] + [options]
 
 
 def _run(first, last):

@@ -51,10 +51,12 @@ from quant_assets.defs.lib.session_asset import checked_body, session_asset
 from quant_assets.defs.lib.types import dagster_type
 from quant_assets.defs.market.schedules import MARKET_FRESHNESS
 from quant_assets.defs.models.resources import MODEL_IO_MANAGER
+from quant_assets.defs.options.strategy_assets import strategy_policy
 from quant_assets.defs.portfolio.book_assets import build_book_assets
 from quant_assets.defs.portfolio.checks import BACKTEST_CHECKS, blotter_checks, target_checks
 from quant_assets.models import SelectionConfig
 from quant_assets.monitoring.tripwires import kill_state
+from quant_assets.options.strategies import document_from_rows
 from quant_assets.portfolio import RiskConfig
 from quant_assets.portfolio.targets import build_targets, decision_dated, empty_targets, trailing_returns
 from quant_assets.reporting.daily import session_blotter
@@ -109,6 +111,7 @@ def build_portfolio_assets(profile: Profile, partitions_def: dg.PartitionsDefini
     """``target_portfolio``, ``backtest_equities`` and ``daily_blotter`` for ``profile``."""
     risk, bt = portfolio_configs(profile)
     gate = SelectionConfig.from_dict(profile.models).gate
+    options_policy = strategy_policy(profile)
     fingerprint = profile.fingerprint()
 
     def reports() -> Path:  # read at run time: the data root may change after build
@@ -262,6 +265,7 @@ def build_portfolio_assets(profile: Profile, partitions_def: dg.PartitionsDefini
             "equity_features": dg.AssetIn(),
             "adjusted_prices": dg.AssetIn(partition_mapping=history),
             "trials_log": dg.AssetIn(),
+            "options_strategies": dg.AssetIn(metadata={ALLOW_MISSING: True}),
         },
     )
     def daily_blotter(
@@ -273,6 +277,7 @@ def build_portfolio_assets(profile: Profile, partitions_def: dg.PartitionsDefini
         equity_features: pd.DataFrame,
         adjusted_prices: pd.DataFrame,
         trials_log: pd.DataFrame,
+        options_strategies: pd.DataFrame,
     ):
         """The day's picks (blueprint §10.1 JSON, validated) and Markdown page under data/<profile>/reports/<asof>/."""
         sessions = window_sessions(context)
@@ -291,7 +296,7 @@ def build_portfolio_assets(profile: Profile, partitions_def: dg.PartitionsDefini
                 features=equity_features,
                 returns=returns[returns.index < session].tail(COV_WINDOW),
                 trials=trials_log,
-                strategies=[],
+                strategies=document_from_rows(options_strategies, session, options_policy)["strategies"],
                 kill_switch=kill_state(profile.data_dir).line(),
                 out_dir=reports() / f"{session:%Y-%m-%d}",
                 plots=n == len(sessions),
