@@ -4,8 +4,13 @@ The session assets (market, research inputs) run as single-run backfills over ev
 the profile, then the research sleeve's model assets (selection, trials log, champion, daily
 scores) run once over the whole history; both are recorded in the Dagster instance under
 ``$DAGSTER_HOME`` (so the UI shows them). The gate verdict, its headline numbers and where the
-plots are are printed at the end. A second invocation re-uses what is stored: assets whose
-partitions are all materialized are not run again.
+plots are are printed at the end. The backfill stops ``--cycle-sessions`` sessions before the
+profile's end; those last sessions then run hands-off as the daily cycle, through the runbook's
+schedules (each ticked at its New York time) and the drift sensor, with a drift drill on the
+second of them (its stored features shifted, a simulated feed incident) so the sensor's
+challenger retrain can be seen. The blotter paths of the cycle, the Go/No-Go table and the
+session on which drift triggered a retrain are printed. A second invocation re-uses what is
+stored: assets whose partitions are all materialized are not run again.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from pathlib import Path
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 MODELS_GROUP = "models"
+RETRAIN_ASSET = "challenger_selection"
 
 
 def _ensure_dagster_home() -> Path:
@@ -89,6 +95,39 @@ def _print_blotter(instance) -> None:
             print("\n".join(md.read_text().splitlines()[:12]))
 
 
+def _print_cycle(instance, sessions: list[str], runs) -> None:
+    """The daily cycle: each session's runs, blotter paths, the Go/No-Go table and the drift retrains."""
+    import dagster as dg
+
+    from quant_assets.defs.operations.sensors import REASON_TAG, RETRAIN_JOB, SESSION_TAG
+
+    if runs:
+        print(f"\ndaily cycle over {sessions[0]}..{sessions[-1]} (schedules and the drift sensor):")
+        for run in runs:
+            status = "ok" if run.success else (f"skipped: {run.skip}" if not run.run_id else f"FAILED: {run.skip}")
+            print(f"  {run.session} {run.source:<22} {run.partition or '-':<10} {status}")
+    blotters = instance.fetch_materializations(dg.AssetKey("daily_blotter"), limit=len(sessions) + 5).records
+    for record in sorted(blotters, key=lambda r: r.asset_materialization.partition or ""):
+        meta = {k: v.value for k, v in record.asset_materialization.metadata.items()}
+        if record.asset_materialization.partition in sessions and "blotter_md" in meta:
+            md = Path(meta["blotter_md"])
+            print(f"  blotter {meta['asof']}: {md}  {md.with_name('blotter.json')}")
+    for key in ("go_no_go_scorecard", "go_no_go"):
+        event = instance.get_latest_materialization_event(dg.AssetKey(key))
+        meta = {k: v.value for k, v in event.asset_materialization.metadata.items()} if event else {}
+        if "go_no_go" in meta:
+            print(f"\nGo/No-Go ({key}, {event.asset_materialization.partition or 'latest'}):\n{meta['go_no_go']}")
+            break
+    retrains = instance.get_runs(dg.RunsFilter(job_name=RETRAIN_JOB))
+    if not retrains:
+        print("\ndrift: no episode crossed its threshold; no challenger retrain")
+    for run in retrains:
+        print(
+            f"\ndrift triggered a challenger retrain on {run.tags.get(SESSION_TAG)} "
+            f"(run {run.run_id}, {run.status.value}): {run.tags.get(REASON_TAG)}"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default=os.environ.get("QUANT_ASSETS_PROFILE", "demo"))
@@ -99,6 +138,13 @@ def main(argv: list[str] | None = None) -> int:
         default=252,
         help="sessions per single-run window (bounds memory on large profiles)",
     )
+    parser.add_argument(
+        "--cycle-sessions",
+        type=int,
+        default=3,
+        help="last sessions of the profile run as the daily cycle (schedules and sensor) after the backfill",
+    )
+    parser.add_argument("--no-drift-drill", action="store_true", help="do not shift a cycle session's features")
     args = parser.parse_args(argv)
     home = _ensure_dagster_home()
 
@@ -108,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     from quant_assets.defs import build_definitions
     from quant_assets.defs.lib.instance_tuning import tune_local_sqlite
     from quant_assets.defs.lib.partitions import session_partitions
+    from quant_assets.defs.operations.cycle import run_daily_cycle
     from quant_assets.defs.resources import PITParquetIOManager, catalog_path
     from quant_assets.reporting.market_summary import write_market_summary
 
@@ -115,16 +162,20 @@ def main(argv: list[str] | None = None) -> int:
     tune_local_sqlite()
     defs = build_definitions(profile)
     all_assets = list(defs.assets)
-    # The model assets and everything downstream of them run after the session graph, once.
-    sleeve_keys = dg.AssetSelection.groups(MODELS_GROUP).downstream().resolve(all_assets)
+    # The model assets and everything downstream of them run after the session graph, once; the
+    # challenger search runs only when the drift sensor asks for it.
+    retrain_keys = dg.AssetSelection.assets(RETRAIN_ASSET).downstream().resolve(all_assets)
+    sleeve_keys = dg.AssetSelection.groups(MODELS_GROUP).downstream().resolve(all_assets) - retrain_keys
     sleeve = [a for a in all_assets if set(a.keys) & sleeve_keys]
-    session_assets = [a for a in all_assets if a not in sleeve]
+    session_assets = [a for a in all_assets if a not in sleeve and not set(a.keys) & retrain_keys]
     instance = dg.DagsterInstance.get()
-    keys = session_partitions(profile).get_partition_keys()
+    all_keys = session_partitions(profile).get_partition_keys()
+    n_cycle = max(0, min(args.cycle_sessions, len(all_keys) - 1))
+    keys, cycle_keys = all_keys[: len(all_keys) - n_cycle], all_keys[len(all_keys) - n_cycle :]
     missing = {
-        a.key.to_user_string(): len(keys) - len(instance.get_materialized_partitions(a.key))
+        a.key.to_user_string(): len(set(keys) - instance.get_materialized_partitions(a.key))
         for a in all_assets
-        if a.partitions_def is not None
+        if a.partitions_def is not None and not set(a.keys) & retrain_keys
     }
     todo = {k: v for k, v in missing.items() if v}
     session_todo = any(todo.get(key.to_user_string()) for a in session_assets for key in a.keys)
@@ -139,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         for n, window in enumerate(windows, 1):
             result = dg.materialize(
-                [*session_assets, *defs.asset_checks],
+                [*all_assets, *defs.asset_checks],
+                selection=[k for a in session_assets for k in a.keys],
                 # One line per asset and window; the full event stream is in the UI.
                 run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
                 instance=instance,
@@ -184,6 +236,20 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"research sleeve: run {result.run_id} ok ({time.perf_counter() - t0:.1f} s elapsed){_warnings(result)}")
 
+    runs = []
+    stored_drift = instance.get_materialized_partitions(dg.AssetKey("drift_metrics"))
+    cycle_todo = bool(cycle_keys) and not set(cycle_keys) <= stored_drift
+    if cycle_todo or (cycle_keys and args.rerun):
+        drill = None if args.no_drift_drill or len(cycle_keys) < 2 else cycle_keys[1]
+        print(
+            f"daily cycle: {len(cycle_keys)} session(s) {cycle_keys[0]}..{cycle_keys[-1]} through the schedules"
+            + (f"; drift drill on {drill} (its stored features shifted by +2.5 sd)" if drill else ""),
+            flush=True,
+        )
+        t1 = time.perf_counter()
+        runs, _ = run_daily_cycle(defs, instance, cycle_keys, drift_drill=drill)
+        print(f"daily cycle: {len(runs)} run(s) in {time.perf_counter() - t1:.1f} s", flush=True)
+
     store = PITParquetIOManager(profile=profile.name).store()
     catalog = store.write_duckdb_catalog(catalog_path(profile))
     report = write_market_summary(store.root, profile.data_dir / "reports")
@@ -196,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"         {png}")
     _print_verdict(instance)
     _print_blotter(instance)
+    if cycle_keys:
+        _print_cycle(instance, cycle_keys, runs)
     print(f"Dagster instance: {home}  (make ui, then open http://127.0.0.1:3000)")
     return 0
 
