@@ -26,6 +26,10 @@ the names, and a session's orders are filled by one vectorized call
 :func:`~quant_assets.execution.simulate_session`; ``vectorized_fills=False`` sends them through
 :func:`~quant_assets.execution.simulate` instead, the same fills).
 
+The rules of a session shared with the daily paper book
+(:func:`quant_assets.portfolio.book.advance_session`) are the functions of
+:mod:`quant_assets.backtest.step`.
+
 Identical inputs give identical outputs: names are processed in sorted order and the run id
 hashes the data and the configuration.
 """
@@ -53,6 +57,7 @@ from quant_assets.backtest.step import (
     delisting_values,
     dividend_cash,
     limit_prices,
+    realized_impact,
     refuse_shorts,
     session_market,
     simulator_inputs,
@@ -265,7 +270,7 @@ class _Run:
         n = len(p.sessions)
         eq["spread"] = np.bincount(day, spread, n)
         eq["impact"] = np.bincount(day, impact, n)
-        eq["impact_realized"] = np.bincount(day, sign * (f["price"] - ref) * qty - spread, n)
+        eq["impact_realized"] = np.bincount(day, realized_impact(sign, f["price"], ref, qty, spread), n)
         eq["traded_notional"] = np.bincount(day, qty * ref, n)
         equity = pd.DataFrame({"date": p.sessions, **eq}, columns=list(EQUITY_COLUMNS))
         totals = pd.DataFrame(

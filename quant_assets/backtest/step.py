@@ -14,6 +14,7 @@ these to the names of a session, so a rule has one implementation:
   open as arrival price, the configured half-spread, the session's volume for the
   participation cap, trailing ADV and volatility), as arrays or as the frames of
   :func:`~quant_assets.execution.simulate`;
+- :func:`realized_impact`: what a fill paid over its reference price beyond the half-spread;
 - :func:`delisting_values`: a delisting closes the name at ``close (1 + δ)``;
 - :func:`borrow_accrual`: borrow on short notional over the calendar days since the previous
   close at each name's fee (actual/``days_per_year``).
@@ -37,6 +38,7 @@ __all__ = [
     "delisting_values",
     "dividend_cash",
     "limit_prices",
+    "realized_impact",
     "refuse_shorts",
     "session_market",
     "simulator_inputs",
@@ -95,6 +97,13 @@ def limit_prices(reference: NDArray[np.float64], buy: NDArray[np.bool_], offset_
     """Default limit prices: ``reference (1 -/+ offset)`` for buys / sells (the limit sits through the price)."""
     side = np.where(buy, 1.0, -1.0)
     return reference * (1.0 - side * offset_bps * 1e-4)
+
+
+def realized_impact(
+    sign: NDArray[np.float64], price: NDArray[np.float64], reference: NDArray[np.float64], quantity, spread_cost
+) -> NDArray[np.float64]:
+    """Realized impact of fills: ``sign (price - reference) quantity - spread_cost`` (``sign`` +1 buys, -1 sells)."""
+    return sign * (price - reference) * quantity - spread_cost
 
 
 def delisting_values(close: NDArray[np.float64], delisting_return: NDArray[np.float64]) -> NDArray[np.float64]:

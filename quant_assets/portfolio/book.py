@@ -3,7 +3,9 @@
 :func:`advance_session` is the daily step of the paper book behind the ``orders``, ``fills``,
 ``positions`` and ``pnl`` assets. It follows the session order of the backtester
 (:mod:`quant_assets.backtest.engine`) on the same inputs and parts, and is tested to give the
-same NAV path as :func:`~quant_assets.backtest.run_backtest` on the same targets:
+same NAV path as :func:`~quant_assets.backtest.run_backtest` on the same targets. The rules
+both apply (dividends, short refusal, default limit prices, the simulator's inputs, delisting
+value, borrow accrual) are the functions of :mod:`quant_assets.backtest.step`:
 
 1. **Corporate actions at the open** (the book's positions of the close before): cash dividends
    going ex on ``t`` credited to longs, debited to shorts; splits scale shares and FIFO lots
@@ -40,6 +42,7 @@ from quant_assets.backtest.step import (
     delisting_values,
     dividend_cash,
     limit_prices,
+    realized_impact,
     refuse_shorts,
     session_market,
     simulator_inputs,
@@ -353,7 +356,7 @@ def _book_fills(b: Book, fills: pd.DataFrame, prev_close, row: dict) -> None:
     row["fee"] += float(fee.sum())
     row["spread"] += float(fills["spread_cost"].sum())
     row["impact"] += float(fills["impact_cost"].sum())
-    row["impact_realized"] += float((sign * (price - ref) * np.abs(q) - fills["spread_cost"].to_numpy()).sum())
+    row["impact_realized"] += float(realized_impact(sign, price, ref, np.abs(q), fills["spread_cost"].to_numpy()).sum())
     row["traded_notional"] += float(np.abs(q * ref).sum())
     row["trade_cash_flow"] -= float((q * price).sum() + fee.sum())
     for s in [s for s, v in b.shares.items() if abs(v) <= 1e-9]:

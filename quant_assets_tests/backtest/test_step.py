@@ -7,7 +7,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from quant_assets.backtest.step import borrow_accrual, delisting_values, dividend_cash, limit_prices, refuse_shorts
+from quant_assets.backtest.step import (
+    borrow_accrual,
+    delisting_values,
+    dividend_cash,
+    limit_prices,
+    realized_impact,
+    refuse_shorts,
+)
 from quant_assets.execution import CostModel
 
 _size = st.floats(-1e4, 1e4, allow_nan=False)
@@ -45,3 +52,7 @@ def test_dividends_borrow_limits_and_delistings_by_hand():
     assert borrow_accrual(np.array([6e5, 4e5]), np.array([360.0, 360.0]), 3, CostModel()) == pytest.approx(300.0)
     np.testing.assert_allclose(limit_prices(np.array([100.0, 100.0]), np.array([True, False]), 10.0), [99.9, 100.1])
     np.testing.assert_allclose(delisting_values(np.array([20.0]), np.array([-0.3])), [14.0])
+    # bought 100 at 10.05 against 10.00 with 2.00 of half-spread: 3.00 of impact; sold 100 at 9.95: the same
+    np.testing.assert_allclose(
+        realized_impact(np.array([1.0, -1.0]), np.array([10.05, 9.95]), 10.0, 100.0, 2.0), [3.0, 3.0]
+    )
