@@ -61,6 +61,7 @@ from quant_assets.backtest.step import (
     refuse_shorts,
     session_market,
     simulator_inputs,
+    target_shares,
 )
 from quant_assets.backtest.targets import TargetPanel
 from quant_assets.execution import simulate
@@ -405,8 +406,7 @@ class _Run:
             return
         given, close = tp.given[i], self.marks[i]
         on = (given | (self.shares != 0) | self.active.on) & np.isfinite(close) & ~self.delisted
-        with np.errstate(divide="ignore", invalid="ignore"):
-            target = np.where(on, np.where(given, tp.weight[i], 0.0) * self.eq["nav"][i] / close, 0.0)
+        target = np.where(on, target_shares(np.where(given, tp.weight[i], 0.0), self.eq["nav"][i], close), 0.0)
         lmt = np.full(on.size, cfg.order_type == "LMT")
         if tp.limit_order is not None:
             lmt = np.where(given, tp.limit_order[i], lmt)

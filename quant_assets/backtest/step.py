@@ -6,6 +6,7 @@ these to the names of a session, so a rule has one implementation:
 
 - :func:`dividend_cash`: cash dividends going ex, per pre-ex share, credited to longs and
   debited to shorts;
+- :func:`target_shares`: a target weight becomes ``w NAV / close`` shares;
 - :func:`refuse_shorts`: the part of a sale that would open or increase a forbidden short
   (shorting off, or a hard-to-borrow name) is refused;
 - :func:`limit_prices`: the default limit of an LMT order, ``limit_offset_bps`` through the
@@ -42,7 +43,14 @@ __all__ = [
     "refuse_shorts",
     "session_market",
     "simulator_inputs",
+    "target_shares",
 ]
+
+
+def target_shares(weight: NDArray[np.float64], nav: float, close: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Shares of target weights ``weight`` (fractions of ``nav``) at ``close`` (NaN where the close is missing)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return weight * nav / close
 
 
 def dividend_cash(shares: NDArray[np.float64], dividend: NDArray[np.float64]) -> tuple[NDArray[np.intp], NDArray]:

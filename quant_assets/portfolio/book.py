@@ -46,6 +46,7 @@ from quant_assets.backtest.step import (
     refuse_shorts,
     session_market,
     simulator_inputs,
+    target_shares,
 )
 from quant_assets.execution import simulate, simulate_session
 from quant_assets.execution.simulator import FILL_COLUMNS
@@ -270,7 +271,7 @@ def _orders(b: Book, panel, i, target_w, prev_close, nav, cfg: BacktestConfig, e
     names, js, close = names[ok], js[ok], close[ok]
     k = panel.split_ratio[i, js]
     held = np.array([b.shares.get(s, 0.0) for s in names], dtype=np.float64)
-    target = w.reindex(names, fill_value=0.0).to_numpy(np.float64) * nav / close * k
+    target = target_shares(w.reindex(names, fill_value=0.0).to_numpy(np.float64), nav, close) * k
     qty = target - held
     live = np.abs(qty) > cfg.min_trade_shares
     names, js, close, k, held, target, qty = (a[live] for a in (names, js, close, k, held, target, qty))

@@ -14,6 +14,7 @@ from quant_assets.backtest.step import (
     limit_prices,
     realized_impact,
     refuse_shorts,
+    target_shares,
 )
 from quant_assets.execution import CostModel
 
@@ -56,3 +57,6 @@ def test_dividends_borrow_limits_and_delistings_by_hand():
     np.testing.assert_allclose(
         realized_impact(np.array([1.0, -1.0]), np.array([10.05, 9.95]), 10.0, 100.0, 2.0), [3.0, 3.0]
     )
+    # 10 % of 1,000,000 at 50.00: 2,000 shares; no close, no shares
+    np.testing.assert_array_equal(target_shares(np.array([0.1, 0.1]), 1e6, np.array([50.0, np.nan]))[:1], [2000.0])
+    assert np.isnan(target_shares(np.array([0.1]), 1e6, np.array([np.nan]))[0])
