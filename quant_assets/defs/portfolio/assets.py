@@ -112,6 +112,7 @@ def build_portfolio_assets(profile: Profile, partitions_def: dg.PartitionsDefini
     risk, bt = portfolio_configs(profile)
     gate = SelectionConfig.from_dict(profile.models).gate
     options_policy = strategy_policy(profile)
+    session_keys = pd.DatetimeIndex(partitions_def.get_partition_keys())
     fingerprint = profile.fingerprint()
 
     def reports() -> Path:  # read at run time: the data root may change after build
@@ -265,7 +266,8 @@ def build_portfolio_assets(profile: Profile, partitions_def: dg.PartitionsDefini
             "equity_features": dg.AssetIn(),
             "adjusted_prices": dg.AssetIn(partition_mapping=history),
             "trials_log": dg.AssetIn(),
-            "options_strategies": dg.AssetIn(metadata={ALLOW_MISSING: True}),
+            # Strategies formed at the previous close (their surfaces and quotes are end-of-day).
+            "options_strategies": dg.AssetIn(partition_mapping=previous, metadata={ALLOW_MISSING: True}),
         },
     )
     def daily_blotter(
@@ -296,7 +298,7 @@ def build_portfolio_assets(profile: Profile, partitions_def: dg.PartitionsDefini
                 features=equity_features,
                 returns=returns[returns.index < session].tail(COV_WINDOW),
                 trials=trials_log,
-                strategies=document_from_rows(options_strategies, session, options_policy)["strategies"],
+                strategies=_prior_strategies(options_strategies, session, session_keys, options_policy),
                 kill_switch=kill_state(profile.data_dir).line(),
                 out_dir=reports() / f"{session:%Y-%m-%d}",
                 plots=n == len(sessions),
@@ -317,6 +319,12 @@ def build_portfolio_assets(profile: Profile, partitions_def: dg.PartitionsDefini
 
     book = build_book_assets(partitions_def, bt, stamp, GROUP, ALLOW_MISSING, kill_root=lambda: profile.data_dir)
     return [target_portfolio, backtest_asset, daily_blotter, *book]
+
+
+def _prior_strategies(rows: pd.DataFrame, session, session_keys: pd.DatetimeIndex, policy) -> list[dict]:
+    """The §10.2 strategies formed at the close of the session before ``session`` (none on the first)."""
+    prior = session_keys[session_keys < pd.Timestamp(session)]
+    return document_from_rows(rows, prior[-1], policy)["strategies"] if len(prior) else []
 
 
 def _empty_equity() -> pd.DataFrame:
