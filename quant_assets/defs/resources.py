@@ -22,6 +22,7 @@ from quant_assets.config import Profile, load_profile
 from quant_assets.defs.models.resources import build_model_resources
 from quant_assets.market.lineage import config_fingerprint
 from quant_assets.market.local_files import LAYOUT_VERSION, LAYOUTS, LocalFiles, MissingSessionsWarning
+from quant_assets.market.profile_store import profile_store
 from quant_assets.market.store import ParquetStore, view_name
 
 RAW_LAYERS = frozenset({"raw", "reference", "oracle"})
@@ -181,7 +182,7 @@ class PITParquetIOManager(dg.ConfigurableIOManager):
     force_raw: bool = False
 
     def store(self) -> ParquetStore:
-        return ParquetStore(load_profile(self.profile).data_dir / "store", sessions=sessions_in_range)
+        return profile_store(self.profile)
 
     @staticmethod
     def _layer_and_date_col(metadata) -> tuple[str, str]:

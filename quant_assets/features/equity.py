@@ -464,11 +464,10 @@ def compute_equity_features(
         out = panel[(pd.DatetimeIndex(panel["asof"]) == date) & panel["symbol"].isin(uni["symbol"])]
         return out[["symbol", "asof", *FEATURE_COLUMNS]].reset_index(drop=True)
     if panel is None:
-        from quant_assets.config import load_profile
-        from quant_assets.market.store import ParquetStore
+        from quant_assets.market.profile_store import profile_store
 
         if store is None:
-            store = ParquetStore(load_profile().data_dir / "store", sessions=sessions_in_range)
+            store = profile_store()
         start = sessions_in_range(date - pd.Timedelta(days=2 * LOOKBACK_SESSIONS), date)[-LOOKBACK_SESSIONS - 1]
         panel = MarketFrames.from_store(store, start, date)
     market = panel.restrict(panel.prices["date"].min(), date - pd.Timedelta(days=1), through=date)

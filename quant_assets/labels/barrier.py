@@ -261,10 +261,9 @@ def triple_barrier(
         return sel.assign(meta=[{} for _ in range(len(sel))])[cols].reset_index(drop=True)
     if panel is None:
         from quant_assets.calendars import sessions_in_range
-        from quant_assets.config import load_profile
-        from quant_assets.market.store import ParquetStore
+        from quant_assets.market.profile_store import profile_store
 
-        store = store or ParquetStore(load_profile().data_dir / "store", sessions=sessions_in_range)
+        store = store or profile_store()
         last = store.partitions("curated", "adjusted_prices")[-1]
         cal = sessions_in_range(date - pd.Timedelta(days=4 * vol_window), max(date, last))
         hi = cal[min(cal.get_loc(date) + max_h - 1, len(cal) - 1)]

@@ -33,8 +33,8 @@ def build_operations(
     """
     specs = [spec for a in graph_assets for spec in a.specs]
     available = {spec.key.to_user_string() for spec in specs}
-    feeds = sorted(k for k, g in ((s.key.to_user_string(), s.group_name) for s in specs) if g in FEED_GROUPS)
-    feeds.remove("sessions")
+    feeds = {s.key.to_user_string(): str(s.metadata["layer"]) for s in specs if s.group_name in FEED_GROUPS}
+    feeds.pop("sessions")
     assets = [build_freshness_asset(profile, partitions_def, feeds)]
     if "equity_features" in available:
         assets.append(build_drift_asset(profile, partitions_def, available))

@@ -1,14 +1,15 @@
 """``data_freshness``: the 07:00 verification that every feed's previous session is stored.
 
 Partitioned by session ``t``: for each feed (the raw, reference and curated assets) the row
-says whether session ``t - 1`` is materialized, and the latest stored session. A stale feed
+says whether session ``t - 1`` is committed in the profile's Parquet store (the data the day
+will read, whichever Dagster instance wrote it), and the latest stored session up to ``t``. A stale feed
 fails the asset with a message naming it; nothing is stored, so the later morning steps of
 ``t`` skip (:mod:`quant_assets.defs.operations.runbook`). The feeds are upstream dependencies
 (``t - 1``), so the lineage view shows what the verification covers and a backfill runs it after
 them. The first session of the profile has no previous session to verify.
 """
 
-from collections.abc import Collection
+from collections.abc import Mapping
 
 import dagster as dg
 import pandas as pd
@@ -17,6 +18,8 @@ from quant_assets import schemas
 from quant_assets.config import Profile
 from quant_assets.defs.lib.runtime import stamp_rows, window_sessions
 from quant_assets.defs.lib.session_asset import session_asset
+from quant_assets.market.profile_store import profile_store
+from quant_assets.market.store import ParquetStore
 
 __all__ = ["FEED_GROUPS", "build_freshness_asset", "stale_feeds"]
 
@@ -34,10 +37,10 @@ def stale_feeds(rows: pd.DataFrame) -> str:
     )
 
 
-def _verify(instance: dg.DagsterInstance, feeds: Collection[str], day: pd.Timestamp, prev: str | None) -> pd.DataFrame:
+def _verify(store: ParquetStore, feeds: Mapping[str, str], day: pd.Timestamp, prev: str | None) -> pd.DataFrame:
     rows = []
-    for feed in sorted(feeds):
-        stored = sorted(k for k in instance.get_materialized_partitions(dg.AssetKey(feed)) if k <= f"{day:%Y-%m-%d}")
+    for feed, layer in sorted(feeds.items()):
+        stored = [f"{d:%Y-%m-%d}" for d in store.partitions(layer, feed) if d <= day]
         last = pd.Timestamp(stored[-1]) if stored else pd.NaT
         rows.append(
             {
@@ -52,9 +55,9 @@ def _verify(instance: dg.DagsterInstance, feeds: Collection[str], day: pd.Timest
 
 
 def build_freshness_asset(
-    profile: Profile, partitions_def: dg.TimeWindowPartitionsDefinition, feeds: Collection[str]
+    profile: Profile, partitions_def: dg.TimeWindowPartitionsDefinition, feeds: Mapping[str, str]
 ) -> dg.AssetsDefinition:
-    """The ``data_freshness`` asset over ``feeds`` (asset keys of the graph's feeds)."""
+    """The ``data_freshness`` asset over ``feeds`` (asset key -> store layer of the graph's feeds)."""
     previous = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1, allow_nonexistent_upstream_partitions=True)
     keys = partitions_def.get_partition_keys()
     before = {k: (keys[i - 1] if i else None) for i, k in enumerate(keys)}
@@ -69,7 +72,8 @@ def build_freshness_asset(
     )
     def data_freshness(context: dg.AssetExecutionContext):
         """Every feed's previous session is stored before the day starts (else the day stops, naming the feed)."""
-        frames = [_verify(context.instance, feeds, day, before[f"{day:%Y-%m-%d}"]) for day in window_sessions(context)]
+        store = profile_store(profile)
+        frames = [_verify(store, feeds, day, before[f"{day:%Y-%m-%d}"]) for day in window_sessions(context)]
         df = pd.concat(frames, ignore_index=True)
         stale = stale_feeds(df)
         if stale:

@@ -14,11 +14,9 @@ __all__ = ["fit_svi_surface", "fit_svi_surfaces", "surface_dict"]
 
 
 def _default_store():
-    from quant_assets.calendars import sessions_in_range
-    from quant_assets.config import load_profile
-    from quant_assets.market.store import ParquetStore
+    from quant_assets.market.profile_store import profile_store
 
-    return ParquetStore(load_profile().data_dir / "store", sessions=sessions_in_range)
+    return profile_store()
 
 
 def fit_svi_surfaces(
