@@ -164,9 +164,7 @@ def run(n_names: int, n_sessions: int, n_train: int) -> None:
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         if not step.success:
             raise SystemExit("daily step failed")
-        rows = {
-            name: step.asset_materializations_for_node(name)[-1].metadata["row_count"].value for name in STEP
-        }
+        rows = {name: step.asset_materializations_for_node(name)[-1].metadata["row_count"].value for name in STEP}
         steps = _step_seconds(instance, step.run_id)
         print(f"\ndaily step for {t} at top {n_names} names ({rows['equity_scores']:,} names scored):")
         for key, secs in steps.items():

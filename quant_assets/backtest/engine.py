@@ -130,9 +130,7 @@ class BacktestResult:
     config: dict
     equity: pd.DataFrame
     metrics: dict
-    logs: Callable[[], tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]] = field(
-        repr=False, compare=False
-    )
+    logs: Callable[[], tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]] = field(repr=False, compare=False)
 
     @cached_property
     def _frames(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:

@@ -131,7 +131,6 @@ def borrow_accrual(
     return float(np.sum(short_notional * borrow_bps) * per_bp)
 
 
-
 class OrderMarket(NamedTuple):
     """Per order: arrival price (the open), spread, session volume, trailing ADV and daily volatility."""
 

@@ -47,6 +47,7 @@ def is_ablation(name: str) -> bool:
     """
     return name.startswith(ABLATION_PREFIX)
 
+
 #: Feature family by name pattern (first match wins); a column matching none is "other".
 FAMILY_PATTERNS: dict[str, str] = {
     "reversal": r"rev|_1d|ret_5d|str_",

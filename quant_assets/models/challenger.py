@@ -102,8 +102,14 @@ def paper_positions(model, features: pd.DataFrame, quantile: float = 0.1) -> pd.
     """``asof, symbol, score, weight``: each session's decile long/short tranche from ``model``'s scores."""
     feats = features.sort_values(["asof", "symbol"], kind="mergesort").reset_index(drop=True)
     if feats.empty:
-        return pd.DataFrame({"asof": pd.Series(dtype="datetime64[ns]"), "symbol": pd.Series(dtype=object),
-                             "score": pd.Series(dtype=float), "weight": pd.Series(dtype=float)})
+        return pd.DataFrame(
+            {
+                "asof": pd.Series(dtype="datetime64[ns]"),
+                "symbol": pd.Series(dtype=object),
+                "score": pd.Series(dtype=float),
+                "weight": pd.Series(dtype=float),
+            }
+        )
     _, codes = np.unique(feats["asof"].to_numpy(), return_inverse=True)
     score = np.asarray(model.predict(feats), dtype=np.float64)
     return pd.DataFrame(
@@ -145,7 +151,12 @@ def shadow_book(
     pred = np.asarray(model.predict(panel), dtype=np.float64)
     times = panel["asof"].to_numpy()
     fn = DecileLongShort(
-        times, panel["symbol"].to_numpy(), _costs(panel, cfg), cfg.horizon, cfg.book_size, cfg.cost_model(),
+        times,
+        panel["symbol"].to_numpy(),
+        _costs(panel, cfg),
+        cfg.horizon,
+        cfg.book_size,
+        cfg.cost_model(),
         cfg.quantile,
     )
     net = fn(pred, panel[cfg.target].to_numpy(dtype=np.float64), times)

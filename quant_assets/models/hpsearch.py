@@ -130,8 +130,9 @@ def hyperparameter_search(
             proposed.append((trial, name, None, "no feature family switched on"))
             continue
         candidates[name] = ridge_on(keep, alpha, selection.target)
-        proposed.append((trial, name, {"alpha": alpha, "families": sorted(f for f in fams if set(fams[f]) & set(keep))},
-                         ""))
+        proposed.append(
+            (trial, name, {"alpha": alpha, "families": sorted(f for f in fams if set(fams[f]) & set(keep))}, "")
+        )
     if len(candidates) < 2:
         raise ValueError(f"only {len(candidates)} usable trial(s) out of {cfg.budget}: the search space is too narrow")
     result = select_model(
@@ -148,13 +149,30 @@ def hyperparameter_search(
     rows, archived, failed = [], [], []
     for trial, name, params, failure in proposed:
         if failure:
-            archived.append({"period": period, "trial": name, "state": "failed", "reason": failure,
-                             "params": trial.params})
-            rows.append({"trial": name, "alpha": trial.params.get("alpha"), "families": [], "sharpe_ann": np.nan,
-                         "selected": False, "state": "failed"})
-            failed.append({"run_id": run_id, "recorded_at": pd.Timestamp.now(tz="UTC").isoformat(),
-                           "candidate": name, "feature_set": "none", "n_features": 0, "params": trial.params,
-                           "selected": False})
+            archived.append(
+                {"period": period, "trial": name, "state": "failed", "reason": failure, "params": trial.params}
+            )
+            rows.append(
+                {
+                    "trial": name,
+                    "alpha": trial.params.get("alpha"),
+                    "families": [],
+                    "sharpe_ann": np.nan,
+                    "selected": False,
+                    "state": "failed",
+                }
+            )
+            failed.append(
+                {
+                    "run_id": run_id,
+                    "recorded_at": pd.Timestamp.now(tz="UTC").isoformat(),
+                    "candidate": name,
+                    "feature_set": "none",
+                    "n_features": 0,
+                    "params": trial.params,
+                    "selected": False,
+                }
+            )
             continue
         sharpe = float(result.candidates.loc[name, "sharpe_ann"])
         study.tell(trial, sharpe if math.isfinite(sharpe) else float("-inf"))

@@ -250,8 +250,17 @@ def trip_kill(root: str | Path, session, reason: str, source: str = "tripwires")
         cleared_reason=current.cleared_reason,
     )
     _write_atomic(root / KILL_FILE, state.as_dict())
-    _append_history(root, {"event": "trip", "at": state.tripped_at, "session": state.session, "reason": reason,
-                           "source": source, "by": None})
+    _append_history(
+        root,
+        {
+            "event": "trip",
+            "at": state.tripped_at,
+            "session": state.session,
+            "reason": reason,
+            "source": source,
+            "by": None,
+        },
+    )
     return state
 
 
@@ -261,12 +270,29 @@ def clear_kill(root: str | Path, by: str, reason: str) -> KillState:
         raise ValueError("clearing the kill switch needs the name of the person (--by) and a reason (--reason)")
     root = Path(root)
     current = kill_state(root)
-    state = KillState(killed=False, cleared_by=str(by), cleared_at=_now(), cleared_reason=str(reason),
-                      session=current.session, reason=current.reason, source=current.source,
-                      tripped_at=current.tripped_at)
+    state = KillState(
+        killed=False,
+        cleared_by=str(by),
+        cleared_at=_now(),
+        cleared_reason=str(reason),
+        session=current.session,
+        reason=current.reason,
+        source=current.source,
+        tripped_at=current.tripped_at,
+    )
     _write_atomic(root / KILL_FILE, state.as_dict())
-    _append_history(root, {"event": "clear", "at": state.cleared_at, "session": current.session, "by": str(by),
-                           "reason": str(reason), "source": "person", "was_killed": current.killed})
+    _append_history(
+        root,
+        {
+            "event": "clear",
+            "at": state.cleared_at,
+            "session": current.session,
+            "by": str(by),
+            "reason": str(reason),
+            "source": "person",
+            "was_killed": current.killed,
+        },
+    )
     return state
 
 

@@ -280,9 +280,7 @@ def _rank_and_percentile(iv: pd.DataFrame, window: int, min_obs: int) -> tuple[p
     return rank, pd.DataFrame(pct, index=iv.index, columns=iv.columns)
 
 
-def _days_to_earnings(
-    earnings: pd.DataFrame, asof: pd.DatetimeIndex, names: Sequence[str]
-) -> np.ndarray:
+def _days_to_earnings(earnings: pd.DataFrame, asof: pd.DatetimeIndex, names: Sequence[str]) -> np.ndarray:
     """Sessions from each ``asof`` to the next earnings date announced by the session before it."""
     out = np.full((len(asof), len(names)), np.nan)
     if earnings is None or earnings.empty or not len(asof):

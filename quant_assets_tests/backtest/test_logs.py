@@ -19,8 +19,14 @@ def test_fills_are_the_filled_orders_in_order(result):
     orders, fills = result.orders, result.fills
     filled = orders[orders["filled"] > 0].reset_index(drop=True)
     assert (orders["unfilled"] > 0).any()  # partial fills happen
-    for o, f in (("date", "date"), ("order_id", "order_id"), ("symbol", "symbol"), ("side", "side"),
-                 ("filled", "quantity"), ("date", "bar_time")):
+    for o, f in (
+        ("date", "date"),
+        ("order_id", "order_id"),
+        ("symbol", "symbol"),
+        ("side", "side"),
+        ("filled", "quantity"),
+        ("date", "bar_time"),
+    ):
         assert filled[o].tolist() == fills[f].tolist()
     np.testing.assert_allclose(filled["filled_notional"], fills["quantity"] * fills["reference_price"], rtol=1e-12)
 

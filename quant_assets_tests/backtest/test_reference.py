@@ -19,7 +19,9 @@ def test_frictionless_engine_equals_the_vectorized_reference(n_names, n_days, se
     px, tg = random_market(n_names, n_days, seed)
     px = px.assign(volume=1e15)  # no participation limit binds: no partial fills
     res = run_backtest(tg, px, None, {**OFF, "initial_capital": capital})
-    wide = {c: f.pivot(index="date", columns="symbol", values=c).to_numpy() for c, f in
-            (("open", px), ("close", px), ("target_w", tg))}
+    wide = {
+        c: f.pivot(index="date", columns="symbol", values=c).to_numpy()
+        for c, f in (("open", px), ("close", px), ("target_w", tg))
+    }
     ref = frictionless_nav(wide["open"], wide["close"], wide["target_w"], capital)
     np.testing.assert_allclose(res.equity["nav"].to_numpy(), ref, rtol=1e-10)

@@ -124,15 +124,23 @@ def cycle(tmp_path_factory):
         run(["equity_features", "equity_labels", "adjusted_prices"], train_at + 1, len(keys) - 1)
         run(["shadow_positions", "shadow_pnl"], train_at, len(keys) - 1)
         decided = dg.materialize(graph, selection=["promotion_decisions"], resources=resources)
-        yield {"profile": profile, "retrain": retrain, "decided": decided, "as_of": as_of, "keys": keys,
-               "jobs": {j.name: j for j in jobs}}
+        yield {
+            "profile": profile,
+            "retrain": retrain,
+            "decided": decided,
+            "as_of": as_of,
+            "keys": keys,
+            "jobs": {j.name: j for j in jobs},
+        }
     finally:
         mp.undo()
 
 
 def test_retrain_registers_a_challenger_only_and_logs_every_trial(cycle):
-    meta = {k: v.value for k, v in cycle["retrain"].asset_materializations_for_node("challenger_selection")[-1]
-            .metadata.items()}
+    meta = {
+        k: v.value
+        for k, v in cycle["retrain"].asset_materializations_for_node("challenger_selection")[-1].metadata.items()
+    }
     assert meta["as_of"] == str(cycle["as_of"].date()) and meta["n_trials"] >= 5
     data = cycle["profile"].data_dir
     assert len((data / "models" / "trials.jsonl").read_text().splitlines()) == 6

@@ -25,11 +25,32 @@ def test_sleeves_without_figures_are_no_go_and_say_why():
 def test_options_figures_are_carried_with_their_trial_count_and_vega_verdict():
     figures = pd.DataFrame(
         [
-            {"sleeve": "vol", "sharpe": 1.4, "max_drawdown": 0.05, "dsr": 0.97, "pbo": 0.02, "n_trials": 6,
-             "max_net_vega": 0.004, "vega_cap": 0.002, "vega_within_policy": False, "passed": False,
-             "reasons": "net vega 0.004 > cap"},
-            {"sleeve": "spread", "sharpe": 1.2, "max_drawdown": 0.08, "dsr": 0.96, "pbo": 0.03, "n_trials": 6,
-             "max_net_vega": 0.001, "vega_cap": 0.002, "vega_within_policy": True, "passed": True, "reasons": ""},
+            {
+                "sleeve": "vol",
+                "sharpe": 1.4,
+                "max_drawdown": 0.05,
+                "dsr": 0.97,
+                "pbo": 0.02,
+                "n_trials": 6,
+                "max_net_vega": 0.004,
+                "vega_cap": 0.002,
+                "vega_within_policy": False,
+                "passed": False,
+                "reasons": "net vega 0.004 > cap",
+            },
+            {
+                "sleeve": "spread",
+                "sharpe": 1.2,
+                "max_drawdown": 0.08,
+                "dsr": 0.96,
+                "pbo": 0.03,
+                "n_trials": 6,
+                "max_net_vega": 0.001,
+                "vega_cap": 0.002,
+                "vega_within_policy": True,
+                "passed": True,
+                "reasons": "",
+            },
         ]
     )
     vol, spread = options_rows(ASOF, figures)

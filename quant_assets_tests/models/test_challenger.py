@@ -134,8 +134,9 @@ def test_too_short_shadow_is_blocked(planted):
 def test_overfit_challenger_is_blocked_by_the_go_no_go_bars(tmp_path):
     feats, labels, as_of = market(mom=0.004, planted=0.0)
     log = TrialsLog()
-    out = hyperparameter_search(feats, labels, CFG, SearchConfig(budget=6, seed=2), period="n", trials_log=log,
-                                as_of=as_of)
+    out = hyperparameter_search(
+        feats, labels, CFG, SearchConfig(budget=6, seed=2), period="n", trials_log=log, as_of=as_of
+    )
     # No challenger configuration can know more than momentum: the search only fits noise on top of it.
     ch = shadow_book(out.selection.scorer, feats, labels, CFG, start=as_of)
     cp = shadow_book(champion_model(feats, labels, as_of), feats, labels, CFG, start=as_of)

@@ -20,8 +20,13 @@ from quant_assets.options.forecast import (
 )
 
 SESSIONS = sessions_in_range("2023-01-03", "2023-12-29")
-CFG = VolForecastConfig(horizon=5, n_folds=4, embargo_days=2, pbo_blocks=8,
-                        lgbm_params={"n_estimators": 20, "num_leaves": 4, "min_child_samples": 20})
+CFG = VolForecastConfig(
+    horizon=5,
+    n_folds=4,
+    embargo_days=2,
+    pbo_blocks=8,
+    lgbm_params={"n_estimators": 20, "num_leaves": 4, "min_child_samples": 20},
+)
 
 
 def panel(seed: int = 0, n: int = 150, names: int = 5, edge: float = 1.0):

@@ -24,8 +24,9 @@ CFG = VolForecastConfig(horizon=5, features=VolFeatureConfig(rank_window=20))
 
 @lru_cache(maxsize=2)
 def vol_research(vrp: float):
-    cfg = MarketConfig(seed=5, n_symbols=20, n_option_underliers=3, start="2024-01-02", end="2024-03-28",
-                       variance_risk_premium=vrp)
+    cfg = MarketConfig(
+        seed=5, n_symbols=20, n_option_underliers=3, start="2024-01-02", end="2024-03-28", variance_risk_premium=vrp
+    )
     s = sessions_in_range(cfg.start, cfg.end)
     m = SyntheticMarket(cfg, s)
     quotes, rates = m.option_quotes(s[0], s[-1]), m.rates(s[0], s[-1])
@@ -36,8 +37,9 @@ def vol_research(vrp: float):
     bars = m.bars(s[0], s[-1]).sort_values(["symbol", "date"])
     bars = bars.assign(split_ratio=1.0, ret_price=bars.groupby("symbol")["close"].pct_change())
     summary = surface_summary(slices, CFG.features)
-    feats = build_vol_features(summary, bars, option_flows(quotes), m.earnings_calendar(s[0], s[-1]), s[1:],
-                               CFG.features)
+    feats = build_vol_features(
+        summary, bars, option_flows(quotes), m.earnings_calendar(s[0], s[-1]), s[1:], CFG.features
+    )
     labels = build_vol_labels(summary, slices, bars, s, CFG.labels)
     return feats, labels
 

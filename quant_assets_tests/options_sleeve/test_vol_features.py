@@ -33,8 +33,16 @@ def ssvi_slices(dates, names, theta_scale, rho=-0.5, eta=1.0, spot=100.0) -> pd.
             phi = eta / np.sqrt(theta * (1 + theta))
             raw = ssvi_as_raw_svi(theta, rho, phi)
             for t, p in zip(MATURITIES, raw, strict=True):
-                rows.append(dict(date=date, underlier=name, t_years=t, forward=spot, rate=0.0,
-                                 **dict(zip(("a", "b", "rho", "m", "sigma"), p, strict=True))))
+                rows.append(
+                    dict(
+                        date=date,
+                        underlier=name,
+                        t_years=t,
+                        forward=spot,
+                        rate=0.0,
+                        **dict(zip(("a", "b", "rho", "m", "sigma"), p, strict=True)),
+                    )
+                )
     return pd.DataFrame(rows)
 
 
@@ -106,8 +114,8 @@ def test_iv_rank_waits_for_a_full_window_and_earnings_count_sessions():
     a = out.xs("A", level="underlier")
     # Data date of asof SESSIONS[k] is SESSIONS[k-1]: the window of 10 fills at data date 9, asof 10.
     assert a.loc[SESSIONS[1:10], "feature_iv_rank"].isna().all()
-    assert a.loc[SESSIONS[10]:, "feature_iv_rank"].between(0, 1).all()
-    assert a.loc[SESSIONS[10]:, "feature_iv_percentile"].between(0.1, 1).all()
+    assert a.loc[SESSIONS[10] :, "feature_iv_rank"].between(0, 1).all()
+    assert a.loc[SESSIONS[10] :, "feature_iv_percentile"].between(0.1, 1).all()
     # Announced on session 3, earnings on session 12: known from asof 4 to 12.
     assert np.isnan(a.loc[SESSIONS[3], "feature_days_to_earnings"])
     assert a.loc[SESSIONS[4], "feature_days_to_earnings"] == 8
@@ -130,8 +138,10 @@ def test_no_feature_of_t_depends_on_data_after_t_minus_1(cut, scale, seed):
     f2 = flows.copy()
     f2.loc[later(f2), ["open_interest", "volume"]] *= 3.0
     e2 = pd.concat(
-        [earnings[~later(earnings, "announce_date")],
-         pd.DataFrame({"symbol": ["B"], "announce_date": [t], "earnings_date": [SESSIONS[cut + 1]]})]
+        [
+            earnings[~later(earnings, "announce_date")],
+            pd.DataFrame({"symbol": ["B"], "announce_date": [t], "earnings_date": [SESSIONS[cut + 1]]}),
+        ]
     )
     base = features(slices, prices, flows, earnings)
     moved = features(s2, p2, f2, e2)

@@ -9,7 +9,6 @@ person clears the kill switch from the UI, with run config ``ops: {clear_kill_sw
 {by: ..., reason: ...}}}``).
 """
 
-
 from collections.abc import Collection
 
 import dagster as dg

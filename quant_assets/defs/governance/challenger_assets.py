@@ -22,7 +22,6 @@ decides; a promotion moves ``champion`` to the challenger's version, a block rec
 in the log and as MLflow tags (``promotion``, ``promotion_reasons``) on the version and its run.
 """
 
-
 import dagster as dg
 import numpy as np
 import pandas as pd
@@ -250,9 +249,7 @@ def build_challenger_assets(profile: Profile, partitions_def: dg.PartitionsDefin
         cols = [c for c in schemas.ShadowPnl.to_schema().columns if c not in schemas.Lineage.to_schema().columns]
         out = pd.concat(parts, ignore_index=True)[cols] if parts else _empty(schemas.ShadowPnl)
         out = out.assign(cost=out["cost"].clip(lower=0.0)) if len(out) else out
-        meta = {
-            f"{book}_net": float(out.loc[out["book"] == book, "net_return"].sum()) for book in BOOKS if len(out)
-        }
+        meta = {f"{book}_net": float(out.loc[out["book"] == book, "net_return"].sum()) for book in BOOKS if len(out)}
         return stamp_rows(out, GROUP, "shadow_pnl", "known_date", fingerprint), meta
 
     @_frame_asset(
@@ -272,16 +269,32 @@ def build_challenger_assets(profile: Profile, partitions_def: dg.PartitionsDefin
             meta["status"] = _decide(context, log, shadow_pnl, challenger_selection, shadow)
         df = log.frame()
         df = df.assign(
-            **{c: df[c].fillna("").astype(str) for c in ("period", "challenger", "challenger_version",
-                                                         "champion_version", "reasons")},
+            **{
+                c: df[c].fillna("").astype(str)
+                for c in ("period", "challenger", "challenger_version", "champion_version", "reasons")
+            },
             promoted=df["promoted"].astype(bool),
-            **{c: pd.to_numeric(df[c], errors="coerce").astype(float) for c in (
-                "shadow_sessions", "challenger_net", "champion_net", "challenger_gross", "champion_gross",
-                "n_trials", "pbo", "dsr")},
+            **{
+                c: pd.to_numeric(df[c], errors="coerce").astype(float)
+                for c in (
+                    "shadow_sessions",
+                    "challenger_net",
+                    "champion_net",
+                    "challenger_gross",
+                    "champion_gross",
+                    "n_trials",
+                    "pbo",
+                    "dsr",
+                )
+            },
         )
         decided = pd.to_datetime(df.pop("decided_at"), utc=True)
-        out = add_lineage(df, decided if len(df) else pd.Timestamp.now(tz="UTC"), f"file://{log.path}",
-                          transform_id("promotion_decisions", fingerprint))
+        out = add_lineage(
+            df,
+            decided if len(df) else pd.Timestamp.now(tz="UTC"),
+            f"file://{log.path}",
+            transform_id("promotion_decisions", fingerprint),
+        )
         out.insert(0, "decided_at", decided)
         meta["decisions"] = int(len(out))
         meta["blocked"] = int((~out["promoted"]).sum()) if len(out) else 0
@@ -307,8 +320,15 @@ def _decide(
 
     def book(name: str, v: str | None) -> ShadowBook | None:
         if v is None or shadow_pnl.empty:
-            return None if v is None else ShadowBook(name, pd.DataFrame(), pd.DataFrame(
-                {"asof": pd.Series(dtype="datetime64[ns]"), "gross_return": [], "net_return": []}))
+            return (
+                None
+                if v is None
+                else ShadowBook(
+                    name,
+                    pd.DataFrame(),
+                    pd.DataFrame({"asof": pd.Series(dtype="datetime64[ns]"), "gross_return": [], "net_return": []}),
+                )
+            )
         p = shadow_pnl[(shadow_pnl["book"] == name) & (shadow_pnl["model_version"].astype(str) == v)]
         p = p[p["asof"] >= trained]  # out of sample only: tranches entered from the training date on
         return ShadowBook(name, pd.DataFrame(), p.loc[:, ["asof", "gross_return", "cost", "net_return"]])

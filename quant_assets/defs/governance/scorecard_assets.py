@@ -14,7 +14,6 @@ Sharpe and DSR per sleeve since the previous session in the metadata, the latest
 plot, and the table written to ``data/<profile>/reports/go_no_go.md``.
 """
 
-
 from pathlib import Path
 
 import dagster as dg

@@ -14,7 +14,6 @@ in the UI; the metadata carries the switch's one-line state and its history.
 the same (``python -m quant_assets.monitoring.kill clear --profile P --by NAME --reason ...``).
 """
 
-
 import dagster as dg
 import pandas as pd
 
@@ -105,8 +104,12 @@ def build_tripwire_assets(
             "kill_switch": state.line(),
             "killed": state.killed,
             "tripwires": dg.MetadataValue.json(
-                {"bands": [list(b) for b in cfg.bands], "kill_drawdown": cfg.kill_drawdown,
-                 "slippage_excess": cfg.slippage_excess, "slippage_days": cfg.slippage_days}
+                {
+                    "bands": [list(b) for b in cfg.bands],
+                    "kill_drawdown": cfg.kill_drawdown,
+                    "slippage_excess": cfg.slippage_excess,
+                    "slippage_days": cfg.slippage_days,
+                }
             ),
         }
         if len(out):

@@ -229,8 +229,16 @@ def _dsr(selected_paths: pd.DataFrame, sr: float, n_obs: float, n_trials: int, v
         if ok
         else float("nan")
     )
-    return {"dsr": dsr, "sharpe_obs": sr, "expected_max_sharpe_obs": sr0, "n_trials": float(n_trials),
-            "var_trials": var_trials, "n_obs_effective": n_obs, "skew": skew, "kurtosis": kurt}
+    return {
+        "dsr": dsr,
+        "sharpe_obs": sr,
+        "expected_max_sharpe_obs": sr0,
+        "n_trials": float(n_trials),
+        "var_trials": var_trials,
+        "n_obs_effective": n_obs,
+        "skew": skew,
+        "kurtosis": kurt,
+    }
 
 
 def select_vol_model(
