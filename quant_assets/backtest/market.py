@@ -130,7 +130,10 @@ class MarketPanel:
         m = m.assign(date=pd.to_datetime(m["date"])).sort_values("date", kind="stable")
 
         def carried(col: str) -> pd.DataFrame:
-            w = m.pivot_table(index="date", columns="symbol", values=col, aggfunc="last")
+            # as floats: a boolean column pivots to object dtype, which ffill would downcast
+            w = m.assign(**{col: m[col].astype(float)}).pivot_table(
+                index="date", columns="symbol", values=col, aggfunc="last"
+            )
             full = w.reindex(w.index.union(sessions)).ffill()
             return full.reindex(index=sessions, columns=names)
 
