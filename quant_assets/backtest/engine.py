@@ -50,7 +50,7 @@ from quant_assets.backtest.config import BacktestConfig
 from quant_assets.backtest.lots import FifoBook
 from quant_assets.backtest.market import MarketPanel
 from quant_assets.backtest.metrics import summarize
-from quant_assets.backtest.records import Records
+from quant_assets.backtest.records import COST_COLUMNS, Records
 from quant_assets.backtest.step import (
     OrderMarket,
     borrow_accrual,
@@ -76,12 +76,7 @@ EQUITY_COLUMNS = (
     "long_value",
     "short_value",
     "net_pnl",
-    "fee",
-    "spread",
-    "impact",
-    "impact_realized",
-    "borrow",
-    "dividends",
+    *COST_COLUMNS,
     "traded_notional",
 )
 

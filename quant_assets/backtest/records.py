@@ -5,18 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from quant_assets.execution.simulator import FILL_COLUMNS
+from quant_assets.execution.simulator import FILL_COLUMNS, REPORT_ORDER_COLUMNS
 
-__all__ = ["EVENT_COLUMNS", "FILL_FRAME_COLUMNS", "ORDER_FRAME_COLUMNS", "POSITION_FRAME_COLUMNS", "Records"]
+__all__ = [
+    "COST_COLUMNS",
+    "EVENT_COLUMNS",
+    "FILL_FRAME_COLUMNS",
+    "ORDER_FRAME_COLUMNS",
+    "POSITION_FRAME_COLUMNS",
+    "Records",
+]
 
 ORDER_FRAME_COLUMNS = (
     "date",
-    "order_id",
-    "symbol",
-    "side",
-    "type",
-    "limit_price",
-    "requested",
+    *REPORT_ORDER_COLUMNS,
     "filled",
     "unfilled",
     "modeled_impact",
@@ -26,6 +28,8 @@ ORDER_FRAME_COLUMNS = (
 FILL_FRAME_COLUMNS = ("date", *FILL_COLUMNS, "realized_pnl")
 POSITION_FRAME_COLUMNS = ("date", "symbol", "shares", "close", "market_value", "weight", "cost_basis")
 EVENT_COLUMNS = ("date", "symbol", "event", "shares", "amount")
+COST_COLUMNS = ("fee", "spread", "impact", "impact_realized", "borrow", "dividends")
+"""A session's trading costs, borrow and dividends, in the backtest's equity curve and the daily book's P&L."""
 
 _SIDE = np.array(["sell", "buy"], dtype=object)
 _TYPE = np.array(["MKT", "LMT"], dtype=object)

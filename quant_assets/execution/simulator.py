@@ -32,13 +32,10 @@ FILL_COLUMNS = (
     "spread_cost",
     "impact_cost",
 )
+REPORT_ORDER_COLUMNS = ("order_id", "symbol", "side", "type", "limit_price", "requested")
+"""The order's own columns, leading an execution report and the order logs built from one."""
 REPORT_COLUMNS = (
-    "order_id",
-    "symbol",
-    "side",
-    "type",
-    "limit_price",
-    "requested",
+    *REPORT_ORDER_COLUMNS,
     "filled",
     "unfilled",
     "n_fills",

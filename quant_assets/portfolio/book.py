@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from quant_assets.backtest import BacktestConfig, FifoLots, MarketPanel
+from quant_assets.backtest.records import COST_COLUMNS, EVENT_COLUMNS, POSITION_FRAME_COLUMNS
 from quant_assets.backtest.step import (
     borrow_accrual,
     delisting_values,
@@ -49,7 +50,7 @@ from quant_assets.backtest.step import (
     target_shares,
 )
 from quant_assets.execution import simulate, simulate_session
-from quant_assets.execution.simulator import FILL_COLUMNS
+from quant_assets.execution.simulator import FILL_COLUMNS, REPORT_ORDER_COLUMNS
 
 __all__ = [
     "CASH",
@@ -68,33 +69,22 @@ __all__ = [
 
 CASH = "$CASH"
 """Symbol of the cash row of a positions frame."""
-POSITION_COLUMNS = ("date", "symbol", "shares", "close", "market_value", "weight", "cost_basis", "lots")
+POSITION_COLUMNS = (*POSITION_FRAME_COLUMNS, "lots")
 ORDER_COLUMNS = (
     "date",
-    "order_id",
-    "symbol",
-    "side",
-    "type",
-    "limit_price",
-    "requested",
+    *REPORT_ORDER_COLUMNS,
     "target_shares",
     "modeled_impact",
     "requested_notional",
 )
 FILL_FRAME_COLUMNS = ("date", *FILL_COLUMNS)
-EVENT_COLUMNS = ("date", "symbol", "event", "shares", "amount")
 PNL_COLUMNS = (
     "date",
     "nav_prev",
     "nav",
     "net_pnl",
     "gross_pnl",
-    "fee",
-    "spread",
-    "impact",
-    "impact_realized",
-    "borrow",
-    "dividends",
+    *COST_COLUMNS,
     "cash_prev",
     "cash",
     "trade_cash_flow",
