@@ -19,7 +19,7 @@ from quant_assets.options.strategies.legs import Legs, leg_values
 from quant_assets.options.strategies.policy import StrategyPolicy
 from quant_assets.options.strategies_json import MAX_STRATEGIES
 
-__all__ = ["Evaluated", "evaluate", "leg_quotes", "size_units"]
+__all__ = ["Evaluated", "better_candidate", "evaluate", "leg_quotes", "size_units"]
 
 
 @dataclass(frozen=True)
@@ -97,3 +97,18 @@ def size_units(ev: Evaluated, policy: StrategyPolicy, *, hedged: bool) -> int:
         limits.append((abs(ev.delta) * ev.spot, policy.delta_cap * book / MAX_STRATEGIES))
     units = [lim / x for x, lim in limits if x > 1e-12]
     return int(np.floor(min(units))) if units else 0
+
+
+def better_candidate(
+    best: dict | None, ev: Evaluated, units: int, gross: float, policy: StrategyPolicy, conf: float, **ids
+) -> dict:
+    """``best`` or ``units`` of the structure ``ev``, whichever nets more after round-trip costs.
+
+    ``gross`` is the candidate's expected P&L before costs; ``ids`` (``sleeve, underlier, type, qty``)
+    lead its row.
+    """
+    cost = ev.round_trip_cost(units, policy)
+    net = gross - cost
+    if best is not None and net <= best["expected_pnl_usd"]:
+        return best
+    return {**ids, "evaluated": ev, "expected_pnl_usd": net, "cost_usd": cost, "conf": conf}

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from quant_assets.options.strategies.evaluate import Evaluated, evaluate, size_units
+from quant_assets.options.strategies.evaluate import Evaluated, better_candidate, evaluate, size_units
 from quant_assets.options.strategies.legs import atm_vol, calendar, diagonal, pick_expiry, vertical
 from quant_assets.options.strategies.panel import SurfacePanel
 from quant_assets.options.strategies.policy import StrategyPolicy
@@ -78,17 +78,7 @@ def spread_candidate(
         units = size_units(ev, policy, hedged=False)
         if units < 1:
             continue
-        cost = ev.round_trip_cost(units, policy)
-        net = abs(edge) * units - cost
-        if best is None or net > best["expected_pnl_usd"]:
-            best = {
-                "sleeve": "spread",
-                "underlier": name,
-                "type": kind,
-                "qty": int(side * units),
-                "evaluated": ev,
-                "expected_pnl_usd": net,
-                "cost_usd": cost,
-                "conf": float(score["confidence"]),
-            }
+        conf = float(score["confidence"])
+        ids = {"sleeve": "spread", "underlier": name, "type": kind, "qty": int(side * units)}
+        best = better_candidate(best, ev, units, abs(edge) * units, policy, conf, **ids)
     return best

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from quant_assets.options.strategies.evaluate import evaluate, size_units
+from quant_assets.options.strategies.evaluate import better_candidate, evaluate, size_units
 from quant_assets.options.strategies.legs import straddle, strangle
 from quant_assets.options.strategies.panel import SurfacePanel
 from quant_assets.options.strategies.policy import StrategyPolicy
@@ -50,17 +50,6 @@ def vol_candidate(
         if units < 1:
             continue
         gross = edge_per_vega * abs(ev.vega) * units
-        cost = ev.round_trip_cost(units, policy)
-        net = gross - cost
-        if best is None or net > best["expected_pnl_usd"]:
-            best = {
-                "sleeve": "vol",
-                "underlier": name,
-                "type": kind,
-                "qty": int(side * units),
-                "evaluated": ev,
-                "expected_pnl_usd": net,
-                "cost_usd": cost,
-                "conf": conf,
-            }
+        ids = {"sleeve": "vol", "underlier": name, "type": kind, "qty": int(side * units)}
+        best = better_candidate(best, ev, units, gross, policy, conf, **ids)
     return best
