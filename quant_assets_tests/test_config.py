@@ -79,3 +79,12 @@ def test_settings_blocks_refuse_unknown_keys_and_keep_instances(cls_path):
         cls.coerce(42)
     instance = cls()
     assert cls.coerce(instance) is instance and cls.coerce(None) == instance
+
+
+@pytest.mark.parametrize("field", ["vega_cap", "fee_per_contract", "book_size"])
+@pytest.mark.parametrize("value", [float("nan"), -1.0])
+def test_strategy_policy_refuses_negative_and_nan_amounts(field, value):
+    from quant_assets.options.strategies import StrategyPolicy
+
+    with pytest.raises(ValueError, match=field):
+        StrategyPolicy(**{field: value})

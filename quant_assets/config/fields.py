@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
-__all__ = ["coerce_dataclass", "reject_unknown_fields"]
+__all__ = ["coerce_dataclass", "reject_unknown_fields", "require_signs"]
 
 T = TypeVar("T")
 
@@ -40,3 +40,27 @@ def coerce_dataclass(cls: type[T], cfg: Any, what: str) -> T:
         raise TypeError(f"{what}: expected a {cls.__name__} or a mapping, got {type(cfg).__name__}")
     reject_unknown_fields(cls, cfg, what)
     return cls(**dict(cfg))
+
+
+def require_signs(obj: Any, positive: Iterable[str] = (), nonnegative: Iterable[str] = ()) -> None:
+    """Raise ``ValueError`` naming the first attribute of ``obj`` in ``positive`` not > 0 or in ``nonnegative`` < 0.
+
+    NaN fails both tests.
+
+    Examples
+    --------
+    >>> @dataclasses.dataclass
+    ... class Cfg:
+    ...     size: float = 1.0
+    ...     cap: float = -0.5
+    >>> require_signs(Cfg(), positive=["size"], nonnegative=["cap"])
+    Traceback (most recent call last):
+    ...
+    ValueError: cap must be >= 0, got -0.5
+    """
+    for name in positive:
+        if not getattr(obj, name) > 0:
+            raise ValueError(f"{name} must be > 0, got {getattr(obj, name)}")
+    for name in nonnegative:
+        if not getattr(obj, name) >= 0:
+            raise ValueError(f"{name} must be >= 0, got {getattr(obj, name)}")

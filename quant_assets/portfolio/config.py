@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from quant_assets.config.fields import coerce_dataclass
+from quant_assets.config.fields import coerce_dataclass, require_signs
 
 __all__ = ["KELLY_RANGE", "RiskConfig"]
 
@@ -77,7 +77,7 @@ class RiskConfig:
         lo, hi = KELLY_RANGE
         if not lo <= self.kelly_fraction <= hi:
             raise ValueError(f"kelly_fraction must be in [{lo}, {hi}] (fractional Kelly), got {self.kelly_fraction}")
-        for name in (
+        positive = (
             "target_vol_ann",
             "book_vol_cap_ann",
             "gross_cap",
@@ -86,12 +86,8 @@ class RiskConfig:
             "book_size",
             "max_participation",
             "borrow_days_per_year",
-        ):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        for name in ("net_cap", "turnover_cap"):
-            if not getattr(self, name) >= 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        )
+        require_signs(self, positive=positive, nonnegative=("net_cap", "turnover_cap"))
         if not 0 <= self.short_haircut_unknown_borrow <= 1:
             raise ValueError(f"short_haircut_unknown_borrow must be in [0, 1], got {self.short_haircut_unknown_borrow}")
         if self.max_participation > 1:

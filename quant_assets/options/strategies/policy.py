@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from quant_assets.config.fields import coerce_dataclass
+from quant_assets.config.fields import coerce_dataclass, require_signs
 
 __all__ = ["GAMMA_MOVE", "StrategyPolicy"]
 
@@ -103,13 +103,18 @@ class StrategyPolicy:
             raise ValueError(f"rebalance must be one of {_REBALANCE}, got {self.rebalance!r}")
         if self.spread_worse < 1.0:
             raise ValueError(f"spread_worse must be >= 1 (the half-spread or worse), got {self.spread_worse}")
-        for name in ("book_size", "vega_per_strategy", "multiplier", "fallback_volume"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        nonneg = ("vega_cap", "gamma_cap", "delta_cap", "delta_threshold", "fallback_half_spread", "fee_per_contract")
-        for name in nonneg:
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        require_signs(
+            self,
+            positive=("book_size", "vega_per_strategy", "multiplier", "fallback_volume"),
+            nonnegative=(
+                "vega_cap",
+                "gamma_cap",
+                "delta_cap",
+                "delta_threshold",
+                "fallback_half_spread",
+                "fee_per_contract",
+            ),
+        )
         if self.holding_sessions < 1 or self.spread_horizon_sessions < 1 or self.target_dte < 2:
             raise ValueError("holding_sessions and spread_horizon_sessions must be >= 1, target_dte >= 2")
         if not 0.0 <= self.min_conf <= 1.0:
