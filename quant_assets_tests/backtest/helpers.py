@@ -44,3 +44,23 @@ def targets(rows) -> pd.DataFrame:
         out["order_type"] = ["LMT" if len(r) > 3 else "MKT" for r in rows]
         out["limit_price"] = [r[3] if len(r) > 3 else np.nan for r in rows]
     return out
+
+
+def random_bars(rng: np.random.Generator, sessions: pd.DatetimeIndex, symbols: list[str]) -> pd.DataFrame:
+    """Lognormal closes (2 % daily vol from 50), opens within 0.5 % of them, no corporate action."""
+    n_days, n_names = len(sessions), len(symbols)
+    close = 50 * np.exp(np.cumsum(rng.normal(0, 0.02, (n_days, n_names)), axis=0))
+    opn = close * np.exp(rng.normal(0, 0.005, close.shape))
+    return pd.DataFrame(
+        {
+            "date": np.repeat(sessions, n_names),
+            "symbol": np.tile(symbols, n_days),
+            "open": opn.ravel(),
+            "close": close.ravel(),
+            "volume": rng.uniform(2e4, 2e5, close.size),
+            "split_ratio": 1.0,
+            "dividend": 0.0,
+            "is_delisting": False,
+            "delisting_return": np.nan,
+        }
+    )

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from quant_assets.backtest import BacktestConfig, FifoLots, capacity, delisting_return, run_backtest
-from quant_assets_tests.backtest.helpers import FRICTIONLESS, SESSIONS, bars, targets
+from quant_assets_tests.backtest.helpers import FRICTIONLESS, SESSIONS, bars, random_bars, targets
 
 
 def shares_on(res, day: int, symbol: str) -> float:
@@ -144,22 +144,8 @@ def test_latency_delays_trading_by_whole_sessions():
 def random_market(n_names: int = 12, n_days: int = 40, seed: int = 0):
     rng = np.random.default_rng(seed)
     sessions = pd.bdate_range("2023-01-02", periods=n_days)
-    close = 50 * np.exp(np.cumsum(rng.normal(0, 0.02, (n_days, n_names)), axis=0))
-    opn = close * np.exp(rng.normal(0, 0.005, close.shape))
     syms = [f"S{i:02d}" for i in range(n_names)]
-    px = pd.DataFrame(
-        {
-            "date": np.repeat(sessions, n_names),
-            "symbol": np.tile(syms, n_days),
-            "open": opn.ravel(),
-            "close": close.ravel(),
-            "volume": rng.uniform(2e4, 2e5, close.size),
-            "split_ratio": 1.0,
-            "dividend": 0.0,
-            "is_delisting": False,
-            "delisting_return": np.nan,
-        }
-    )
+    px = random_bars(rng, sessions, syms)
     w = rng.normal(0, 0.05, (n_days, n_names))
     tg = pd.DataFrame({"date": np.repeat(sessions, n_names), "symbol": np.tile(syms, n_days), "target_w": w.ravel()})
     return px, tg

@@ -12,6 +12,7 @@ from quant_assets.calendars import sessions_in_range
 from quant_assets.options.black_scholes import bs_price
 from quant_assets.options.book import BUCKETS, run_options_backtest, sleeve_go_no_go, trial_grid
 from quant_assets.options.strategies import StrategyPolicy
+from quant_assets_tests.options_sleeve.markets import flat_smile_row
 
 SESSIONS = sessions_in_range("2024-01-02", "2024-03-28")[:40]
 EXPIRIES = pd.to_datetime(["2024-02-16", "2024-03-15", "2024-04-19", "2024-06-21"])
@@ -28,21 +29,7 @@ def market(names=("AAA", "BBB"), vol=0.3, seed=0, rate=0.02, vol_path=None):
             spots.append({"date": d, "underlier": name, "spot": s[i]})
             for e in EXPIRIES[EXPIRIES > d]:
                 t = (e - d).days / 365.0
-                rows.append(
-                    {
-                        "date": d,
-                        "underlier": name,
-                        "expiry": e,
-                        "t_years": t,
-                        "forward": s[i] * np.exp(rate * t),
-                        "rate": rate,
-                        "a": v * v * t,
-                        "b": 0.0,
-                        "rho": 0.0,
-                        "m": 0.0,
-                        "sigma": 0.1,
-                    }
-                )
+                rows.append(flat_smile_row(d, name, e, t, s[i], rate, v))
     return pd.DataFrame(rows), pd.DataFrame(spots)
 
 

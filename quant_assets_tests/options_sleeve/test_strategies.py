@@ -21,6 +21,7 @@ from quant_assets.options.strategies import (
 from quant_assets.options.strategies.evaluate import evaluate
 from quant_assets.options.strategies.legs import Legs, calendar, diagonal, leg_values, straddle, strangle, vertical
 from quant_assets.options.strategies_json import MAX_STRATEGIES
+from quant_assets_tests.options_sleeve.markets import flat_smile_row
 
 ASOF = pd.Timestamp("2024-02-01")
 
@@ -34,21 +35,7 @@ def flat_surfaces(
         for d in days:
             t = d / 365.0
             v = vol + term_slope * t
-            rows.append(
-                {
-                    "date": date,
-                    "underlier": name,
-                    "expiry": date + pd.Timedelta(days=d),
-                    "t_years": t,
-                    "forward": spots[name] * np.exp(rate * t),
-                    "rate": rate,
-                    "a": v * v * t,
-                    "b": 0.0,
-                    "rho": 0.0,
-                    "m": 0.0,
-                    "sigma": 0.1,
-                }
-            )
+            rows.append(flat_smile_row(date, name, date + pd.Timedelta(days=d), t, spots[name], rate, v))
     return pd.DataFrame(rows)
 
 

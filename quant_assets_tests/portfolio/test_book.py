@@ -16,7 +16,7 @@ from quant_assets.portfolio.book import (
     replay_sessions,
     run_sessions,
 )
-from quant_assets_tests.backtest.helpers import FRICTIONLESS, SESSIONS, bars
+from quant_assets_tests.backtest.helpers import FRICTIONLESS, SESSIONS, bars, random_bars
 
 COSTLY = {"initial_capital": 1e6, "fee_bps": 1.0, "spread_bps": 5.0, "default_borrow_bps": 50.0}
 
@@ -24,21 +24,7 @@ COSTLY = {"initial_capital": 1e6, "fee_bps": 1.0, "spread_bps": 5.0, "default_bo
 def _market(seed: int = 0, n_names: int = 6, n_days: int = 12) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     sessions = pd.bdate_range("2024-01-02", periods=n_days)
-    close = 50 * np.exp(np.cumsum(rng.normal(0, 0.02, (n_days, n_names)), axis=0))
-    syms = [f"S{i}" for i in range(n_names)]
-    px = pd.DataFrame(
-        {
-            "date": np.repeat(sessions, n_names),
-            "symbol": np.tile(syms, n_days),
-            "open": (close * np.exp(rng.normal(0, 0.005, close.shape))).ravel(),
-            "close": close.ravel(),
-            "volume": rng.uniform(2e4, 2e5, close.size),
-            "split_ratio": 1.0,
-            "dividend": 0.0,
-            "is_delisting": False,
-            "delisting_return": np.nan,
-        }
-    )
+    px = random_bars(rng, sessions, [f"S{i}" for i in range(n_names)])
     # a 2-for-1 split of S0 on day 5, a dividend of S1 on day 6, S2 delists on day 8 (delta -30 %)
     at = {(d, s): i for i, (d, s) in enumerate(zip(px["date"], px["symbol"], strict=True))}
     px.loc[at[(sessions[5], "S0")], "split_ratio"] = 2.0
