@@ -35,7 +35,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from sklearn.base import clone
 
 from quant_assets.config.fields import reject_unknown_fields
@@ -52,12 +51,7 @@ from quant_assets.models.portfolio import (
 )
 from quant_assets.models.scoring import ScoringModel
 from quant_assets.models.trials import TrialsLog
-from quant_assets.validation import (
-    deflated_sharpe_ratio,
-    expected_max_sharpe,
-    probability_of_backtest_overfitting,
-    run_cpcv,
-)
+from quant_assets.validation import probability_of_backtest_overfitting, run_cpcv, selection_dsr
 
 __all__ = ["SelectionConfig", "SelectionResult", "research_panel", "select_model"]
 
@@ -190,15 +184,6 @@ def _data_hash(panel: pd.DataFrame) -> str:
     h.update(",".join(panel.columns).encode())
     h.update(pd.util.hash_pandas_object(panel, index=False).to_numpy().tobytes())
     return h.hexdigest()
-
-
-def _moments(frame: pd.DataFrame) -> tuple[float, float]:
-    x = frame.to_numpy(dtype=np.float64)
-    x = x[np.isfinite(x).all(axis=1)]
-    return (
-        float(np.mean(stats.skew(x, axis=0, bias=True))),
-        float(np.mean(stats.kurtosis(x, axis=0, fisher=False, bias=True))),
-    )
 
 
 def _contest(out: Mapping[str, Any], contenders: list[str], pbo_blocks: int) -> dict[str, Any]:
@@ -366,32 +351,15 @@ def select_model(
     n_sessions = int(np.unique(panel["asof"]).size)
     n_obs = max(n_sessions / cfg.horizon, 2.0)
     var_trials = 1.0 / (n_obs - 1.0)
-    skew, kurt = _moments(out["path_returns"][selected])
-    sr0 = float(expected_max_sharpe(n_trials, var_trials))
-    ok = np.isfinite([sr, skew, kurt]).all()
-    dsr = (
-        float(deflated_sharpe_ratio(sr, n_obs, skew, max(kurt, 1 + skew**2), n_trials, var_trials))
-        if ok
-        else float("nan")
-    )
-    dsr_info = {
-        "dsr": dsr,
-        "sharpe_obs": sr,
-        "expected_max_sharpe_obs": sr0,
-        "expected_max_sharpe_ann": sr0 * ann,
-        "n_trials": float(n_trials),
-        "var_trials": var_trials,
-        "var_trials_observed": var_observed,
-        "n_obs_effective": n_obs,
-        "skew": skew,
-        "kurtosis": kurt,
-    }
+    dsr_info = selection_dsr(out["path_returns"][selected], sr, n_obs, n_trials, var_trials, ann)
+    dsr_info["var_trials_observed"] = var_observed
+    dsr = dsr_info["dsr"]
     verdict = evaluate_gate(
         sharpe=float(table.loc[selected, "sharpe_ann"]),
         max_drawdown=float(table.loc[selected, "max_drawdown"]),
         pbo=out["pbo_value"],
         sharpe_obs=sr,
-        expected_max_sharpe_obs=sr0,
+        expected_max_sharpe_obs=dsr_info["expected_max_sharpe_obs"],
         dsr=dsr,
         config=cfg.gate,
     )
@@ -400,26 +368,15 @@ def select_model(
     final = clone(cands[selected]).fit(panel, y)
     scorer = ScoringModel(final, getattr(final, "features", ()), cfg.horizon, selected).fit(panel, y)
     data_hash = _data_hash(panel[["asof", "symbol", *feature_cols, cfg.target]])
-    recorded = pd.Timestamp.now(tz="UTC").isoformat()
-    trials = log.append(
-        [
-            {
-                "run_id": run_id,
-                "recorded_at": recorded,
-                "candidate": n,
-                "feature_set": n.removeprefix("ridge_minus_") if n.startswith("ridge_minus_") else "all",
-                "n_features": int(table.loc[n, "n_features"]),
-                "params": _params(cands[n]),
-                "data_hash": data_hash,
-                "sharpe_obs": float(table.loc[n, "sharpe_obs"]),
-                "sharpe_ann": float(table.loc[n, "sharpe_ann"]),
-                "max_drawdown": float(table.loc[n, "max_drawdown"]),
-                "rank_ic": float(table.loc[n, "rank_ic"]),
-                "selected": n == selected,
-            }
-            for n in names
-        ]
-    )
+    describe = {
+        n: {
+            "candidate": n,
+            "feature_set": n.removeprefix("ridge_minus_") if n.startswith("ridge_minus_") else "all",
+            "params": _params(cands[n]),
+        }
+        for n in names
+    }
+    trials = log.append_candidates(table, describe, run_id=run_id, data_hash=data_hash)
     return SelectionResult(
         selected=selected,
         candidates=table,

@@ -88,6 +88,29 @@ class TrialsLog:
                     fh.write(json.dumps(rec, sort_keys=True, default=str) + "\n")
         return recs
 
+    def append_candidates(
+        self, table: pd.DataFrame, describe: Mapping[str, Mapping[str, Any]], *, run_id: str, data_hash: str
+    ) -> list[dict[str, Any]]:
+        """Append one trial per candidate of a selection run, in the order of ``describe``.
+
+        ``table`` is the run's candidate table (indexed by name, with ``n_features``, ``sharpe_obs``,
+        ``sharpe_ann``, ``max_drawdown``, ``rank_ic`` and ``selected``); ``describe[name]`` gives the
+        trial's ``candidate``, ``feature_set`` and ``params``.
+        """
+        recorded = pd.Timestamp.now(tz="UTC").isoformat()
+        return self.append(
+            {
+                "run_id": run_id,
+                "recorded_at": recorded,
+                **describe[n],
+                "n_features": int(table.loc[n, "n_features"]),
+                "data_hash": data_hash,
+                **{k: float(table.loc[n, k]) for k in ("sharpe_obs", "sharpe_ann", "max_drawdown", "rank_ic")},
+                "selected": bool(table.loc[n, "selected"]),
+            }
+            for n in describe
+        )
+
     def sharpe_stats(self, extra: Iterable[float] = ()) -> tuple[int, float]:
         """Number of trials and variance (ddof=1) of their per-observation Sharpe ratios.
 

@@ -32,6 +32,7 @@ from quant_assets.validation.sharpe import (
     expected_max_sharpe,
     min_track_record_length,
     probabilistic_sharpe_ratio,
+    selection_dsr,
     sharpe_ratio_std,
 )
 
@@ -58,5 +59,6 @@ __all__ = [
     "probability_of_backtest_overfitting",
     "rank_long_short_returns",
     "run_cpcv",
+    "selection_dsr",
     "sharpe_ratio_std",
 ]

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy import stats
 from scipy.special import ndtr, ndtri
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "expected_max_sharpe",
     "min_track_record_length",
     "probabilistic_sharpe_ratio",
+    "selection_dsr",
     "sharpe_ratio_std",
 ]
 
@@ -309,3 +311,52 @@ def min_track_record_length(
         out = np.where(edge <= 0, np.inf, out)
         out = np.where(np.isnan(edge) | np.isnan(factor) | np.isnan(z), np.nan, out)
     return _out(np.asarray(out, dtype=np.float64))
+
+
+def selection_dsr(
+    path_returns: ArrayLike, sr: float, n_obs: float, n_trials: float, var_trials: float, ann: float = 1.0
+) -> dict[str, float]:
+    """DSR of a selected candidate from its CPCV path returns, with the figures behind it.
+
+    Skewness and (non-excess) kurtosis are the means over the paths of the biased sample
+    moments of the rows finite on every path; the DSR is NaN when they or ``sr`` are not
+    finite (Bailey and López de Prado 2014, "The Deflated Sharpe Ratio").
+
+    Parameters
+    ----------
+    path_returns : array_like
+        Sessions x paths returns of the selected candidate.
+    sr : float
+        Its per-observation Sharpe ratio.
+    n_obs : float
+        Effective number of independent observations.
+    n_trials, var_trials : float
+        Trials behind the selection and the variance of their Sharpe ratios under the null.
+    ann : float, default 1.0
+        Annualisation factor of ``expected_max_sharpe_ann``.
+
+    Returns
+    -------
+    dict
+        ``dsr, sharpe_obs, expected_max_sharpe_obs, expected_max_sharpe_ann, n_trials, var_trials,
+        n_obs_effective, skew, kurtosis``.
+    """
+    x = np.asarray(path_returns, dtype=np.float64)
+    x = x[np.isfinite(x).all(axis=1)]
+    enough = len(x) > 2
+    skew = float(np.mean(stats.skew(x, axis=0, bias=True))) if enough else float("nan")
+    kurt = float(np.mean(stats.kurtosis(x, axis=0, fisher=False, bias=True))) if enough else float("nan")
+    sr0 = float(expected_max_sharpe(n_trials, var_trials))
+    ok = np.isfinite([sr, skew, kurt]).all()
+    dsr = float(deflated_sharpe_ratio(sr, n_obs, skew, max(kurt, 1 + skew**2), n_trials, var_trials)) if ok else np.nan
+    return {
+        "dsr": float(dsr),
+        "sharpe_obs": sr,
+        "expected_max_sharpe_obs": sr0,
+        "expected_max_sharpe_ann": sr0 * ann,
+        "n_trials": float(n_trials),
+        "var_trials": var_trials,
+        "n_obs_effective": n_obs,
+        "skew": skew,
+        "kurtosis": kurt,
+    }

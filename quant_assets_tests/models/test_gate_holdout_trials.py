@@ -72,6 +72,26 @@ def test_trials_log_appends_and_never_rewrites(tmp_path):
         log.append([{"nonsense": 1}])
 
 
+def test_trials_log_records_one_trial_per_candidate_of_a_run():
+    """Metrics come from the candidate table, names and params from ``describe``, in its order."""
+    table = pd.DataFrame(
+        {
+            "n_features": [3, 2],
+            "sharpe_obs": [0.1, 0.2],
+            "sharpe_ann": [1.0, 2.0],
+            "max_drawdown": [0.1, 0.05],
+            "rank_ic": [0.01, float("nan")],
+            "selected": [False, True],
+        },
+        index=pd.Index(["a", "b"], name="candidate"),
+    )
+    describe = {n: {"candidate": f"x:{n}", "feature_set": "vol", "params": {"k": 1}} for n in ("b", "a")}
+    recs = TrialsLog().append_candidates(table, describe, run_id="r", data_hash="h")
+    assert [r["candidate"] for r in recs] == ["x:b", "x:a"] and [r["trial_id"] for r in recs] == [0, 1]
+    assert recs[0]["selected"] is True and recs[0]["rank_ic"] is None and recs[1]["n_features"] == 3
+    assert {r["run_id"] for r in recs} == {"r"} and recs[1]["sharpe_ann"] == 1.0
+
+
 @given(st.lists(st.floats(-0.5, 0.5), min_size=1, max_size=50))
 def test_max_drawdown_is_a_fraction(returns):
     dd = max_drawdown(np.array(returns))

@@ -14,6 +14,7 @@ from quant_assets.validation import (
     expected_max_sharpe,
     min_track_record_length,
     probabilistic_sharpe_ratio,
+    selection_dsr,
     sharpe_ratio_std,
 )
 
@@ -187,3 +188,17 @@ def test_bad_input_raises(call, match) -> None:
 def test_non_numeric_input_raises() -> None:
     with pytest.raises(TypeError, match="sr"):
         probabilistic_sharpe_ratio("high", 100, 0.0, 3.0)
+
+
+def test_selection_dsr_matches_the_dsr_of_the_path_moments() -> None:
+    """The summary DSR uses the mean path moments; too few finite rows give NaN."""
+    rng = np.random.default_rng(0)
+    paths = rng.normal(0.01, 0.05, size=(60, 4))
+    paths[3, 1] = np.nan
+    x = paths[np.isfinite(paths).all(axis=1)]
+    skew = float(np.mean(stats.skew(x, axis=0)))
+    kurt = float(np.mean(stats.kurtosis(x, axis=0, fisher=False)))
+    out = selection_dsr(paths, 0.2, 59.0, 5, 1 / 58, ann=2.0)
+    assert out["dsr"] == pytest.approx(deflated_sharpe_ratio(0.2, 59.0, skew, kurt, 5, 1 / 58))
+    assert out["expected_max_sharpe_ann"] == pytest.approx(2.0 * expected_max_sharpe(5, 1 / 58))
+    assert np.isnan(selection_dsr(paths[:2], 0.2, 59.0, 5, 1 / 58)["dsr"])

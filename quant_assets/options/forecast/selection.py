@@ -35,7 +35,7 @@ from quant_assets.models.gate import GateVerdict, evaluate_gate
 from quant_assets.models.portfolio import SESSIONS_PER_YEAR, max_drawdown
 from quant_assets.models.trials import TrialsLog
 from quant_assets.options.forecast.config import VolForecastConfig
-from quant_assets.validation import deflated_sharpe_ratio, expected_max_sharpe, run_cpcv
+from quant_assets.validation import run_cpcv, selection_dsr
 
 __all__ = [
     "StraddleBook",
@@ -217,30 +217,6 @@ def _data_hash(panel: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
-def _dsr(selected_paths: pd.DataFrame, sr: float, n_obs: float, n_trials: int, var_trials: float) -> dict[str, float]:
-    x = selected_paths.to_numpy(np.float64)
-    x = x[np.isfinite(x).all(axis=1)]
-    skew = float(np.mean(stats.skew(x, axis=0, bias=True))) if len(x) > 2 else float("nan")
-    kurt = float(np.mean(stats.kurtosis(x, axis=0, fisher=False, bias=True))) if len(x) > 2 else float("nan")
-    sr0 = float(expected_max_sharpe(n_trials, var_trials))
-    ok = np.isfinite([sr, skew, kurt]).all()
-    dsr = (
-        float(deflated_sharpe_ratio(sr, n_obs, skew, max(kurt, 1 + skew**2), n_trials, var_trials))
-        if ok
-        else float("nan")
-    )
-    return {
-        "dsr": dsr,
-        "sharpe_obs": sr,
-        "expected_max_sharpe_obs": sr0,
-        "n_trials": float(n_trials),
-        "var_trials": var_trials,
-        "n_obs_effective": n_obs,
-        "skew": skew,
-        "kurtosis": kurt,
-    }
-
-
 def select_vol_model(
     features: pd.DataFrame,
     labels: pd.DataFrame,
@@ -313,8 +289,9 @@ def select_vol_model(
     n_trials, var_trials = log.sharpe_stats(table["sharpe_obs"].tolist())
     n_sessions = int(panel["asof"].nunique())
     sr = float(table.loc[selected, "sharpe_obs"])
-    dsr = _dsr(out["path_returns"][selected], sr, max(n_sessions / cfg.horizon, 2.0), n_trials, var_trials)
-    dsr["expected_max_sharpe_ann"] = dsr["expected_max_sharpe_obs"] * ann
+    dsr = selection_dsr(
+        out["path_returns"][selected], sr, max(n_sessions / cfg.horizon, 2.0), n_trials, var_trials, ann
+    )
     verdict = evaluate_gate(
         sharpe=float(table.loc[selected, "sharpe_ann"]),
         max_drawdown=float(table.loc[selected, "max_drawdown"]),
@@ -327,23 +304,9 @@ def select_vol_model(
     final = clone(cands[selected]).fit(panel, y)
     scorer = VolForecaster(final, getattr(final, "features", ()), cfg.horizon, selected, target).fit(panel, y)
     data_hash = _data_hash(panel[["asof", "underlier", *feature_cols, target]])
-    recorded = pd.Timestamp.now(tz="UTC").isoformat()
-    trials = log.append(
-        [
-            {
-                "run_id": run_id,
-                "recorded_at": recorded,
-                "candidate": f"{forecast}:{n}",
-                "feature_set": "vol",
-                "n_features": int(table.loc[n, "n_features"]),
-                "params": {"target": target, "horizon": cfg.horizon},
-                "data_hash": data_hash,
-                **{k: float(table.loc[n, k]) for k in ("sharpe_obs", "sharpe_ann", "max_drawdown", "rank_ic")},
-                "selected": n == selected,
-            }
-            for n in cands
-        ]
-    )
+    params = {"target": target, "horizon": cfg.horizon}
+    describe = {n: {"candidate": f"{forecast}:{n}", "feature_set": "vol", "params": dict(params)} for n in cands}
+    trials = log.append_candidates(table, describe, run_id=run_id, data_hash=data_hash)
     return VolSelectionResult(
         forecast=forecast,
         target=target,
