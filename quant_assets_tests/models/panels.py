@@ -20,24 +20,28 @@ def synthetic_panels(
     val = rng.normal(size=(T, n_names))
     vol = rng.normal(size=(T, n_names))
     ret = edge * mom + 0.02 * rng.normal(size=(T, n_names))
+    features = {"feature_mom_12_1": mom, "feature_value_bp": val, "feature_vol_20": vol}
+    return panels_from_arrays(sessions, syms, features, ret, horizon)
+
+
+def panels_from_arrays(
+    sessions: pd.DatetimeIndex, syms, features: dict[str, np.ndarray], ret: np.ndarray, horizon: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(features, labels)`` frames from ``(T, n_names)`` arrays: feature values and ``horizon``-session returns.
+
+    Row ``t`` is known at ``sessions[t]`` and its label exits at ``sessions[t + horizon]``; the label is
+    the sign of the cross-sectionally demeaned return ``xret_5``.
+    """
+    T, n_names = ret.shape
     xret = ret - ret.mean(axis=1, keepdims=True)
-    t_i, n_i = np.meshgrid(np.arange(T), np.arange(n_names), indexing="ij")
-    t_i, n_i = t_i.ravel(), n_i.ravel()
-    dates = sessions[t_i]
-    feats = pd.DataFrame(
-        {
-            "asof": dates,
-            "symbol": syms[n_i],
-            "feature_mom_12_1": mom.ravel(),
-            "feature_value_bp": val.ravel(),
-            "feature_vol_20": vol.ravel(),
-        }
-    )
+    t_i, n_i = (a.ravel() for a in np.meshgrid(np.arange(T), np.arange(n_names), indexing="ij"))
+    dates, names = sessions[t_i], np.asarray(syms)[n_i]
+    feats = pd.DataFrame({"asof": dates, "symbol": names, **{k: v.ravel() for k, v in features.items()}})
     exit5 = sessions[t_i + horizon]
     labels = pd.DataFrame(
         {
             "entry_date": dates,
-            "symbol": syms[n_i],
+            "symbol": names,
             "exit_date": exit5,
             "label": np.sign(xret.ravel()).astype(int),
             "outcome": "vertical",

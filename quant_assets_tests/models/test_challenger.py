@@ -10,6 +10,7 @@ from quant_assets.calendars import sessions_in_range
 from quant_assets.models import GateConfig, GateVerdict, RankScore, SelectionConfig, TrialsLog, research_panel
 from quant_assets.models.challenger import ChallengerConfig, PromotionLog, decide_promotion, shadow_book
 from quant_assets.models.hpsearch import SearchConfig, hyperparameter_search, ridge_on
+from quant_assets_tests.models.panels import panels_from_arrays
 
 H = 5
 N_TRAIN, N_SHADOW = 150, 40
@@ -39,31 +40,15 @@ def market(mom: float = 0.004, planted: float = 0.008, fast: float = 0.0, n_name
     m, p = persistent(), persistent()
     f, v, q = (rng.normal(size=(T, n_names)) for _ in range(3))
     ret = mom * m + planted * p + fast * f + 0.02 * rng.normal(size=(T, n_names))
-    xret = ret - ret.mean(axis=1, keepdims=True)
-    t_i, n_i = (a.ravel() for a in np.meshgrid(np.arange(T), np.arange(n_names), indexing="ij"))
-    dates, syms = sessions[t_i], np.array([f"S{i:03d}" for i in range(n_names)])[n_i]
-    feats = pd.DataFrame(
-        {
-            "asof": dates,
-            "symbol": syms,
-            "feature_mom_12_1": m.ravel(),
-            "feature_planted": p.ravel(),
-            "feature_fast": f.ravel(),
-            "feature_value_bp": v.ravel(),
-            "feature_vol_20": q.ravel(),
-        }
-    )
-    exit5 = sessions[t_i + H]
-    labels = pd.DataFrame(
-        {
-            "entry_date": dates,
-            "symbol": syms,
-            "exit_date": exit5,
-            "label": np.sign(xret.ravel()).astype(int),
-            "xret_5": xret.ravel(),
-            "exit_date_5": exit5,
-        }
-    )
+    syms = [f"S{i:03d}" for i in range(n_names)]
+    features = {
+        "feature_mom_12_1": m,
+        "feature_planted": p,
+        "feature_fast": f,
+        "feature_value_bp": v,
+        "feature_vol_20": q,
+    }
+    feats, labels = panels_from_arrays(sessions, syms, features, ret, H)
     return feats, labels, pd.Timestamp(sessions[N_TRAIN])
 
 
