@@ -38,6 +38,7 @@ from quant_assets.models.selection import SelectionConfig, research_panel
 
 __all__ = [
     "PROMOTION_FIELDS",
+    "PROMOTION_FIGURES",
     "ChallengerConfig",
     "PromotionDecision",
     "PromotionLog",
@@ -247,14 +248,7 @@ def decide_promotion(
     return PromotionDecision(all(c["passed"] for c in checks.values()), checks, figures)
 
 
-PROMOTION_FIELDS = (
-    "decided_at",
-    "period",
-    "challenger",
-    "challenger_version",
-    "champion_version",
-    "promoted",
-    "reasons",
+PROMOTION_FIGURES = (
     "shadow_sessions",
     "challenger_net",
     "champion_net",
@@ -263,6 +257,17 @@ PROMOTION_FIELDS = (
     "n_trials",
     "pbo",
     "dsr",
+)
+"""The numeric fields of a promotion decision."""
+PROMOTION_FIELDS = (
+    "decided_at",
+    "period",
+    "challenger",
+    "challenger_version",
+    "champion_version",
+    "promoted",
+    "reasons",
+    *PROMOTION_FIGURES,
 )
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from quant_assets.config.fields import reject_unknown_fields
+from quant_assets.market.store_files import atomic_write
 
 __all__ = [
     "HISTORY_FILE",
@@ -189,18 +189,12 @@ def _now() -> str:
     return pd.Timestamp.now(tz="UTC").isoformat()
 
 
-def _write_atomic(path: Path, payload: Mapping[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(dict(payload), fh, sort_keys=True, indent=2)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _save(root: Path, state: KillState, event: Mapping[str, Any]) -> KillState:
+    """Replace the switch of ``root`` by ``state`` (atomically, durably), then log ``event`` in its history."""
+    data = json.dumps(state.as_dict(), sort_keys=True, indent=2).encode()
+    atomic_write(root / KILL_FILE, data, tmp_dir=root, durable=True)
+    _append_history(root, event)
+    return state
 
 
 def _append_history(root: Path, event: Mapping[str, Any]) -> None:
@@ -249,19 +243,8 @@ def trip_kill(root: str | Path, session, reason: str, source: str = "tripwires")
         cleared_at=current.cleared_at,
         cleared_reason=current.cleared_reason,
     )
-    _write_atomic(root / KILL_FILE, state.as_dict())
-    _append_history(
-        root,
-        {
-            "event": "trip",
-            "at": state.tripped_at,
-            "session": state.session,
-            "reason": reason,
-            "source": source,
-            "by": None,
-        },
-    )
-    return state
+    event = {"event": "trip", "at": state.tripped_at, "session": state.session, "reason": reason, "source": source}
+    return _save(root, state, {**event, "by": None})
 
 
 def clear_kill(root: str | Path, by: str, reason: str) -> KillState:
@@ -280,20 +263,8 @@ def clear_kill(root: str | Path, by: str, reason: str) -> KillState:
         source=current.source,
         tripped_at=current.tripped_at,
     )
-    _write_atomic(root / KILL_FILE, state.as_dict())
-    _append_history(
-        root,
-        {
-            "event": "clear",
-            "at": state.cleared_at,
-            "session": current.session,
-            "by": str(by),
-            "reason": str(reason),
-            "source": "person",
-            "was_killed": current.killed,
-        },
-    )
-    return state
+    event = {"event": "clear", "at": state.cleared_at, "session": current.session, "by": str(by), "reason": str(reason)}
+    return _save(root, state, {**event, "source": "person", "was_killed": current.killed})
 
 
 def guard_targets(targets: pd.DataFrame, state: KillState, scale: float = 1.0) -> pd.DataFrame:

@@ -30,13 +30,14 @@ from quant_assets import schemas
 from quant_assets.config import Profile
 from quant_assets.defs.governance.tripwire_assets import GROUP, governance_block
 from quant_assets.defs.lib.runtime import stamp_rows, transform_id, window_sessions
-from quant_assets.defs.lib.session_asset import checked_body, session_asset
-from quant_assets.defs.lib.types import dagster_type
-from quant_assets.defs.models.assets import ALLOW_MISSING, _selection_frame, readiness, training_as_of
-from quant_assets.defs.models.resources import MODEL_IO_MANAGER, RESEARCH_TRACKING
-from quant_assets.market.lineage import add_lineage
+from quant_assets.defs.lib.session_asset import session_asset
+from quant_assets.defs.models.assets import ALLOW_MISSING, _log_lineage, _selection_frame, readiness, training_as_of
+from quant_assets.defs.models.assets import _frame_asset as model_frame_asset
+from quant_assets.defs.models.resources import RESEARCH_TRACKING
 from quant_assets.models import GateVerdict, SelectionConfig, cost_inputs_from_wide
 from quant_assets.models.challenger import (
+    PROMOTION_FIELDS,
+    PROMOTION_FIGURES,
     ChallengerConfig,
     PromotionLog,
     ShadowBook,
@@ -97,19 +98,8 @@ def _models(tracking) -> dict[str, tuple[str, object]]:
 
 
 def _frame_asset(schema: type, **kwargs):
-    def decorator(fn):
-        return dg.asset(
-            name=fn.__name__,
-            group_name=GROUP,
-            io_manager_key=MODEL_IO_MANAGER,
-            dagster_type=dagster_type(schema),
-            backfill_policy=dg.BackfillPolicy.single_run(),
-            metadata={"layer": "models", "dagster/column_schema": dagster_type(schema).metadata["schema"]},
-            kinds={"parquet", "pandas"},
-            **kwargs,
-        )(checked_body(fn, schema))
-
-    return decorator
+    """A governance asset of the model store (no freshness window: it follows the shadow sessions)."""
+    return model_frame_asset(schema=schema, group=GROUP, freshness_policy=None, **kwargs)
 
 
 def build_challenger_assets(profile: Profile, partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
@@ -185,14 +175,20 @@ def build_challenger_assets(profile: Profile, partitions_def: dg.PartitionsDefin
             "archived": len(out.archived),
         }
 
-    @session_asset(
-        schema=schemas.ShadowPositions,
-        layer=GROUP,
-        group=GROUP,
-        partitions_def=partitions_def,
-        date_col="asof",
-        ins={"equity_features": dg.AssetIn(), "challenger_selection": dg.AssetIn()},
-        required_resource_keys={RESEARCH_TRACKING},
+    def shadow_asset(schema: type, date_col: str, ins: dict[str, dg.AssetIn]):
+        """A partitioned shadow-trading asset reading the registered models."""
+        return session_asset(
+            schema=schema,
+            layer=GROUP,
+            group=GROUP,
+            partitions_def=partitions_def,
+            date_col=date_col,
+            ins=ins,
+            required_resource_keys={RESEARCH_TRACKING},
+        )
+
+    @shadow_asset(
+        schemas.ShadowPositions, "asof", {"equity_features": dg.AssetIn(), "challenger_selection": dg.AssetIn()}
     )
     def shadow_positions(
         context: dg.AssetExecutionContext, equity_features: pd.DataFrame, challenger_selection: pd.DataFrame
@@ -208,19 +204,15 @@ def build_challenger_assets(profile: Profile, partitions_def: dg.PartitionsDefin
         meta = {"books": ", ".join(sorted(out["book"].unique())) if len(out) else "none registered"}
         return stamp_rows(out, GROUP, "shadow_positions", "asof", fingerprint), meta
 
-    @session_asset(
-        schema=schemas.ShadowPnl,
-        layer=GROUP,
-        group=GROUP,
-        partitions_def=partitions_def,
-        date_col="known_date",
-        ins={
+    @shadow_asset(
+        schemas.ShadowPnl,
+        "known_date",
+        {
             "equity_features": _window(label_span + 2 * cfg.horizon),
             "equity_labels": _window(cfg.horizon),
             "adjusted_prices": _window(70),
             "challenger_selection": dg.AssetIn(),
         },
-        required_resource_keys={RESEARCH_TRACKING},
     )
     def shadow_pnl(
         context: dg.AssetExecutionContext,
@@ -271,30 +263,13 @@ def build_challenger_assets(profile: Profile, partitions_def: dg.PartitionsDefin
         df = df.assign(
             **{
                 c: df[c].fillna("").astype(str)
-                for c in ("period", "challenger", "challenger_version", "champion_version", "reasons")
+                for c in PROMOTION_FIELDS
+                if c not in ("decided_at", "promoted", *PROMOTION_FIGURES)
             },
             promoted=df["promoted"].astype(bool),
-            **{
-                c: pd.to_numeric(df[c], errors="coerce").astype(float)
-                for c in (
-                    "shadow_sessions",
-                    "challenger_net",
-                    "champion_net",
-                    "challenger_gross",
-                    "champion_gross",
-                    "n_trials",
-                    "pbo",
-                    "dsr",
-                )
-            },
+            **{c: pd.to_numeric(df[c], errors="coerce").astype(float) for c in PROMOTION_FIGURES},
         )
-        decided = pd.to_datetime(df.pop("decided_at"), utc=True)
-        out = add_lineage(
-            df,
-            decided if len(df) else pd.Timestamp.now(tz="UTC"),
-            f"file://{log.path}",
-            transform_id("promotion_decisions", fingerprint),
-        )
+        out, decided = _log_lineage(df, "decided_at", log.path, transform_id("promotion_decisions", fingerprint))
         out.insert(0, "decided_at", decided)
         meta["decisions"] = int(len(out))
         meta["blocked"] = int((~out["promoted"]).sum()) if len(out) else 0

@@ -42,11 +42,10 @@ from quant_assets import schemas
 from quant_assets.config import Profile
 from quant_assets.defs.lib.frame_checks import FrameCheck
 from quant_assets.defs.lib.runtime import png_markdown, stamp_rows, transform_id, window_sessions
-from quant_assets.defs.lib.session_asset import checked_body, session_asset
-from quant_assets.defs.lib.types import dagster_type
+from quant_assets.defs.lib.session_asset import model_asset, session_asset
 from quant_assets.defs.market.schedules import MARKET_FRESHNESS
 from quant_assets.defs.models.checks import SCORE_CHECKS, TRIALS_CHECKS, selection_checks
-from quant_assets.defs.models.resources import MODEL_IO_MANAGER, RESEARCH_TRACKING
+from quant_assets.defs.models.resources import RESEARCH_TRACKING
 from quant_assets.market.ingest import arrival_times
 from quant_assets.market.lineage import add_lineage
 from quant_assets.models import (
@@ -79,30 +78,33 @@ def training_as_of(profile: Profile, partitions_def: dg.PartitionsDefinition, cf
 
 
 def _frame_asset(
-    *, schema: type, checks: Sequence[FrameCheck] = (), **asset_kwargs
+    *,
+    schema: type,
+    checks: Sequence[FrameCheck] = (),
+    group: str = GROUP,
+    freshness_policy: dg.FreshnessPolicy | None = SELECTION_FRESHNESS,
+    **asset_kwargs,
 ) -> Callable[[Callable], dg.AssetsDefinition]:
     """Decorator: ``fn(...) -> (frame, metadata)`` becomes an unpartitioned, schema-typed model asset.
 
     The frame is validated against ``schema`` before it is stored by the model IO manager;
     ``checks`` are evaluated on it with ``fn``'s arguments by name (as in ``session_asset``).
+    ``group`` is the asset group (the model store's layer is ``models`` whatever the group).
     """
 
-    def decorator(fn: Callable) -> dg.AssetsDefinition:
-        return dg.asset(
-            name=fn.__name__,
-            group_name=GROUP,
-            io_manager_key=MODEL_IO_MANAGER,
-            dagster_type=dagster_type(schema),
-            # One run whatever the partition range of the run it is part of (CLI ranges need it).
-            backfill_policy=dg.BackfillPolicy.single_run(),
-            metadata={"layer": GROUP, "dagster/column_schema": dagster_type(schema).metadata["schema"]},
-            check_specs=[c.spec(fn.__name__) for c in checks],
-            kinds={"parquet", "pandas"},
-            freshness_policy=SELECTION_FRESHNESS,
-            **asset_kwargs,
-        )(checked_body(fn, schema, checks))
+    return model_asset(
+        schema=schema, group=group, layer=GROUP, freshness_policy=freshness_policy, checks=checks, **asset_kwargs
+    )
 
-    return decorator
+
+def _log_lineage(df: pd.DataFrame, at: str, path: Path, transform: str) -> tuple[pd.DataFrame, pd.Series]:
+    """Rows of the append-only log at ``path`` with lineage, known when written (column ``at``, taken out).
+
+    Returns the frame and the popped UTC times (an empty log is stamped now).
+    """
+    when = pd.to_datetime(df.pop(at), utc=True)
+    out = add_lineage(df, when if len(df) else pd.Timestamp.now(tz="UTC"), f"file://{path}", transform)
+    return out, when
 
 
 def _all_partitions() -> dg.AssetIn:
@@ -273,13 +275,7 @@ def build_model_assets(profile: Profile, partitions_def: dg.PartitionsDefinition
                 for c in ("sharpe_obs", "sharpe_ann", "max_drawdown", "rank_ic")
             },
         )
-        recorded = pd.to_datetime(df.pop("recorded_at"), utc=True)
-        out = add_lineage(
-            df,
-            recorded if len(df) else pd.Timestamp.now(tz="UTC"),
-            f"file://{log.path}",
-            transform_id("trials_log", fingerprint),
-        )
+        out, _ = _log_lineage(df, "recorded_at", log.path, transform_id("trials_log", fingerprint))
         n_runs = int(out["run_id"].nunique())
         return out, {"n_trials": int(len(out)), "n_runs": n_runs, "log": dg.MetadataValue.path(str(log.path))}
 

@@ -14,8 +14,6 @@ plots, the model registry; local SQLite store under ``data/<profile>/mlflow`` un
 
 from __future__ import annotations
 
-import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,6 +21,7 @@ import dagster as dg
 import pandas as pd
 
 from quant_assets.config import Profile, data_root
+from quant_assets.market.store_files import atomic_write
 
 MODEL_IO_MANAGER = "model_io_manager"
 RESEARCH_TRACKING = "research_tracking"
@@ -37,22 +36,7 @@ def models_dir(profile_name: str) -> Path:
 
 def write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:
     """Write ``df`` to ``path`` so that readers see the old file or the new one, never a partial one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            df.to_parquet(fh, index=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    atomic_write(path, df.to_parquet(index=False), tmp_dir=path.parent, durable=True)
 
 
 class ModelFrameIOManager(dg.ConfigurableIOManager):

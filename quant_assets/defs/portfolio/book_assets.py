@@ -138,6 +138,11 @@ def build_book_assets(
             **kwargs,
         )
 
+    def book(context, target_portfolio, adjusted_prices, symbols, positions, run=replay_sessions):
+        """``run`` (:func:`run_sessions` or :func:`replay_sessions`) over the window, kill switch applied."""
+        targets = traded_targets(target_portfolio, kill_state(kill_root()) if kill_root else None)
+        return run(positions, targets, adjusted_prices, symbols, window_sessions(context), bt)
+
     @asset(schemas.Positions, ins={**market, "positions": dg.AssetIn(partition_mapping=previous, **stored)})
     def positions(
         context: dg.AssetExecutionContext,
@@ -147,8 +152,7 @@ def build_book_assets(
         positions: pd.DataFrame,
     ):
         """The paper book after each close: yesterday's book moved by corporate actions and the day's fills."""
-        targets = traded_targets(target_portfolio, kill_state(kill_root()) if kill_root else None)
-        out = run_sessions(positions, targets, adjusted_prices, symbols, window_sessions(context), bt)
+        out = book(context, target_portfolio, adjusted_prices, symbols, positions, run=run_sessions)
         last = out["pnl"].iloc[-1]
         meta = {"started_flat": bool(out["started_flat"]), "nav": float(last["nav"]), "cash": float(last["cash"])}
         return stamp(_lineage_free(schemas.Positions, out["positions"]), "positions", "date"), meta
@@ -162,8 +166,7 @@ def build_book_assets(
         positions: pd.DataFrame,
     ):
         """Orders sent at each open: the day's target shares minus yesterday's stored book after corporate actions."""
-        targets = traded_targets(target_portfolio, kill_state(kill_root()) if kill_root else None)
-        out = replay_sessions(positions, targets, adjusted_prices, symbols, window_sessions(context), bt)
+        out = book(context, target_portfolio, adjusted_prices, symbols, positions)
         o = out["orders"]
         refused = int(out["events"]["event"].str.startswith("refused").sum())
         meta = {"requested_notional": float(o["requested_notional"].sum()), "refused_shorts": refused}
@@ -196,8 +199,7 @@ def build_book_assets(
         fills: pd.DataFrame,
     ):
         """The book's PnL of each session: gross, costs by kind (fee, spread, impact), borrow, net."""
-        targets = traded_targets(target_portfolio, kill_state(kill_root()) if kill_root else None)
-        out = replay_sessions(positions, targets, adjusted_prices, symbols, window_sessions(context), bt)
+        out = book(context, target_portfolio, adjusted_prices, symbols, positions)
         p = out["pnl"]
         meta = {k: float(p[k].sum()) for k in ("net_pnl", "gross_pnl", "fee", "spread", "impact", "borrow")}
         return stamp(_lineage_free(schemas.Pnl, p), "pnl", "date"), meta
