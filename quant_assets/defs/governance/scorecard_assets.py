@@ -23,10 +23,8 @@ from quant_assets import schemas
 from quant_assets.config import Profile
 from quant_assets.defs.governance.tripwire_assets import GROUP
 from quant_assets.defs.lib.runtime import png_markdown, stamp_rows, window_sessions
-from quant_assets.defs.lib.session_asset import checked_body, session_asset
-from quant_assets.defs.lib.types import dagster_type
+from quant_assets.defs.lib.session_asset import model_asset, session_asset
 from quant_assets.defs.models.assets import ALLOW_MISSING
-from quant_assets.defs.models.resources import MODEL_IO_MANAGER
 from quant_assets.defs.portfolio.assets import portfolio_configs
 from quant_assets.models import SelectionConfig
 from quant_assets.monitoring.go_no_go import (
@@ -133,14 +131,10 @@ def build_scorecard_assets(
             )
         return history, meta
 
-    scorecard_asset = dg.asset(
+    scorecard_asset = model_asset(
+        schema=schemas.GoNoGo,
+        group=GROUP,
         name="go_no_go_scorecard",
-        group_name=GROUP,
-        io_manager_key=MODEL_IO_MANAGER,
-        dagster_type=dagster_type(schemas.GoNoGo),
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        metadata={"layer": "models", "dagster/column_schema": dagster_type(schemas.GoNoGo).metadata["schema"]},
-        kinds={"parquet", "pandas"},
         ins={"go_no_go": dg.AssetIn(partition_mapping=dg.AllPartitionMapping(), metadata={ALLOW_MISSING: True})},
-    )(checked_body(scorecard_body, schemas.GoNoGo))
+    )(scorecard_body)
     return [go_no_go, scorecard_asset]

@@ -18,6 +18,7 @@ import pandas as pd
 
 from quant_assets.defs.lib.frame_checks import FrameCheck, validate_frame
 from quant_assets.defs.lib.types import dagster_type
+from quant_assets.defs.models.resources import MODEL_IO_MANAGER
 
 
 def headline(df: pd.DataFrame) -> dict:
@@ -84,6 +85,40 @@ def session_asset(
                 "dagster/column_schema": dagster_type(schema).metadata["schema"],
                 **(metadata or {}),
             },
+            check_specs=[check.spec(asset_name) for check in checks],
+            kinds={"parquet", "pandas"},
+            freshness_policy=freshness_policy,
+            **asset_kwargs,
+        )(checked_body(fn, schema, checks))
+
+    return decorator
+
+
+def model_asset(
+    *,
+    schema: type,
+    group: str,
+    layer: str = "models",
+    freshness_policy: dg.FreshnessPolicy | None = None,
+    checks: Sequence[FrameCheck] = (),
+    name: str | None = None,
+    **asset_kwargs,
+) -> Callable[[Callable], dg.AssetsDefinition]:
+    """Decorator: ``fn(...) -> (frame, metadata)`` becomes an unpartitioned asset stored by the model IO manager.
+
+    It runs once whatever the partition range of the run it is part of (CLI ranges need it); the
+    frame is validated and ``checks`` are evaluated as in :func:`session_asset`.
+    """
+
+    def decorator(fn: Callable) -> dg.AssetsDefinition:
+        asset_name = name or fn.__name__
+        return dg.asset(
+            name=asset_name,
+            group_name=group,
+            io_manager_key=MODEL_IO_MANAGER,
+            dagster_type=dagster_type(schema),
+            backfill_policy=dg.BackfillPolicy.single_run(),
+            metadata={"layer": layer, "dagster/column_schema": dagster_type(schema).metadata["schema"]},
             check_specs=[check.spec(asset_name) for check in checks],
             kinds={"parquet", "pandas"},
             freshness_policy=freshness_policy,

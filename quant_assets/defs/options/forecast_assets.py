@@ -19,6 +19,7 @@ hold no rows.
 """
 
 import dataclasses
+import functools
 
 import dagster as dg
 import numpy as np
@@ -28,11 +29,10 @@ from quant_assets import schemas
 from quant_assets.calendars import sessions_in_range
 from quant_assets.config import Profile
 from quant_assets.defs.lib.runtime import stamp_rows, window_sessions
-from quant_assets.defs.lib.session_asset import checked_body, session_asset
-from quant_assets.defs.lib.types import dagster_type
+from quant_assets.defs.lib.session_asset import model_asset, session_asset
 from quant_assets.defs.market.schedules import MARKET_FRESHNESS
 from quant_assets.defs.models.assets import SELECTION_FRESHNESS
-from quant_assets.defs.models.resources import MODEL_IO_MANAGER, RESEARCH_TRACKING, models_dir
+from quant_assets.defs.models.resources import RESEARCH_TRACKING, models_dir
 from quant_assets.models.trials import TrialsLog
 from quant_assets.options.forecast import (
     FORECAST_COLUMNS,
@@ -100,13 +100,15 @@ def build_forecast_assets(profile: Profile, partitions_def: dg.PartitionsDefinit
     def stamp(df: pd.DataFrame, name: str, known_at: str) -> pd.DataFrame:
         return stamp_rows(df, "options", name, known_at, fingerprint)
 
-    @session_asset(
+    # Every session-partitioned options asset: this group and partitions, re-run each session.
+    options_asset = functools.partial(
+        session_asset, group=GROUP, partitions_def=partitions_def, freshness_policy=MARKET_FRESHNESS
+    )
+
+    @options_asset(
         schema=schemas.VolFeatures,
         layer="features",
-        group=GROUP,
-        partitions_def=partitions_def,
         date_col="asof",
-        freshness_policy=MARKET_FRESHNESS,
         ins={
             "vol_surfaces": _history(fcfg.lookback),
             "adjusted_prices": _history(fcfg.rv_window + 2),
@@ -138,13 +140,10 @@ def build_forecast_assets(profile: Profile, partitions_def: dg.PartitionsDefinit
         missing = float(out[feats].isna().to_numpy().mean()) if len(out) else 0.0
         return stamp(out, "vol_features", "asof"), {"n_features": len(feats), "missing_share": missing}
 
-    @session_asset(
+    @options_asset(
         schema=schemas.VolLabels,
         layer="labels",
-        group=GROUP,
-        partitions_def=partitions_def,
         date_col="known_date",
-        freshness_policy=MARKET_FRESHNESS,
         ins={
             "vol_surfaces": _history(lcfg.span, through_previous=False),
             "adjusted_prices": _history(lcfg.span + 1, through_previous=False),
@@ -225,30 +224,22 @@ def build_forecast_assets(profile: Profile, partitions_def: dg.PartitionsDefinit
         meta["verdict"] = "PASSED" if out.loc[out["forecast"] == "straddle_pnl", "gate_passed"].all() else "refused"
         return stamp(out, "vol_model", "as_of"), meta
 
-    vol_model_body.__name__ = "vol_model"
-    vol_model = dg.asset(
+    vol_model = model_asset(
+        schema=schemas.VolModel,
+        group=GROUP,
         name="vol_model",
-        group_name=GROUP,
-        io_manager_key=MODEL_IO_MANAGER,
-        dagster_type=dagster_type(schemas.VolModel),
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        metadata={"layer": "models", "dagster/column_schema": dagster_type(schemas.VolModel).metadata["schema"]},
-        kinds={"parquet", "pandas"},
         freshness_policy=SELECTION_FRESHNESS,
         ins={
             name: dg.AssetIn(partition_mapping=dg.AllPartitionMapping(), metadata={"allow_missing_partitions": True})
             for name in ("vol_features", "vol_labels")
         },
         required_resource_keys={RESEARCH_TRACKING},
-    )(checked_body(vol_model_body, schemas.VolModel))
+    )(vol_model_body)
 
-    @session_asset(
+    @options_asset(
         schema=schemas.VolForecasts,
         layer="scores",
-        group=GROUP,
-        partitions_def=partitions_def,
         date_col="asof",
-        freshness_policy=MARKET_FRESHNESS,
         required_resource_keys={RESEARCH_TRACKING},
         ins={"vol_features": dg.AssetIn(), "vol_model": dg.AssetIn()},
     )

@@ -33,10 +33,8 @@ import pandas as pd
 from quant_assets import schemas
 from quant_assets.config import Profile
 from quant_assets.defs.lib.runtime import png_markdown, stamp_rows, window_sessions
-from quant_assets.defs.lib.session_asset import checked_body, session_asset
-from quant_assets.defs.lib.types import dagster_type
+from quant_assets.defs.lib.session_asset import model_asset, session_asset
 from quant_assets.defs.market.schedules import MARKET_FRESHNESS
-from quant_assets.defs.models.resources import MODEL_IO_MANAGER
 from quant_assets.models import SelectionConfig
 from quant_assets.options.book import DAILY_COLUMNS, run_options_backtest, sleeve_go_no_go, trial_grid
 from quant_assets.options.book.plot import attribution_png
@@ -178,16 +176,12 @@ def build_strategy_assets(profile: Profile, partitions_def: dg.PartitionsDefinit
         return stamp_rows(daily, GROUP, "options_backtest", "date", fingerprint), meta
 
     all_in = dg.AssetIn(partition_mapping=dg.AllPartitionMapping(), metadata=ALLOW_MISSING)
-    options_backtest = dg.asset(
+    options_backtest = model_asset(
+        schema=schemas.OptionsBacktest,
+        group=GROUP,
         name="options_backtest",
-        group_name=GROUP,
-        io_manager_key=MODEL_IO_MANAGER,
-        dagster_type=dagster_type(schemas.OptionsBacktest),
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        metadata={"layer": "models", "dagster/column_schema": dagster_type(schemas.OptionsBacktest).metadata["schema"]},
-        kinds={"parquet", "pandas"},
         freshness_policy=MARKET_FRESHNESS,
         ins={"vol_surfaces": all_in, "vol_forecasts": all_in, "equity_scores": all_in},
-    )(checked_body(backtest_body, schemas.OptionsBacktest))
+    )(backtest_body)
 
     return [options_strategies, options_backtest]

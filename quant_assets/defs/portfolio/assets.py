@@ -47,10 +47,8 @@ from quant_assets import schemas
 from quant_assets.backtest import BacktestConfig, run_backtest
 from quant_assets.config import Profile
 from quant_assets.defs.lib.runtime import png_markdown, stamp_rows, window_sessions
-from quant_assets.defs.lib.session_asset import checked_body, session_asset
-from quant_assets.defs.lib.types import dagster_type
+from quant_assets.defs.lib.session_asset import model_asset, session_asset
 from quant_assets.defs.market.schedules import MARKET_FRESHNESS
-from quant_assets.defs.models.resources import MODEL_IO_MANAGER
 from quant_assets.defs.options.strategy_assets import strategy_policy
 from quant_assets.defs.portfolio.book_assets import build_book_assets
 from quant_assets.defs.portfolio.checks import BACKTEST_CHECKS, blotter_checks, target_checks
@@ -226,20 +224,11 @@ def build_portfolio_assets(profile: Profile, partitions_def: dg.PartitionsDefini
         ]
         return stamp(out, "backtest_equities", "date"), {k: v for k, v in meta.items() if v is not None}
 
-    backtest_equities = checked_body(backtest_body, schemas.BacktestEquities, backtest_checks)
-
-    backtest_asset = dg.asset(
+    backtest_asset = model_asset(
+        schema=schemas.BacktestEquities,
+        group=GROUP,
         name="backtest_equities",
-        group_name=GROUP,
-        io_manager_key=MODEL_IO_MANAGER,
-        dagster_type=dagster_type(schemas.BacktestEquities),
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        metadata={
-            "layer": "models",
-            "dagster/column_schema": dagster_type(schemas.BacktestEquities).metadata["schema"],
-        },
-        check_specs=[c.spec("backtest_equities") for c in backtest_checks],
-        kinds={"parquet", "pandas"},
+        checks=backtest_checks,
         freshness_policy=MARKET_FRESHNESS,  # re-run each session: the day's blotter reads it
         ins={
             "target_portfolio": _stored(dg.AllPartitionMapping()),
@@ -248,7 +237,7 @@ def build_portfolio_assets(profile: Profile, partitions_def: dg.PartitionsDefini
             "model_selection": dg.AssetIn(),
             "trials_log": dg.AssetIn(),
         },
-    )(backtest_equities)
+    )(backtest_body)
 
     @session_asset(
         schema=schemas.DailyBlotter,
