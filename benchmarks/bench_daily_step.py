@@ -36,17 +36,6 @@ import yaml
 
 PROFILE = "bench_daily"
 RANGE = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
-MARKET = [
-    "sessions",
-    "symbols",
-    "rates",
-    "raw_bars",
-    "raw_corporate_actions",
-    "raw_delistings",
-    "raw_fundamentals",
-    "raw_earnings_calendar",
-    "adjusted_prices",
-]
 TRAIN = ["universe", "equity_features", "equity_labels"]
 MODEL = ["model_selection", "trials_log", "champion_model"]
 STEP = ["universe", "equity_features", "equity_scores"]
@@ -120,6 +109,7 @@ def run(n_names: int, n_sessions: int, n_train: int) -> None:
     import quant_assets.config as qconfig
     from quant_assets.defs import build_definitions
     from quant_assets.defs.lib.partitions import session_partitions
+    from quant_assets.defs.market import EQUITY_MARKET_ASSETS
     from quant_assets.defs.resources import build_resources
 
     root = Path(tempfile.mkdtemp(prefix="bench_daily_"))
@@ -133,7 +123,9 @@ def run(n_names: int, n_sessions: int, n_train: int) -> None:
         defs = build_definitions(PROFILE)
         keys = session_partitions(qconfig.load_profile(PROFILE)).get_partition_keys()
         assert keys[-1] == t
-        sleeve = [a for a in defs.assets if a.key.to_user_string() in {*MARKET, *TRAIN, *MODEL, "equity_scores"}]
+        sleeve = [
+            a for a in defs.assets if a.key.to_user_string() in {*EQUITY_MARKET_ASSETS, *TRAIN, *MODEL, "equity_scores"}
+        ]
         resources = build_resources(PROFILE)
         instance = dg.DagsterInstance.ephemeral()
         t0 = time.perf_counter()

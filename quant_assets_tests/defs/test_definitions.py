@@ -10,7 +10,7 @@ from quant_assets import schemas
 from quant_assets.calendars import sessions_in_range
 from quant_assets.config import load_profile
 from quant_assets.defs import build_definitions
-from quant_assets.defs.market import checks
+from quant_assets.defs.market import EQUITY_MARKET_ASSETS, checks
 
 ORACLE_GROUP = "oracle"
 defs = build_definitions("tiny")
@@ -25,16 +25,8 @@ def graph():
 def test_every_asset_check_job_schedule_and_sensor_resolves(graph):
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert {
-        "sessions",
-        "symbols",
-        "rates",
-        "raw_bars",
-        "raw_corporate_actions",
-        "raw_delistings",
-        "raw_fundamentals",
-        "raw_earnings_calendar",
+        *EQUITY_MARKET_ASSETS,
         "raw_option_quotes",
-        "adjusted_prices",
         "option_quotes",
         "oracle_expected_returns",
         "oracle_option_surface",

@@ -22,6 +22,7 @@ from quant_assets import schemas
 from quant_assets.calendars import sessions_in_range
 from quant_assets.defs import build_definitions
 from quant_assets.defs.lib.partitions import session_partitions
+from quant_assets.defs.market import EQUITY_MARKET_ASSETS
 from quant_assets.defs.models import checks
 from quant_assets.defs.models.assets import readiness, training_as_of
 from quant_assets.defs.models.resources import ModelFrameIOManager, models_dir
@@ -34,15 +35,7 @@ from quant_assets_tests.models.panels import synthetic_panels
 RANGE = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
 PROFILE = "tiny_models"
 SLEEVE = [
-    "sessions",
-    "symbols",
-    "rates",
-    "raw_bars",
-    "raw_corporate_actions",
-    "raw_delistings",
-    "raw_fundamentals",
-    "raw_earnings_calendar",
-    "adjusted_prices",
+    *EQUITY_MARKET_ASSETS,
     "universe",
     "equity_features",
     "equity_labels",

@@ -20,6 +20,7 @@ from quant_assets.defs import build_definitions
 from quant_assets.defs.lib.partitions import session_partitions
 from quant_assets.defs.lib.runtime import window_sessions
 from quant_assets.defs.lib.session_asset import session_asset
+from quant_assets.defs.market import EQUITY_MARKET_ASSETS
 from quant_assets.defs.models.resources import models_dir
 from quant_assets.defs.portfolio import checks
 from quant_assets.defs.portfolio.assets import COV_WINDOW, portfolio_configs
@@ -35,15 +36,7 @@ from quant_assets.reporting import validate_blotter
 PROFILE = "tiny"
 RANGE = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
 CHAIN = [
-    "sessions",
-    "symbols",
-    "rates",
-    "raw_bars",
-    "raw_corporate_actions",
-    "raw_delistings",
-    "raw_fundamentals",
-    "raw_earnings_calendar",
-    "adjusted_prices",
+    *EQUITY_MARKET_ASSETS,
     "universe",
     "equity_features",
     "equity_labels",

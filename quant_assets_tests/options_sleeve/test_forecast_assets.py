@@ -15,6 +15,7 @@ from quant_assets import schemas
 from quant_assets.calendars import sessions_in_range
 from quant_assets.config import load_profile
 from quant_assets.defs import build_definitions
+from quant_assets.defs.market import EQUITY_MARKET_ASSETS
 from quant_assets.defs.models.resources import models_dir
 from quant_assets.defs.resources import build_resources
 from quant_assets.market.store import ParquetStore
@@ -24,14 +25,7 @@ DEFS = build_definitions("tiny")
 KEYS = DEFS.resolve_job_def("market_data_job").partitions_def.get_partition_keys()
 RANGE = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
 NEEDED = [
-    "sessions",
-    "symbols",
-    "rates",
-    "raw_bars",
-    "raw_corporate_actions",
-    "raw_delistings",
-    "raw_earnings_calendar",
-    "adjusted_prices",
+    *EQUITY_MARKET_ASSETS,
     "raw_option_quotes",
     "option_quotes",
     "vol_surface_quotes",
