@@ -287,7 +287,7 @@ def _markdown(day, pos, strategies, metrics, risk, figures, top_n) -> str:
     lines += [f"| {label} | {_fmt(metrics.get(key), pattern)} |" for key, label, pattern in SCORECARD]
     lines += ["", *[f"![{f}]({f})" for f in figures]] if figures else []
     lines += ["", "## Options strategies", ""]
-    lines += _strategies_table(strategies, top_n) if strategies else ["none: the options sleeve is not live"]
+    lines += _strategies_table(strategies, top_n) if strategies else ["none formed at the previous close"]
     return "\n".join(lines) + "\n"
 
 
@@ -297,7 +297,7 @@ def _strategies_table(strategies: Sequence[Mapping], top_n: int) -> list[str]:
     lines = [f"{len(strategies)} strategies; top {min(top_n, len(strategies))}:", "", head, "|" + "---|" * 8]
     for d in list(strategies)[:top_n]:
         rules = d.get("hedge_rules") or {}
-        hedge = f"{rules.get('rebalance', '')} / |Δ| > {rules.get('delta_threshold', '')}" if rules else ""
+        hedge = f"{rules.get('rebalance', '')} / \\|Δ\\| > {rules.get('delta_threshold', '')}" if rules else ""
         lines.append(
             f"| {d['underlier']} | {d['type']} | {d['expiry']} | {int(d['qty']):+d} | {float(d['target_vega']):,.0f} | "
             f"{float(d['expected_pnl_bps']):+.1f} | {float(d['conf']):.2f} | {hedge} |"

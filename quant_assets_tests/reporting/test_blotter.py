@@ -99,7 +99,7 @@ def test_markdown_has_top_twenty_each_side_scorecard_and_plots(emitted):
         assert label in md
     assert "| momentum |" in md
     assert (out / "equity_drawdown.png").stat().st_size > 0 and (out / "costs_psr.png").exists()
-    assert "none: the options sleeve is not live" in md
+    assert "none formed at the previous close" in md
 
 
 @pytest.mark.parametrize(

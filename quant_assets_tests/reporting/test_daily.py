@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import jsonschema
 import numpy as np
@@ -79,7 +80,10 @@ def test_options_strategies_are_validated_listed_and_kept_in_the_json(tmp_path):
     assert payload["strategies"] == [STRATEGY, {**second, "qty": -3}]
     assert json.loads((tmp_path / "blotter.json").read_text())["strategies"][1]["qty"] == -3
     section = md.split("## Options strategies")[1]
-    assert "| AAPL | delta_hedged_straddle | 2024-04-19 | +10 | 5,000 | +40.0 | 0.58 | daily / |Δ| > 0.2 |" in section
+    row = "| AAPL | delta_hedged_straddle | 2024-04-19 | +10 | 5,000 | +40.0 | 0.58 | daily / \\|Δ\\| > 0.2 |"
+    assert row in section
+    # a Markdown table row: 8 cells, the pipes of |Δ| escaped
+    assert len(re.split(r"(?<!\\)\|", row)) == 8 + 2
     assert "| MSFT | vertical |" in section and "2 strategies; top 2" in section
     md, _ = emit_daily("2024-03-01", pos, [STRATEGY] * 3, {}, top_n=1)
     assert md.split("## Options strategies")[1].count("| AAPL |") == 1
