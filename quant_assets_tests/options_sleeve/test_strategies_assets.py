@@ -15,6 +15,7 @@ from quant_assets.config import load_profile
 from quant_assets.defs.options.strategy_assets import build_strategy_assets, strategy_policy
 from quant_assets.options.strategies import document_from_rows
 from quant_assets.options.strategies_json import validate_strategies_document
+from quant_assets_tests.options_sleeve.test_forecast import panel
 from quant_assets_tests.options_sleeve.test_options_backtest import SESSIONS, always, market
 
 PROFILE = load_profile("tiny")
@@ -78,7 +79,12 @@ def test_options_backtest_reports_go_no_go_per_sleeve(assets):
             for d in SESSIONS
         ]
     )
-    [out] = _outputs(assets["options_backtest"](vol_surfaces=surfaces, vol_forecasts=always(-1500), equity_scores=sc))
+    none = pd.DataFrame()
+    [out] = _outputs(
+        assets["options_backtest"](
+            vol_surfaces=surfaces, vol_forecasts=always(-1500), equity_scores=sc, vol_features=none, vol_labels=none
+        )
+    )
     daily = out.value
     schemas.OptionsBacktest.validate(daily)
     figures = out.metadata["figures"].value
@@ -86,5 +92,24 @@ def test_options_backtest_reports_go_no_go_per_sleeve(assets):
     for g in figures.values():
         assert {"sharpe", "max_drawdown", "dsr", "pbo", "vega_within_policy", "passed"} <= set(g)
     assert "| vol |" in out.metadata["go_no_go"].value and "data:image/png" in out.metadata["attribution"].value
-    assert out.metadata["vol_signal"].value == "vol_forecasts"
+    assert out.metadata["vol_signal"].value == "vol_forecasts (stored)"
     np.testing.assert_allclose(daily[["delta", "gamma", "theta", "vega", "residual"]].sum(axis=1), daily["total"])
+
+
+def test_options_backtest_trades_on_walk_forward_forecasts_over_history(assets):
+    """With labelled history the vol sleeve's signal is walk-forward (out of sample), not the stored forecasts."""
+    surfaces, _ = market(names=("AAA", "BBB"))
+    feats, labels = panel(n=150, names=2)
+    rename = {"U0": "AAA", "U1": "BBB"}
+    feats, labels = feats.replace({"underlier": rename}), labels.replace({"underlier": rename})
+    none = pd.DataFrame(columns=["asof", "symbol", "expected_excess_return", "horizon_sessions", "confidence"])
+    [out] = _outputs(
+        assets["options_backtest"](
+            vol_surfaces=surfaces,
+            vol_forecasts=always(-1500),
+            equity_scores=none,
+            vol_features=feats,
+            vol_labels=labels,
+        )
+    )
+    assert out.metadata["vol_signal"].value.startswith("walk-forward ridge")

@@ -12,11 +12,15 @@ strategies with their legs; the validated §10.2 document is written to
 ``options_backtest`` is **unpartitioned** (one run over every stored session, like
 ``backtest_equities``; stored by the models' IO manager): the daily re-hedged backtest of both
 sleeves (:func:`quant_assets.options.book.run_options_backtest`) over the stored surfaces,
-forecasts and scores, and the same for each policy variant of
+scores and out-of-sample vol forecasts, and the same for each policy variant of
 :func:`~quant_assets.options.book.trial_grid` for DSR and PBO. Fills pay the policy's fallback
-half-spread (the quote history is not read back over the whole window). Where no vol forecast
-is stored yet the vol sleeve runs on the documented VRP baseline
-(:func:`~quant_assets.options.strategies.vrp_forecasts`), and says so. Metadata: the Go/No-Go
+half-spread (the quote history is not read back over the whole window). The vol sleeve's
+signal over history is walk-forward
+(:func:`~quant_assets.options.forecast.walk_forward_forecasts`: the configured candidate
+refit every few sessions on the labels known by then), not the stored ``vol_forecasts`` (those
+start at the model's training date); with too little labelled history it runs on the stored
+forecasts, else on the documented VRP baseline
+(:func:`~quant_assets.options.strategies.vrp_forecasts`), and says which. Metadata: the Go/No-Go
 figures per sleeve (vol sleeve on delta-hedged PnL, spread sleeve on total PnL) and the
 attribution plot.
 
@@ -38,6 +42,7 @@ from quant_assets.defs.market.schedules import MARKET_FRESHNESS
 from quant_assets.models import SelectionConfig
 from quant_assets.options.book import DAILY_COLUMNS, run_options_backtest, sleeve_go_no_go, trial_grid
 from quant_assets.options.book.plot import attribution_png
+from quant_assets.options.forecast import VolForecastConfig, walk_forward_forecasts
 from quant_assets.options.strategies import (
     StrategyPolicy,
     build_strategies,
@@ -75,6 +80,7 @@ def build_strategy_assets(profile: Profile, partitions_def: dg.PartitionsDefinit
     policy = strategy_policy(profile)
     gate = SelectionConfig.from_dict(profile.models).gate
     fingerprint = profile.fingerprint()
+    vol_config = VolForecastConfig.from_dict(profile.raw.get("vol_forecast"))
     dividends_in = dg.AssetIn(
         partition_mapping=dg.TimeWindowPartitionMapping(
             start_offset=-DIVIDEND_LOOKBACK, end_offset=0, allow_nonexistent_upstream_partitions=True
@@ -129,7 +135,13 @@ def build_strategy_assets(profile: Profile, partitions_def: dg.PartitionsDefinit
         out = pd.concat(parts, ignore_index=True) if parts else empty_strategies()
         return stamp_rows(out, GROUP, "options_strategies", "asof", fingerprint), meta
 
-    def backtest_body(vol_surfaces: pd.DataFrame, vol_forecasts: pd.DataFrame, equity_scores: pd.DataFrame):
+    def backtest_body(
+        vol_surfaces: pd.DataFrame,
+        vol_forecasts: pd.DataFrame,
+        equity_scores: pd.DataFrame,
+        vol_features: pd.DataFrame,
+        vol_labels: pd.DataFrame,
+    ):
         """Daily re-hedged backtest of both sleeves with Greeks attribution and per-sleeve Go/No-Go."""
         if vol_surfaces.empty:
             empty = pd.DataFrame({c: pd.Series([], dtype=float) for c in DAILY_COLUMNS}).astype(
@@ -139,8 +151,22 @@ def build_strategy_assets(profile: Profile, partitions_def: dg.PartitionsDefinit
                 "verdict": "not run: no surfaces"
             }
         surfaces = vol_surfaces.drop_duplicates(["date", "underlier", "expiry"])
-        signal = "vol_forecasts"
-        if vol_forecasts.empty:
+        signal = "vol_forecasts (stored)"
+        history = (
+            walk_forward_forecasts(
+                vol_features,
+                vol_labels,
+                vol_config,
+                candidate=vol_config.backtest_candidate,
+                refit_every=vol_config.backtest_refit_every,
+            )
+            if len(vol_features) and len(vol_labels)
+            else pd.DataFrame()
+        )
+        if len(history):
+            vol_forecasts = history.drop(columns="model_as_of")
+            signal = f"walk-forward {vol_config.backtest_candidate} (refit every {vol_config.backtest_refit_every})"
+        elif vol_forecasts.empty:
             near = surfaces.sort_values("t_years").drop_duplicates(["date", "underlier"])
             spots = near.assign(spot=near["forward"] * np.exp(-near["rate"] * near["t_years"]))
             vol_forecasts = vrp_forecasts(surfaces, spots[["date", "underlier", "spot"]], min_periods=21)
@@ -181,7 +207,13 @@ def build_strategy_assets(profile: Profile, partitions_def: dg.PartitionsDefinit
         group=GROUP,
         name="options_backtest",
         freshness_policy=MARKET_FRESHNESS,
-        ins={"vol_surfaces": all_in, "vol_forecasts": all_in, "equity_scores": all_in},
+        ins={
+            "vol_surfaces": all_in,
+            "vol_forecasts": all_in,
+            "equity_scores": all_in,
+            "vol_features": all_in,
+            "vol_labels": all_in,
+        },
     )(backtest_body)
 
     return [options_strategies, options_backtest]

@@ -21,7 +21,9 @@ class VolForecastConfig:
     ``horizon`` (sessions, one of ``labels.horizons``) is the horizon forecast and traded;
     ``straddle_cost_bps`` is the round-trip cost of a straddle position charged in selection, in
     bps of its premium (half the quoted spread on entry and exit: about 6% of the mid on the
-    synthetic quotes, hence the 600 default); ``lgbm_params`` are those of the LightGBM candidates.
+    synthetic quotes, hence the 600 default); ``lgbm_params`` are those of the LightGBM candidates;
+    ``backtest_candidate`` is the candidate whose walk-forward forecasts (refit every
+    ``backtest_refit_every`` sessions on the labels known by then) drive the options backtest.
     """
 
     horizon: int = 21
@@ -44,6 +46,8 @@ class VolForecastConfig:
         }
     )
     seed: int = 0
+    backtest_candidate: str = "ridge"
+    backtest_refit_every: int = 21
     features: VolFeatureConfig = field(default_factory=VolFeatureConfig)
     labels: VolLabelConfig = field(default_factory=VolLabelConfig)
     gate: GateConfig = field(default_factory=GateConfig)
